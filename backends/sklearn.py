@@ -1,0 +1,43 @@
+"""scikit-learn models: logistic regression, ridge and random forest.
+
+Each builder returns a Pipeline ``preprocess -> model`` so every fold fits its own scaler.
+"""
+
+from __future__ import annotations
+
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def _pipeline(preprocess, model) -> Pipeline:
+    return Pipeline([("preprocess", preprocess), ("model", model)])
+
+
+def logistic_regression(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
+    """Standardized features -> L2 logistic regression (lbfgs; ``max_iter=5000``).
+
+    Parameters
+    ----------
+    task : {"classification"}
+    random_state : int or None, default=None
+    image_shape : ignored
+    """
+    return _pipeline(StandardScaler(), LogisticRegression(max_iter=5000, random_state=random_state))
+
+
+def ridge(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
+    """Standardized features -> ``RidgeClassifier`` (classification) or ``Ridge`` (regression).
+
+    Ridge regression fitted to class labels and scored with R^2 is not a classifier; for
+    classification the study uses ``RidgeClassifier``, scored with accuracy.
+    """
+    model = RidgeClassifier() if task == "classification" else Ridge()
+    return _pipeline(StandardScaler(), model)
+
+
+def random_forest(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
+    """Random forest of 300 trees (no scaling: trees are invariant to it)."""
+    cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
+    return _pipeline("passthrough", cls(n_estimators=300, random_state=random_state, n_jobs=1))

@@ -1,0 +1,26 @@
+"""Generalization study: the same folds for classical and deep models, honest estimates.
+
+>>> from study import StudySpec, run_study          # doctest: +SKIP
+>>> result = run_study(StudySpec(datasets=("wine",), models=("ridge",), quick=True))
+>>> result.results.head()                             # the tidy results table
+
+Attributes are imported lazily so ``python -m study.run --help`` stays fast.
+"""
+
+__all__ = ["StudySpec", "StudyResult", "run_study", "write_report", "summarize"]
+
+_EXPORTS = {
+    "StudySpec": "study.spec",
+    "StudyResult": "study.runner",
+    "run_study": "study.runner",
+    "write_report": "study.report",
+    "summarize": "study.results",
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'study' has no attribute {name!r}")

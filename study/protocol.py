@@ -1,0 +1,173 @@
+"""The protocol: one seeded hold-out split and shared folds per dataset, and the unit of work.
+
+A unit of work tunes one model on one dataset with GridSearchCV over the shared folds, refits
+the best candidate on the whole training part and scores it once on the hold-out test split.
+The hold-out test rows are never passed to anything but that final scoring.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, train_test_split
+
+from backends import get_model, make_estimator
+from study.datasets import Dataset
+
+__all__ = ["Splits", "make_splits", "scoring_for", "fit_and_score"]
+
+SCORING = {
+    "classification": ("accuracy", "balanced_accuracy"),
+    "regression": ("r2", "neg_root_mean_squared_error"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Splits:
+    """The hold-out split and the shared CV folds of one dataset.
+
+    Attributes
+    ----------
+    train : ndarray of int, shape (n_train,)
+        Dataset row indices of the training part.
+    test : ndarray of int, shape (n_test,)
+        Dataset row indices of the untouched hold-out test split.
+    folds : list of (ndarray, ndarray)
+        (fit, validation) positions *into* ``train`` for each fold; the same for every model.
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+    folds: list
+
+
+def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int = 0) -> Splits:
+    """Seeded outer hold-out split, then k shuffled folds on the training part.
+
+    Classification uses stratified splits (``train_test_split(stratify=y)``,
+    ``StratifiedKFold``); regression plain shuffled ones.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    cv : int, default=5
+        Number of folds k.
+    test_size : float, default=0.2
+        Fraction of rows in the hold-out test split.
+    seed : int, default=0
+
+    Returns
+    -------
+    Splits
+
+    Raises
+    ------
+    ValueError
+        If a class has fewer members than needed for the stratified splits.
+    """
+    classification = dataset.task == "classification"
+    indices = np.arange(dataset.n_samples)
+    train, test = train_test_split(
+        indices, test_size=test_size, random_state=seed, stratify=dataset.y if classification else None
+    )
+    splitter = (StratifiedKFold if classification else KFold)(n_splits=cv, shuffle=True, random_state=seed)
+    folds = [(fit, val) for fit, val in splitter.split(dataset.X[train], dataset.y[train])]
+    return Splits(train=train, test=test, folds=folds)
+
+
+def scoring_for(task: str) -> tuple:
+    """Metric names of a task, primary first (scikit-learn scorer names; higher is better)."""
+    return SCORING[task]
+
+
+def _cv_rows(search: GridSearchCV, splits: Splits, metrics: tuple) -> list:
+    results, best = search.cv_results_, search.best_index_
+    rows = []
+    for k, (fit, val) in enumerate(splits.folds):
+        for metric in metrics:
+            for split, key, n_train, n_test in (
+                ("train", "train", len(fit), len(fit)),
+                ("validation", "test", len(fit), len(val)),
+            ):
+                score = float(results[f"split{k}_{key}_{metric}"][best])
+                rows.append(dict(split=split, fold=k, metric=metric, score=score, n_train=n_train, n_test=n_test))
+    return rows
+
+
+def _test_rows(estimator, X_test, y_test, n_train: int, metrics: tuple) -> list:
+    return [
+        dict(split="test", fold=None, metric=m, score=float(get_scorer(m)(estimator, X_test, y_test)),
+             n_train=n_train, n_test=len(y_test))
+        for m in metrics
+    ]
+
+
+def fit_and_score(
+    dataset: Dataset,
+    model: str,
+    splits: Splits,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    n_jobs: int | None = None,
+) -> dict:
+    """The unit of work: tune ``model`` on ``dataset``'s training part, then test it once.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    model : str
+        Registered model name.
+    splits : Splits
+        From :func:`make_splits`; its folds are GridSearchCV's ``cv``.
+    seed : int, default=0
+        The model's ``random_state``.
+    quick : bool, default=False
+        Use the model's quick grid and quick parameters.
+    n_jobs : int or None, default=None
+        GridSearchCV's ``n_jobs`` (Keras models always use 1).
+
+    Returns
+    -------
+    dict
+        ``{"rows": [...], "predictions": [...]}``: tidy result rows (see ``study.results``)
+        and the hold-out test predictions. A failure gives one row with status "failed"
+        and the reason, plus a ``RuntimeWarning``; it never raises.
+    """
+    spec = get_model(model)
+    metrics = scoring_for(dataset.task)
+    base = dict(dataset=dataset.name, model=model, framework=spec.framework)
+    try:
+        estimator = make_estimator(
+            model, dataset.task, random_state=seed, image_shape=dataset.image_shape,
+            **(spec.quick_params if quick else {}),
+        )
+        search = GridSearchCV(
+            estimator,
+            spec.grid_for(quick),
+            scoring=list(metrics),
+            refit=metrics[0],
+            cv=splits.folds,
+            return_train_score=True,
+            n_jobs=1 if spec.framework == "keras" else n_jobs,
+            error_score="raise",
+        )
+        X_train, y_train = dataset.X[splits.train], dataset.y[splits.train]
+        X_test, y_test = dataset.X[splits.test], dataset.y[splits.test]
+        search.fit(X_train, y_train)
+        rows = _cv_rows(search, splits, metrics) + _test_rows(search, X_test, y_test, len(y_train), metrics)
+        unit = dict(best_params=json.dumps(search.best_params_, sort_keys=True), fit_time=search.refit_time_,
+                    status="ok", error="")
+        predictions = [dict(dataset=dataset.name, model=model, index=int(i), y_true=t, y_pred=p)
+                       for i, t, p in zip(splits.test, y_test, search.predict(X_test))]
+    except Exception as exc:  # a failing model is recorded, the study goes on
+        reason = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"{model} on {dataset.name} failed: {reason}", RuntimeWarning, stacklevel=2)
+        rows = [dict(split=None, fold=None, metric=None, score=float("nan"), n_train=None, n_test=None)]
+        unit = dict(best_params="", fit_time=float("nan"), status="failed", error=reason)
+        predictions = []
+    return {"rows": [{**base, **row, **unit} for row in rows], "predictions": predictions}

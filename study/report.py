@@ -1,0 +1,200 @@
+"""Report: the tidy results table -> report.md, results.csv and seaborn figures.
+
+Reads only the tables; never fits anything. Every file is written atomically (to a temporary
+name, then renamed), so a report is never half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from study.results import primary_metric, summarize  # noqa: E402
+
+__all__ = ["write_report", "atomic_write_text", "save_figure"]
+
+SPLIT_LABELS = {"train": "train (CV folds)", "validation": "validation (CV folds)", "test": "hold-out test"}
+METRIC_LABELS = {
+    "accuracy": "accuracy (fraction correct)",
+    "balanced_accuracy": "balanced accuracy (mean per-class recall)",
+    "r2": "R^2",
+    "neg_root_mean_squared_error": "-RMSE (target units)",
+}
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Save a matplotlib figure as PNG atomically and close it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _axis_floor(scores: pd.Series) -> float:
+    low = np.nanmin(scores.to_numpy(dtype=float))
+    return max(0.0, np.floor((low - 0.02) * 20) / 20) if low > 0 else low - 0.05
+
+
+def _scores_figure(results: pd.DataFrame, dataset: str, metric: str, path: Path) -> None:
+    rows = results[(results["dataset"] == dataset) & (results["metric"] == metric) & (results["status"] == "ok")]
+    rows = rows.assign(split=rows["split"].map(SPLIT_LABELS))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    sns.barplot(data=rows, x="model", y="score", hue="split", hue_order=list(SPLIT_LABELS.values()),
+                errorbar="sd", capsize=0.1, ax=ax)
+    floor = _axis_floor(rows["score"])
+    ax.set_ylim(floor, 1.0 if metric in ("accuracy", "balanced_accuracy", "r2") else None)
+    ax.set_title(f"{dataset}: train vs cross-validation vs hold-out test (error bars: fold-to-fold std)")
+    ax.set_xlabel("model")
+    ax.set_ylabel(f"{METRIC_LABELS.get(metric, metric)}; axis starts at {floor:.2f}")
+    ax.legend(title="split", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    save_figure(fig, path)
+
+
+def _gaps_figure(table: pd.DataFrame, dataset: str, metric: str, path: Path) -> None:
+    gaps = table[table["dataset"] == dataset].melt(
+        id_vars="model", value_vars=["gap_train_cv", "gap_cv_test"], var_name="gap", value_name="value"
+    )
+    gaps["gap"] = gaps["gap"].map({"gap_train_cv": "train - CV", "gap_cv_test": "CV - hold-out test"})
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    sns.barplot(data=gaps, x="model", y="value", hue="gap", ax=ax)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_title(f"{dataset}: generalization gaps (positive: the later estimate is lower)")
+    ax.set_xlabel("model")
+    ax.set_ylabel(f"difference in {metric} (points of the metric)")
+    ax.legend(title="gap", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    save_figure(fig, path)
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.{digits}f}"
+
+
+def _params(best_params: str) -> str:
+    if not best_params:
+        return ""
+    params = json.loads(best_params)
+    return ", ".join(f"{k.removeprefix('model__')}={v}" for k, v in params.items())
+
+
+def _summary_markdown(table: pd.DataFrame) -> str:
+    lines = [
+        "| model | framework | best params | train | CV mean +/- std | hold-out test | gap train-CV | gap CV-test | fit time (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        if row.status != "ok":
+            lines.append(f"| {row.model} | {row.framework} | FAILED: {row.error} | | | | | | |")
+            continue
+        lines.append(
+            f"| {row.model} | {row.framework} | {_params(row.best_params)} | {_fmt(row.mean_train_score)} | "
+            f"{_fmt(row.mean_test_score)} +/- {_fmt(row.std_test_score)} | {_fmt(row.test_score)} | "
+            f"{_fmt(row.gap_train_cv)} | {_fmt(row.gap_cv_test)} | {_fmt(row.fit_time, 2)} |"
+        )
+    return "\n".join(lines)
+
+
+def _protocol_markdown(settings: dict) -> str:
+    return (
+        "## Protocol\n\n"
+        f"Each dataset is split once into a training part and an untouched hold-out test split "
+        f"({settings.get('test_size', 0.2):.0%}, stratified, seed {settings.get('seed', 0)}). On the training "
+        f"part, {settings.get('cv', 5)} stratified shuffled folds are drawn once and shared by every model "
+        "(paired comparison). Each model is tuned by GridSearchCV over its grid on those folds; "
+        "scaling is inside each model's pipeline, so every fold fits its own. The best candidate is "
+        "refit on the whole training part and scored once on the hold-out test split. Keras models "
+        "never see validation or test data during training.\n\n"
+        "- **train**: the best candidate's mean score on the training part of each fold "
+        "(`mean_train_score`).\n"
+        "- **CV**: its mean +/- std over the validation folds (`mean_test_score`, GridSearchCV's "
+        "`best_score_`; optimistic, as it chose the candidate).\n"
+        "- **hold-out test**: the refit model on the untouched test split: the honest estimate.\n"
+        "- **gap train-CV** = train - CV (overfitting shows here); **gap CV-test** = CV - test "
+        "(selection optimism and sampling noise).\n"
+        "- **fit time**: seconds to refit the best candidate on the whole training part.\n"
+    )
+
+
+def write_report(
+    results: pd.DataFrame,
+    predictions: pd.DataFrame,
+    out: Path,
+    settings: dict | None = None,
+    sections: list | None = None,
+) -> Path:
+    """Write ``report.md``, ``results.csv``, ``predictions.csv`` and ``figures/*.png`` to ``out``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The tidy results table.
+    predictions : pandas.DataFrame
+        Hold-out test predictions.
+    out : pathlib.Path
+        Output directory (created if missing).
+    settings : dict or None, default=None
+        The study's settings (cv, seed, test_size, quick, command), printed in the report
+        and written to ``study.json``.
+    sections : list of callables or None, default=None
+        Extra report sections: each is called as ``section(results, predictions, fig_dir)``
+        and returns Markdown that starts with a ``## `` heading.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.md``.
+    """
+    out = Path(out)
+    fig_dir = out / "figures"
+    settings = settings or {}
+    atomic_write_text(out / "results.csv", results.to_csv(index=False))
+    atomic_write_text(out / "predictions.csv", predictions.to_csv(index=False))
+    atomic_write_text(out / "study.json", json.dumps(settings, indent=2, default=str) + "\n")
+
+    metric = primary_metric(results)
+    table = summarize(results, metric)
+    parts = [_protocol_markdown(settings)]
+    for dataset in table["dataset"].unique():
+        block = table[table["dataset"] == dataset]
+        parts.append(f"## {dataset}\n\nPrimary metric: {metric}.\n\n{_summary_markdown(block)}\n")
+        if (block["status"] == "ok").any():
+            _scores_figure(results, dataset, metric, fig_dir / f"scores_{dataset}.png")
+            _gaps_figure(block, dataset, metric, fig_dir / f"gaps_{dataset}.png")
+            parts.append(f"![{dataset} scores](figures/scores_{dataset}.png)\n\n"
+                         f"![{dataset} gaps](figures/gaps_{dataset}.png)\n")
+    parts += [section(results, predictions, fig_dir) for section in sections or []]
+    failed = table[table["status"] != "ok"]
+    if len(failed):
+        parts.append("## Failed units\n\n" + "\n".join(
+            f"- {r.model} on {r.dataset}: {r.error}" for r in failed.itertuples()) + "\n")
+    headings = [p.splitlines()[0][3:] for p in parts if p.startswith("## ")]
+    toc = "\n".join(f"- [{h}](#{h.lower().replace(' ', '-')})" for h in headings)
+    header = (
+        "# Generalization report\n\n"
+        f"Generated by `{settings.get('command', 'python -m study.run')}`. "
+        "Tables and figures come from `results.csv` (one row per dataset x model x split x fold x metric).\n\n"
+        f"## Contents\n\n{toc}\n"
+    )
+    path = out / "report.md"
+    atomic_write_text(path, "\n".join([header, *parts]))
+    return path
