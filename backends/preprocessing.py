@@ -19,6 +19,11 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         The maximum absolute value of the training data (1.0 if it is all zeros).
     """
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
     def fit(self, X, y=None):
         """Learn ``scale_`` from ``X`` of shape (n_samples, n_features)."""
         X = validate_data(self, X, dtype=np.float32)

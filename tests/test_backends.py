@@ -1,0 +1,131 @@
+"""The common estimator interface: registry, tags, clone round-trips, determinism."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.datasets import load_digits, load_wine
+from sklearn.linear_model import RidgeClassifier, Ridge
+from sklearn.utils import estimator_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from backends import get_model, list_models, make_estimator
+from backends.preprocessing import ImageScaler
+
+
+def test_list_models_names_and_order():
+    assert list_models() == ["logistic_regression", "ridge", "random_forest", "keras_dense", "keras_cnn"]
+
+
+def test_unknown_model_message():
+    with pytest.raises(ValueError, match=r"Unknown model 'svm'\. Expected one of \['logistic_regression'"):
+        make_estimator("svm")
+
+
+def test_cnn_requires_image_shape():
+    with pytest.raises(ValueError, match=r"Model 'keras_cnn' needs image_shape=\(height, width, channels\); got None"):
+        make_estimator("keras_cnn")
+
+
+def test_task_not_supported_message():
+    with pytest.raises(ValueError, match=r"Model 'logistic_regression' does not support task 'regression'"):
+        make_estimator("logistic_regression", "regression")
+
+
+def test_ridge_is_a_classifier_for_classification():
+    assert isinstance(make_estimator("ridge")[-1], RidgeClassifier)
+    assert isinstance(make_estimator("ridge", "regression")[-1], Ridge)
+
+
+def test_params_route_to_model_step():
+    est = make_estimator("logistic_regression", C=0.5, model__max_iter=77)
+    assert est.get_params()["model__C"] == 0.5 and est.get_params()["model__max_iter"] == 77
+
+
+def test_every_grid_key_is_a_parameter():
+    for name in list_models():
+        spec = get_model(name)
+        est = make_estimator(name, image_shape=(8, 8, 1)) if "classification" in spec.tasks else None
+        params = est.get_params()
+        for key in [*spec.grid, *spec.quick_grid, *spec.quick_params]:
+            assert key in params, (name, key)
+
+
+@pytest.mark.parametrize("name", ["keras_dense", "keras_cnn"])
+def test_keras_estimators_are_classifiers(name):
+    est = make_estimator(name, image_shape=(8, 8, 1))
+    assert is_classifier(est[-1]) and is_classifier(est) and is_classifier(clone(est))
+    assert not is_regressor(est[-1])
+
+
+def test_keras_regressor_tags():
+    est = make_estimator("keras_dense", "regression")
+    assert is_regressor(est[-1]) and not is_classifier(est[-1])
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_clone_round_trips_every_parameter(name):
+    est = make_estimator(name, image_shape=(8, 8, 1), random_state=3)
+    params, cloned = est.get_params(deep=True), clone(est).get_params(deep=True)
+    for key, value in params.items():
+        if not hasattr(value, "get_params") and key != "steps":
+            assert cloned[key] == value, key
+    assert clone(make_estimator("keras_dense", epochs=7)).get_params()["model__epochs"] == 7
+
+
+def _digits(n=400):
+    X, y = load_digits(return_X_y=True)
+    return X[:n], y[:n]
+
+
+def test_keras_same_seed_same_predictions():
+    X, y = _digits()
+    fit = lambda: make_estimator("keras_dense", random_state=5, epochs=3).fit(X[:300], y[:300])  # noqa: E731
+    np.testing.assert_array_equal(fit().predict_proba(X[300:]), fit().predict_proba(X[300:]))
+
+
+def test_cnn_reshapes_flat_images_and_checks_shape():
+    X, y = _digits()
+    est = make_estimator("keras_cnn", image_shape=(8, 8, 1), random_state=0, epochs=2).fit(X, y)
+    assert est.predict(X[:5]).shape == (5,)
+    bad = make_estimator("keras_cnn", image_shape=(4, 4, 1), random_state=0, epochs=1)
+    with pytest.raises(ValueError, match=r"image_shape=\(4, 4, 1\) does not match X with 64 features"):
+        bad.fit(X, y)
+
+
+def test_early_stopping_needs_inner_validation():
+    X, y = _digits(100)
+    est = make_estimator("keras_dense", early_stopping=True, epochs=2)
+    with pytest.raises(ValueError, match=r"early_stopping=True needs an inner validation split, but validation_fraction=0\.0"):
+        est.fit(X, y)
+
+
+def test_inner_validation_is_stratified_and_from_training_data():
+    # wine is sorted by class: Keras' own validation_split would validate on class 2 only
+    X, y = load_wine(return_X_y=True)
+    est = make_estimator("keras_dense", random_state=0, epochs=3, validation_fraction=0.2,
+                         early_stopping=True, patience=1).fit(X, y)
+    model = est[-1]
+    assert {"val_loss", "val_accuracy"} <= set(model.history_)
+    assert 1 <= model.stopped_epoch_ <= 3 and 1 <= model.best_epoch_ <= model.stopped_epoch_
+
+
+@parametrize_with_checks([ImageScaler()])
+def test_image_scaler_passes_estimator_checks(estimator, check):
+    check(estimator)
+
+
+API_CHECKS = [
+    estimator_checks.check_no_attributes_set_in_init,
+    estimator_checks.check_get_params_invariance,
+    estimator_checks.check_set_params,
+    estimator_checks.check_estimator_cloneable,
+    estimator_checks.check_estimator_repr,
+]
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("check", API_CHECKS, ids=lambda c: c.__name__)
+def test_estimator_api_checks(name, check):
+    estimator = make_estimator(name, image_shape=(8, 8, 1))
+    check(name, estimator)
+    check(name, estimator[-1])

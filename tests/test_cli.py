@@ -1,0 +1,78 @@
+"""The CLI end to end: `python -m study.run --quick` on real bundled data, in a subprocess."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from study.results import read_results, summarize
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ["logistic_regression", "ridge", "random_forest", "keras_dense", "keras_cnn"]
+
+
+def _run(*args, timeout=900):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "study.run", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick")
+    proc = _run("--quick", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_quick_writes_every_file(quick_report):
+    assert {"report.md", "results.csv", "predictions.csv", "study.json"} <= {p.name for p in quick_report.iterdir()}
+    for dataset in ("digits", "breast_cancer", "wine"):
+        for kind in ("scores", "gaps"):
+            png = quick_report / "figures" / f"{kind}_{dataset}.png"
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_quick_covers_all_models_and_cnn_only_on_images(quick_report):
+    results = read_results(quick_report / "results.csv")
+    units = set(zip(results["dataset"], results["model"]))
+    expected = {(d, m) for d in ("digits", "breast_cancer", "wine") for m in MODELS if m != "keras_cnn" or d == "digits"}
+    assert units == expected
+    assert (results["status"] == "ok").all()
+
+
+def test_quick_numbers_are_sane_and_match_the_report(quick_report):
+    results = read_results(quick_report / "results.csv")
+    table = summarize(results).set_index(["dataset", "model"])
+    # quick grids and epochs still generalize well on these datasets
+    assert table.loc[("digits", "logistic_regression"), "test_score"] > 0.93
+    assert table.loc[("digits", "random_forest"), "test_score"] > 0.93
+    assert table.loc[("breast_cancer", "logistic_regression"), "test_score"] > 0.93
+    assert (table["mean_train_score"] >= table["mean_test_score"] - 0.02).all()
+    report = (quick_report / "report.md").read_text()
+    for (dataset, model), row in table.iterrows():
+        line = next(l for l in report.splitlines() if l.startswith(f"| {model} |") and f"{row.test_score:.3f}" in l)
+        assert f"{row.mean_test_score:.3f} +/- {row.std_test_score:.3f}" in line
+    predictions = pd.read_csv(quick_report / "predictions.csv")
+    accuracy = (predictions["y_true"] == predictions["y_pred"]).groupby([predictions["dataset"], predictions["model"]]).mean()
+    for key, value in accuracy.items():
+        assert value == pytest.approx(table.loc[key, "test_score"])
+
+
+def test_help_does_not_import_tensorflow():
+    code = ("import sys, runpy; sys.argv = ['study.run', '--help']\n"
+            "try:\n    runpy.run_module('study.run', run_name='__main__')\n"
+            "except SystemExit:\n    pass\nprint('TF_LOADED', 'tensorflow' in sys.modules, 'sklearn' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "TF_LOADED False False" in proc.stdout
+    assert "--quick" in proc.stdout
+
+
+def test_unknown_model_exits_2_before_training():
+    proc = _run("--models", "ridge", "svm", timeout=60)
+    assert proc.returncode == 2
+    assert re.search(r"error: Unknown model name\(s\) \['svm'\]; expected some of \[.*\]\. Fix --models\.", proc.stderr)
