@@ -12,13 +12,22 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    cross_validate,
+    train_test_split,
+)
 
 from backends import get_model, make_estimator
 from study.datasets import Dataset
 
-__all__ = ["Splits", "make_splits", "scoring_for", "fit_and_score"]
+__all__ = ["Splits", "make_splits", "scoring_for", "unit_settings", "fit_and_score"]
 
 SCORING = {
     "classification": ("accuracy", "balanced_accuracy"),
@@ -38,18 +47,21 @@ class Splits:
         Dataset row indices of the untouched hold-out test split.
     folds : list of (ndarray, ndarray)
         (fit, validation) positions *into* ``train`` for each fold; the same for every model.
+    n_splits : int
+        k, the number of folds of one repetition (``len(folds) == k * repeats``).
     """
 
     train: np.ndarray
     test: np.ndarray
     folds: list
+    n_splits: int
 
 
-def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int = 0) -> Splits:
-    """Seeded outer hold-out split, then k shuffled folds on the training part.
+def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int = 0, repeats: int = 1) -> Splits:
+    """Seeded outer hold-out split, then k shuffled folds (r times) on the training part.
 
     Classification uses stratified splits (``train_test_split(stratify=y)``,
-    ``StratifiedKFold``); regression plain shuffled ones.
+    ``StratifiedKFold`` / ``RepeatedStratifiedKFold``); regression plain shuffled ones.
 
     Parameters
     ----------
@@ -59,6 +71,9 @@ def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int
     test_size : float, default=0.2
         Fraction of rows in the hold-out test split.
     seed : int, default=0
+    repeats : int, default=1
+        Number of repetitions r of the k-fold split with different shuffles; the folds are
+        numbered 0 .. k*r-1 (repeat = fold // k).
 
     Returns
     -------
@@ -74,9 +89,18 @@ def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int
     train, test = train_test_split(
         indices, test_size=test_size, random_state=seed, stratify=dataset.y if classification else None
     )
-    splitter = (StratifiedKFold if classification else KFold)(n_splits=cv, shuffle=True, random_state=seed)
+    if repeats > 1:
+        splitter = (RepeatedStratifiedKFold if classification else RepeatedKFold)(
+            n_splits=cv, n_repeats=repeats, random_state=seed)
+    else:
+        splitter = _kfold(dataset.task, cv, seed)
     folds = [(fit, val) for fit, val in splitter.split(dataset.X[train], dataset.y[train])]
-    return Splits(train=train, test=test, folds=folds)
+    return Splits(train=train, test=test, folds=folds, n_splits=cv)
+
+
+def _kfold(task: str, cv: int, seed: int):
+    cls = StratifiedKFold if task == "classification" else KFold
+    return cls(n_splits=cv, shuffle=True, random_state=seed)
 
 
 def scoring_for(task: str) -> tuple:
@@ -106,6 +130,25 @@ def _test_rows(estimator, X_test, y_test, n_train: int, metrics: tuple) -> list:
     ]
 
 
+def unit_settings(model: str, quick: bool, grid: dict | None = None, params: dict | None = None) -> tuple:
+    """The (grid, params) a unit uses: the given ones, else the registered (quick) ones."""
+    spec = get_model(model)
+    return (spec.grid_for(quick) if grid is None else dict(grid),
+            (dict(spec.quick_params) if quick else {}) if params is None else dict(params))
+
+
+def _nested_rows(search: GridSearchCV, X, y, splits: Splits, metrics: tuple, task: str, seed: int) -> list:
+    """Outer folds = the shared folds; inner = a fresh GridSearchCV with k seeded folds."""
+    inner = clone(search).set_params(cv=_kfold(task, splits.n_splits, seed))
+    scores = cross_validate(inner, X, y, cv=splits.folds, scoring=list(metrics), error_score="raise")
+    return [
+        dict(split="nested", fold=k, metric=m, score=float(scores[f"test_{m}"][k]),
+             n_train=len(fit), n_test=len(val))
+        for k, (fit, val) in enumerate(splits.folds)
+        for m in metrics
+    ]
+
+
 def fit_and_score(
     dataset: Dataset,
     model: str,
@@ -114,6 +157,9 @@ def fit_and_score(
     seed: int = 0,
     quick: bool = False,
     n_jobs: int | None = None,
+    nested: bool = False,
+    grid: dict | None = None,
+    params: dict | None = None,
 ) -> dict:
     """The unit of work: tune ``model`` on ``dataset``'s training part, then test it once.
 
@@ -127,9 +173,19 @@ def fit_and_score(
     seed : int, default=0
         The model's ``random_state``.
     quick : bool, default=False
-        Use the model's quick grid and quick parameters.
+        Use the model's quick grid and quick parameters (when ``grid`` / ``params`` are None).
     n_jobs : int or None, default=None
-        GridSearchCV's ``n_jobs`` (Keras models always use 1).
+        GridSearchCV's ``n_jobs``: candidates x folds fitted in parallel with joblib.
+    nested : bool, default=False
+        Also run nested cross-validation: the shared folds as outer folds, the same grid search
+        with k seeded inner folds on each outer training part; adds "nested" rows. Source:
+        Cawley & Talbot (2010), JMLR 11; scikit-learn's "Nested versus non-nested
+        cross-validation" example.
+    grid : dict or None, default=None
+        GridSearchCV grid; default the registered grid (quick or full).
+    params : dict or None, default=None
+        Parameters set on the estimator before the search; default the registered quick
+        parameters when ``quick``, else none.
 
     Returns
     -------
@@ -142,24 +198,24 @@ def fit_and_score(
     metrics = scoring_for(dataset.task)
     base = dict(dataset=dataset.name, model=model, framework=spec.framework)
     try:
-        estimator = make_estimator(
-            model, dataset.task, random_state=seed, image_shape=dataset.image_shape,
-            **(spec.quick_params if quick else {}),
-        )
+        grid, params = unit_settings(model, quick, grid, params)
+        estimator = make_estimator(model, dataset.task, random_state=seed, image_shape=dataset.image_shape, **params)
         search = GridSearchCV(
             estimator,
-            spec.grid_for(quick),
+            grid,
             scoring=list(metrics),
             refit=metrics[0],
             cv=splits.folds,
             return_train_score=True,
-            n_jobs=1 if spec.framework == "keras" else n_jobs,
+            n_jobs=n_jobs,
             error_score="raise",
         )
         X_train, y_train = dataset.X[splits.train], dataset.y[splits.train]
         X_test, y_test = dataset.X[splits.test], dataset.y[splits.test]
         search.fit(X_train, y_train)
         rows = _cv_rows(search, splits, metrics) + _test_rows(search, X_test, y_test, len(y_train), metrics)
+        if nested:
+            rows += _nested_rows(search, X_train, y_train, splits, metrics, dataset.task, seed)
         unit = dict(best_params=json.dumps(search.best_params_, sort_keys=True), fit_time=search.refit_time_,
                     status="ok", error="")
         predictions = [dict(dataset=dataset.name, model=model, index=int(i), y_true=t, y_pred=p)

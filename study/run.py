@@ -27,9 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
                         help="models (default: %(default)s)")
     parser.add_argument("--cv", type=int, default=5, help="number of shared stratified folds (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=1, help="repetitions of the k-fold split, e.g. --cv 5 --repeats 2 for 5x2 CV (default: %(default)s)")
+    parser.add_argument("--nested", action="store_true", help="also run nested cross-validation (outer: the shared folds; inner: the same grid search)")
     parser.add_argument("--test-size", type=float, default=0.2, help="hold-out test fraction (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of splits and models (default: %(default)s)")
     parser.add_argument("--n-jobs", type=int, default=-1, help="parallel scikit-learn fits, -1 = all cores (default: %(default)s)")
+    parser.add_argument("--cache-dir", type=Path, default=Path(".study_cache"),
+                        help="finished units are stored here and reused by reruns (default: %(default)s)")
+    parser.add_argument("--no-cache", action="store_true", help="neither reuse nor store finished units")
     parser.add_argument("--quick", action="store_true", help="small grids and few epochs (about a minute)")
     return parser
 
@@ -37,8 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 def spec_from_args(args: argparse.Namespace) -> StudySpec:
     """Build the StudySpec from parsed arguments (validated separately)."""
     return StudySpec(
-        datasets=tuple(args.datasets), models=tuple(args.models), cv=args.cv, test_size=args.test_size,
+        datasets=tuple(args.datasets), models=tuple(args.models), cv=args.cv, repeats=args.repeats,
+        nested=args.nested, test_size=args.test_size,
         seed=args.seed, quick=args.quick, n_jobs=args.n_jobs, out=args.out,
+        cache_dir=None if args.no_cache else args.cache_dir,
     )
 
 
@@ -53,14 +60,16 @@ def main(argv: list | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
+    from study.compare import statistics_section
     from study.report import write_report
     from study.runner import run_study
 
     result = run_study(spec)
     command = "python -m study.run" + ("" if argv is None and len(sys.argv) <= 1 else " " + " ".join(sys.argv[1:] if argv is None else argv))
     settings = dict(command=command, datasets=list(spec.datasets), models=list(spec.models), cv=spec.cv,
-                    test_size=spec.test_size, seed=spec.seed, quick=spec.quick)
-    path = write_report(result.results, result.predictions, spec.out, settings)
+                    repeats=spec.repeats, nested=spec.nested, test_size=spec.test_size, seed=spec.seed,
+                    quick=spec.quick)
+    path = write_report(result.results, result.predictions, spec.out, settings, sections=[statistics_section])
     print(f"wrote {path}")
     if len(result.failed):
         print(f"{len(result.failed)} unit(s) failed; see the report's 'Failed units' section.", file=sys.stderr)

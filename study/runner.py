@@ -1,19 +1,31 @@
-"""Run a study: datasets -> splits -> units of work -> the tidy results table."""
+"""Run a study: datasets -> splits -> units of work -> the tidy results table.
+
+Every finished unit is stored at once by ``joblib.Memory`` (an atomic write, keyed by a hash
+of the dataset, the split indices, the model, its grid and parameters, the seed and the
+library versions), so an interrupted study started again recomputes only the missing units,
+and an unchanged rerun fits nothing. Failed units are never stored.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
+import joblib
 import pandas as pd
 from tqdm.auto import tqdm
 
 from backends import get_model
 from study.datasets import load_dataset
-from study.protocol import fit_and_score, make_splits
+from study.protocol import fit_and_score, make_splits, unit_settings
 from study.results import COLUMNS, PREDICTION_COLUMNS
 from study.spec import StudySpec
 
-__all__ = ["StudyResult", "run_study"]
+__all__ = ["StudyResult", "run_study", "library_versions"]
+
+VERSIONED = ("scikit-learn", "numpy", "scipy", "tensorflow", "keras", "scikeras", "generalization-study")
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +49,16 @@ class StudyResult:
         return self.results[self.results["status"] == "failed"]
 
 
+def library_versions() -> str:
+    """``name-version`` of every library a unit's result depends on, joined by ``_``."""
+    def one(name):
+        try:
+            return f"{name}-{version(name)}"
+        except PackageNotFoundError:
+            return f"{name}-none"
+    return "_".join(one(name) for name in VERSIONED)
+
+
 def _units(spec: StudySpec, datasets: list) -> list:
     return [
         (dataset, model)
@@ -44,6 +66,38 @@ def _units(spec: StudySpec, datasets: list) -> list:
         for model in spec.models
         if get_model(model).supports(dataset.task, dataset.image_shape)
     ]
+
+
+def budget_threads(n_jobs: int) -> None:
+    """Give each parallel worker's TensorFlow one share of the cores (no oversubscription).
+
+    TensorFlow reads ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` when it starts;
+    joblib's workers inherit them. BLAS/OpenMP threads in workers are limited by joblib itself.
+    Values already set by the user are kept.
+    """
+    workers = os.cpu_count() if n_jobs < 0 else n_jobs
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+
+def _unit_function(cache_dir: Path | None):
+    if cache_dir is None:
+        return None
+    memory = joblib.Memory(Path(cache_dir) / library_versions(), verbose=0)
+    return memory.cache(fit_and_score, ignore=["n_jobs"])
+
+
+def _run_unit(cached, dataset, model, splits, spec: StudySpec) -> dict:
+    grid, params = unit_settings(model, spec.quick, spec.grids.get(model))
+    kwargs = dict(seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs, nested=spec.nested, grid=grid, params=params)
+    if cached is None:
+        return fit_and_score(dataset, model, splits, **kwargs)
+    shelved = cached.call_and_shelve(dataset, model, splits, **kwargs)
+    unit = shelved.get()
+    if any(row["status"] != "ok" for row in unit["rows"]):
+        shelved.clear()  # a failure may be transient: retry it next time
+    return unit
 
 
 def run_study(spec: StudySpec | None = None, *, progress: bool = True) -> StudyResult:
@@ -67,14 +121,15 @@ def run_study(spec: StudySpec | None = None, *, progress: bool = True) -> StudyR
         If the spec is invalid (raised before any training).
     """
     spec = (spec or StudySpec()).validate()
+    budget_threads(spec.n_jobs)
     datasets = [load_dataset(name) for name in spec.datasets]
-    splits = {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed) for d in datasets}
+    splits = {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed, spec.repeats) for d in datasets}
+    cached = _unit_function(spec.cache_dir)
     rows, predictions = [], []
     bar = tqdm(_units(spec, datasets), desc="units", unit="unit", disable=not progress)
     for dataset, model in bar:
         bar.set_postfix_str(f"{dataset.name} / {model}")
-        unit = fit_and_score(dataset, model, splits[dataset.name], seed=spec.seed, quick=spec.quick,
-                             n_jobs=spec.n_jobs)
+        unit = _run_unit(cached, dataset, model, splits[dataset.name], spec)
         rows += unit["rows"]
         predictions += unit["predictions"]
     results = pd.DataFrame(rows, columns=COLUMNS).astype({"fold": "Int64", "n_train": "Int64", "n_test": "Int64"})

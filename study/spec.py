@@ -24,6 +24,11 @@ class StudySpec:
         (the CNN on non-image data) is skipped for that dataset.
     cv : int, default=5
         Number of stratified folds (k) on the training part, shared by every model.
+    repeats : int, default=1
+        Repetitions (r) of the k-fold split with new shuffles (RepeatedStratifiedKFold), e.g.
+        ``cv=5, repeats=2`` for 5x2 CV; every model sees the same k*r folds.
+    nested : bool, default=False
+        Also estimate each model's selection procedure with nested cross-validation.
     test_size : float, default=0.2
         Fraction of each dataset held out (stratified) as the untouched test split.
     seed : int, default=0
@@ -31,10 +36,15 @@ class StudySpec:
     quick : bool, default=False
         Smaller grids and fewer epochs (about a minute for the default study on 2 cores).
     n_jobs : int, default=-1
-        Parallel GridSearchCV fits of scikit-learn models (-1: all cores). Keras models fit
-        one at a time, TensorFlow using the cores itself.
+        Parallel fits (candidates x folds) through joblib; -1: all cores. Each worker's
+        TensorFlow gets an equal share of the cores.
     out : pathlib.Path, default=Path("reports/default")
         Output directory of the report.
+    grids : dict of str to dict, default={}
+        Per-model GridSearchCV grid overriding the registered one, e.g.
+        ``{"ridge": {"model__alpha": [0.1, 1.0]}}``.
+    cache_dir : pathlib.Path or None, default=Path(".study_cache")
+        Where finished units are stored (joblib.Memory); None disables caching and resuming.
 
     Raises
     ------
@@ -45,11 +55,15 @@ class StudySpec:
     datasets: tuple = DEFAULT_DATASETS
     models: tuple = DEFAULT_MODELS
     cv: int = 5
+    repeats: int = 1
+    nested: bool = False
     test_size: float = 0.2
     seed: int = 0
     quick: bool = False
     n_jobs: int = -1
     out: Path = field(default_factory=lambda: Path("reports/default"))
+    grids: dict = field(default_factory=dict)
+    cache_dir: Path | None = field(default_factory=lambda: Path(".study_cache"))
 
     def validate(self) -> "StudySpec":
         """Check every value; return ``self`` so it chains.
@@ -57,7 +71,7 @@ class StudySpec:
         Raises
         ------
         ValueError
-            Unknown dataset or model names, duplicated names, ``cv < 2``, ``test_size``
+            Unknown dataset or model names, duplicated names, ``cv < 2``, ``repeats < 1``, ``test_size``
             outside (0, 1), or ``n_jobs == 0``.
         """
         from backends import list_models
@@ -67,10 +81,14 @@ class StudySpec:
         _check_names("model", self.models, list_models(), "--models")
         if not isinstance(self.cv, int) or self.cv < 2:
             raise ValueError(f"cv must be an integer >= 2 (the number of folds); got {self.cv!r}. Use e.g. --cv 5.")
+        if not isinstance(self.repeats, int) or self.repeats < 1:
+            raise ValueError(f"repeats must be an integer >= 1; got {self.repeats!r}. Use e.g. --repeats 2.")
         if not 0.0 < self.test_size < 1.0:
             raise ValueError(
                 f"test_size must be a fraction in (0, 1); got {self.test_size!r}. Use e.g. 0.2."
             )
+        for model, grid in self.grids.items():
+            _check_grid(model, grid, self.models)
         if self.n_jobs == 0:
             raise ValueError("n_jobs must be -1 (all cores) or a positive integer; got 0.")
         return self
@@ -86,3 +104,15 @@ def _check_names(kind: str, names: tuple, known: list, flag: str) -> None:
         )
     if len(set(names)) != len(names):
         raise ValueError(f"{kind.capitalize()} names are repeated in {list(names)}; give each once ({flag}).")
+
+
+def _check_grid(model: str, grid, models: tuple) -> None:
+    if model not in models:
+        raise ValueError(f"A grid is given for model {model!r}, which is not in the study's models {list(models)}.")
+    if not isinstance(grid, dict) or not grid or not all(
+        isinstance(values, (list, tuple)) and len(values) > 0 for values in grid.values()
+    ):
+        raise ValueError(
+            f"The grid of {model!r} must map parameter names to non-empty lists, e.g. "
+            f'{{"model__alpha": [0.1, 1.0]}}; got {grid!r}.'
+        )

@@ -24,7 +24,7 @@ def _run(*args, timeout=900):
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("quick")
-    proc = _run("--quick", "--out", str(out))
+    proc = _run("--quick", "--out", str(out), "--cache-dir", str(out / "cache"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
@@ -73,6 +73,6 @@ def test_help_does_not_import_tensorflow():
 
 
 def test_unknown_model_exits_2_before_training():
-    proc = _run("--models", "ridge", "svm", timeout=60)
+    proc = _run("--models", "ridge", "svm", "--no-cache", timeout=60)
     assert proc.returncode == 2
     assert re.search(r"error: Unknown model name\(s\) \['svm'\]; expected some of \[.*\]\. Fix --models\.", proc.stderr)

@@ -106,7 +106,8 @@ def test_failing_model_is_recorded_not_raised(monkeypatch):
 
 
 def test_same_seed_same_results_table():
-    spec = StudySpec(datasets=("wine",), models=("ridge", "random_forest"), cv=3, quick=True, n_jobs=1)
+    spec = StudySpec(datasets=("wine",), models=("ridge", "random_forest"), cv=3, quick=True, n_jobs=1,
+                     cache_dir=None)
     first, second = run_study(spec, progress=False), run_study(spec, progress=False)
     columns = [c for c in first.results.columns if c != "fit_time"]
     assert first.results[columns].equals(second.results[columns])
@@ -116,9 +117,33 @@ def test_same_seed_same_results_table():
 
 
 def test_table_rows_per_unit():
-    spec = StudySpec(datasets=("wine",), models=("ridge",), cv=3, quick=True, n_jobs=1)
+    spec = StudySpec(datasets=("wine",), models=("ridge",), cv=3, quick=True, n_jobs=1, cache_dir=None)
     table = run_study(spec, progress=False).results
     # 3 folds x 2 splits x 2 metrics + 2 test rows
     assert len(table) == 3 * 2 * 2 + 2
     assert set(table["split"]) == {"train", "validation", "test"}
     assert table.loc[table["split"] == "test", "fold"].isna().all()
+
+
+def test_repeated_folds_are_numbered_across_repeats():
+    data = load_dataset("wine")
+    splits = make_splits(data, cv=3, seed=0, repeats=2)
+    assert len(splits.folds) == 6 and splits.n_splits == 3
+    for repeat in range(2):
+        validation = np.concatenate([val for _, val in splits.folds[3 * repeat: 3 * repeat + 3]])
+        assert sorted(validation) == list(range(len(splits.train)))
+    assert not np.array_equal(splits.folds[0][1], splits.folds[3][1])
+
+
+def test_nested_rows_use_the_shared_outer_folds(spied):
+    splits = make_splits(spied, cv=3, seed=0)
+    rows = fit_and_score(spied, "ridge", splits, quick=True, nested=True)["rows"]
+    nested = [r for r in rows if r["split"] == "nested"]
+    assert [(r["fold"], r["metric"]) for r in nested] == [
+        (k, m) for k in range(3) for m in ("accuracy", "balanced_accuracy")]
+    assert [r["n_test"] for r in nested[::2]] == [len(val) for _, val in splits.folds]
+    # inner searches fit only inside each outer training part, never on test rows
+    outer = [frozenset(splits.train[fit]) for fit, _ in splits.folds]
+    inner_fits = _fitted_rows("ridge")
+    assert all(rows.isdisjoint(splits.test) for rows in inner_fits)
+    assert all(any(rows <= o for o in outer + [frozenset(splits.train)]) for rows in inner_fits)
