@@ -7,11 +7,13 @@ The hold-out test rows are never passed to anything but that final scoring.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import (
@@ -137,6 +139,12 @@ def unit_settings(model: str, quick: bool, grid: dict | None = None, params: dic
             (dict(spec.quick_params) if quick else {}) if params is None else dict(params))
 
 
+def _backend(scheduler: str | None, X, y):
+    if scheduler is None:
+        return contextlib.nullcontext()
+    return parallel_config(backend="dask", scatter=[X, y])
+
+
 def _nested_rows(search: GridSearchCV, X, y, splits: Splits, metrics: tuple, task: str, seed: int) -> list:
     """Outer folds = the shared folds; inner = a fresh GridSearchCV with k seeded folds."""
     inner = clone(search).set_params(cv=_kfold(task, splits.n_splits, seed))
@@ -160,6 +168,7 @@ def fit_and_score(
     nested: bool = False,
     grid: dict | None = None,
     params: dict | None = None,
+    scheduler: str | None = None,
 ) -> dict:
     """The unit of work: tune ``model`` on ``dataset``'s training part, then test it once.
 
@@ -186,6 +195,10 @@ def fit_and_score(
     params : dict or None, default=None
         Parameters set on the estimator before the search; default the registered quick
         parameters when ``quick``, else none.
+    scheduler : str or None, default=None
+        Address of a Dask distributed scheduler (a ``distributed.Client`` must be connected
+        to it): the fits run there through joblib's Dask backend, with the training data
+        scattered to the workers once per unit.
 
     Returns
     -------
@@ -212,10 +225,11 @@ def fit_and_score(
         )
         X_train, y_train = dataset.X[splits.train], dataset.y[splits.train]
         X_test, y_test = dataset.X[splits.test], dataset.y[splits.test]
-        search.fit(X_train, y_train)
+        with _backend(scheduler, X_train, y_train):
+            search.fit(X_train, y_train)
+            nested_rows = _nested_rows(search, X_train, y_train, splits, metrics, dataset.task, seed) if nested else []
         rows = _cv_rows(search, splits, metrics) + _test_rows(search, X_test, y_test, len(y_train), metrics)
-        if nested:
-            rows += _nested_rows(search, X_train, y_train, splits, metrics, dataset.task, seed)
+        rows += nested_rows
         unit = dict(best_params=json.dumps(search.best_params_, sort_keys=True), fit_time=search.refit_time_,
                     status="ok", error="")
         predictions = [dict(dataset=dataset.name, model=model, index=int(i), y_true=t, y_pred=p)

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-size", type=float, default=0.2, help="hold-out test fraction (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of splits and models (default: %(default)s)")
     parser.add_argument("--n-jobs", type=int, default=-1, help="parallel scikit-learn fits, -1 = all cores (default: %(default)s)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the fits on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
     parser.add_argument("--cache-dir", type=Path, default=Path(".study_cache"),
                         help="finished units are stored here and reused by reruns (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="neither reuse nor store finished units")
@@ -45,7 +47,7 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
         datasets=tuple(args.datasets), models=tuple(args.models), cv=args.cv, repeats=args.repeats,
         nested=args.nested, test_size=args.test_size,
         seed=args.seed, quick=args.quick, n_jobs=args.n_jobs, out=args.out,
-        cache_dir=None if args.no_cache else args.cache_dir,
+        cache_dir=None if args.no_cache else args.cache_dir, scheduler=args.scheduler,
     )
 
 

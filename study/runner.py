@@ -8,6 +8,7 @@ and an unchanged rerun fits nothing. Failed units are never stored.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -81,16 +82,34 @@ def budget_threads(n_jobs: int) -> None:
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
+@contextlib.contextmanager
+def _client(scheduler: str | None):
+    """Connect to a Dask scheduler for the study's duration (nothing when ``scheduler`` is None)."""
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError(
+            "--scheduler needs Dask's distributed package, which is not installed. "
+            'Install it with: pip install -e ".[dask]"'
+        ) from None
+    with Client(scheduler) as client:
+        yield client
+
+
 def _unit_function(cache_dir: Path | None):
     if cache_dir is None:
         return None
     memory = joblib.Memory(Path(cache_dir) / library_versions(), verbose=0)
-    return memory.cache(fit_and_score, ignore=["n_jobs"])
+    return memory.cache(fit_and_score, ignore=["n_jobs", "scheduler"])
 
 
 def _run_unit(cached, dataset, model, splits, spec: StudySpec) -> dict:
     grid, params = unit_settings(model, spec.quick, spec.grids.get(model))
-    kwargs = dict(seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs, nested=spec.nested, grid=grid, params=params)
+    kwargs = dict(seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs, nested=spec.nested, grid=grid, params=params,
+                  scheduler=spec.scheduler)
     if cached is None:
         return fit_and_score(dataset, model, splits, **kwargs)
     shelved = cached.call_and_shelve(dataset, model, splits, **kwargs)
@@ -126,11 +145,12 @@ def run_study(spec: StudySpec | None = None, *, progress: bool = True) -> StudyR
     splits = {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed, spec.repeats) for d in datasets}
     cached = _unit_function(spec.cache_dir)
     rows, predictions = [], []
-    bar = tqdm(_units(spec, datasets), desc="units", unit="unit", disable=not progress)
-    for dataset, model in bar:
-        bar.set_postfix_str(f"{dataset.name} / {model}")
-        unit = _run_unit(cached, dataset, model, splits[dataset.name], spec)
-        rows += unit["rows"]
-        predictions += unit["predictions"]
+    with _client(spec.scheduler):
+        bar = tqdm(_units(spec, datasets), desc="units", unit="unit", disable=not progress)
+        for dataset, model in bar:
+            bar.set_postfix_str(f"{dataset.name} / {model}")
+            unit = _run_unit(cached, dataset, model, splits[dataset.name], spec)
+            rows += unit["rows"]
+            predictions += unit["predictions"]
     results = pd.DataFrame(rows, columns=COLUMNS).astype({"fold": "Int64", "n_train": "Int64", "n_test": "Int64"})
     return StudyResult(results, pd.DataFrame(predictions, columns=PREDICTION_COLUMNS))

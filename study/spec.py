@@ -43,6 +43,9 @@ class StudySpec:
     grids : dict of str to dict, default={}
         Per-model GridSearchCV grid overriding the registered one, e.g.
         ``{"ridge": {"model__alpha": [0.1, 1.0]}}``.
+    scheduler : str or None, default=None
+        Address of an existing Dask distributed scheduler (``tcp://host:8786``); the fits
+        then run on its workers through joblib's Dask backend.
     cache_dir : pathlib.Path or None, default=Path(".study_cache")
         Where finished units are stored (joblib.Memory); None disables caching and resuming.
 
@@ -63,6 +66,7 @@ class StudySpec:
     n_jobs: int = -1
     out: Path = field(default_factory=lambda: Path("reports/default"))
     grids: dict = field(default_factory=dict)
+    scheduler: str | None = None
     cache_dir: Path | None = field(default_factory=lambda: Path(".study_cache"))
 
     def validate(self) -> "StudySpec":
