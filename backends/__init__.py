@@ -36,10 +36,11 @@ class ModelSpec:
         Registry name, e.g. ``"logistic_regression"``.
     framework : {"scikit-learn", "keras"}
         The library that fits the model.
-    builder : str
-        ``"module:function"`` of the builder; called as
+    builder : str or callable
+        ``"module:function"`` of the builder (built-ins: a string, so that importing the
+        registry never imports TensorFlow), or the builder itself (user models); called as
         ``builder(task=..., random_state=..., image_shape=...)`` and returning an unfitted
-        Pipeline. A string, so that importing the registry never imports TensorFlow.
+        Pipeline.
     grid : dict of str to list
         GridSearchCV grid of the full study; the regularization knob comes first.
     quick_grid : dict of str to list
@@ -50,16 +51,19 @@ class ModelSpec:
         Tasks the model supports.
     needs_image : bool
         True if the model only runs on image datasets (it needs ``image_shape``).
+    code : str
+        Fingerprint of a user model's code and parameters (part of the unit cache key).
     """
 
     name: str
     framework: str
-    builder: str
+    builder: object
     grid: dict
     quick_grid: dict
     quick_params: dict = field(default_factory=dict)
     tasks: tuple = TASKS
     needs_image: bool = False
+    code: str = ""
 
     def supports(self, task: str, image_shape: tuple | None) -> bool:
         """True if the model applies to a dataset of this task and image shape."""
@@ -145,7 +149,9 @@ def get_model(name: str) -> ModelSpec:
         ) from None
 
 
-def _resolve(builder: str) -> Callable[..., Any]:
+def _resolve(builder) -> Callable[..., Any]:
+    if callable(builder):
+        return builder
     module, _, function = builder.partition(":")
     return getattr(importlib.import_module(module), function)
 

@@ -332,6 +332,67 @@ class KerasDenseRegressor(_RegressorTagsMixin, _InnerValidationMixin, KerasRegre
         return _compile(model, self.learning_rate, "mse", [])
 
 
+def _sparse_loss(model: keras.Model) -> keras.Model:
+    """Recompile a model compiled with categorical cross-entropy with its sparse equivalent.
+
+    scikeras encodes class labels as integers unless its own ``loss`` parameter says
+    categorical cross-entropy; the sparse loss is the same quantity on integer labels.
+    """
+    loss = getattr(model, "loss", None)
+    name = loss if isinstance(loss, str) else getattr(loss, "name", type(loss).__name__)
+    if str(name).lower() in ("categorical_crossentropy", "categoricalcrossentropy"):
+        model.compile(optimizer=model.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class KerasBuildFnClassifier(_ClassifierTagsMixin, _InnerValidationMixin, KerasClassifier):
+    """A user's Keras build function as a classifier (see ``backends.custom.register_model``).
+
+    Parameters
+    ----------
+    model : callable
+        Returns a ``keras.Model``; may take scikeras' ``meta``. Uncompiled models are compiled
+        with ``optimizer`` and ``loss``.
+    epochs, batch_size, early_stopping, patience, validation_fraction, class_weight,
+    random_state, verbose
+        As :class:`KerasDenseClassifier`.
+    optimizer : str, default="adam"
+    loss : str, default="sparse_categorical_crossentropy"
+    **kwargs
+        Other scikeras parameters, e.g. ``model__units`` routed to the build function.
+    """
+
+    _stratify_inner = True
+
+    def __init__(self, model=None, epochs=20, batch_size=32, early_stopping=False, patience=10,
+                 validation_fraction=0.0, class_weight=None, random_state=None, verbose=0,
+                 optimizer="adam", loss="sparse_categorical_crossentropy", **kwargs):
+        super().__init__(model=model, epochs=epochs, batch_size=batch_size, class_weight=class_weight,
+                         random_state=random_state, verbose=verbose, optimizer=optimizer, loss=loss,
+                         metrics=["accuracy"], **kwargs)
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+
+    def _build_keras_model(self):
+        return _sparse_loss(super()._build_keras_model())
+
+
+class KerasBuildFnRegressor(_RegressorTagsMixin, _InnerValidationMixin, KerasRegressor):
+    """A user's Keras build function as a regressor (MSE loss unless the model is compiled)."""
+
+    _stratify_inner = False
+
+    def __init__(self, model=None, epochs=20, batch_size=32, early_stopping=False, patience=10,
+                 validation_fraction=0.0, random_state=None, verbose=0, optimizer="adam", loss="mse",
+                 **kwargs):
+        super().__init__(model=model, epochs=epochs, batch_size=batch_size, random_state=random_state,
+                         verbose=verbose, optimizer=optimizer, loss=loss, **kwargs)
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+
+
 def dense(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
     """Standardized features -> :class:`KerasDenseClassifier` or :class:`KerasDenseRegressor`."""
     cls = KerasDenseClassifier if task == "classification" else KerasDenseRegressor

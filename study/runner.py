@@ -1,14 +1,15 @@
 """Run a study: datasets -> splits -> units of work -> the tidy results table.
 
 Every finished unit is stored at once by ``joblib.Memory`` (an atomic write, keyed by a hash
-of the dataset, the split indices, the model, its grid and parameters, the seed and the
-library versions), so an interrupted study started again recomputes only the missing units,
+of the dataset, the split indices, the model, its grid and parameters, the seed, the library
+versions and the source of the model-building code), so an interrupted study started again recomputes only the missing units,
 and an unchanged rerun fits nothing. Failed units are never stored.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -60,6 +61,20 @@ def library_versions() -> str:
     return "_".join(one(name) for name in VERSIONED)
 
 
+def code_version() -> str:
+    """Hash of the source that decides a unit's result: ``backends/`` and the protocol.
+
+    Part of the cache location, so editing a model's code never reuses stale results
+    (joblib.Memory itself only hashes the cached function's own source).
+    """
+    root = Path(__file__).resolve().parents[1]
+    files = sorted((root / "backends").glob("*.py")) + [root / "study" / "protocol.py", root / "study" / "datasets.py"]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _units(spec: StudySpec, datasets: list) -> list:
     return [
         (dataset, model)
@@ -102,7 +117,7 @@ def _client(scheduler: str | None):
 def _unit_function(cache_dir: Path | None):
     if cache_dir is None:
         return None
-    memory = joblib.Memory(Path(cache_dir) / library_versions(), verbose=0)
+    memory = joblib.Memory(Path(cache_dir) / library_versions() / code_version(), verbose=0)
     return memory.cache(fit_and_score, ignore=["n_jobs", "scheduler"])
 
 
