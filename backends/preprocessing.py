@@ -1,10 +1,23 @@
-"""Preprocessing steps that live inside the estimator's Pipeline (fitted per fold)."""
+"""Preprocessing steps that live inside the estimator's Pipeline (fitted per fold).
+
+- :class:`ImageScaler`: pixels to [0, 1] by one global factor.
+- :class:`TabularPreprocessor`: imputation, scaling and one-hot encoding of tabular data
+  (a pandas DataFrame of mixed column types, or a numeric array), decided from the column
+  dtypes of the training fold and learned on it only.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["ImageScaler", "TabularPreprocessor"]
 
 
 class ImageScaler(TransformerMixin, BaseEstimator):
@@ -36,3 +49,210 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
         return X / np.float32(self.scale_)
+
+
+def _is_numeric(dtype) -> bool:
+    """Numeric for the preprocessor: int or float (numpy or pandas nullable), not bool."""
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _is_categorical(dtype) -> bool:
+    """Encoded one-hot: bool, pandas ``category``, string and object columns."""
+    return (
+        pd.api.types.is_bool_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+    )
+
+
+def _as_categories(column: pd.Series) -> np.ndarray:
+    """Object array of ``str`` values with ``np.nan`` for every kind of missing value.
+
+    One representation for bool, category, ``str`` and object columns (mixed Python
+    types included), which ``SimpleImputer`` and ``OneHotEncoder`` both accept.
+    """
+    missing = column.isna().to_numpy()
+    values = column.astype(object).to_numpy()
+    out = np.array([str(v) for v in values], dtype=object)
+    out[missing] = np.nan
+    return out
+
+
+class TabularPreprocessor(TransformerMixin, BaseEstimator):
+    """Impute, scale and one-hot encode tabular data; output a dense float32 array.
+
+    The column roles are read in ``fit`` from the dtypes of the training data:
+
+    - numeric columns (int, float, pandas nullable ``Int64``/``Float64``; not bool) ->
+      ``SimpleImputer(strategy="median")`` -> ``StandardScaler`` (the scaler only with
+      ``scale=True``);
+    - bool, ``category``, string and object columns -> ``SimpleImputer(strategy="most_frequent")``
+      -> ``OneHotEncoder(handle_unknown="ignore", sparse_output=False)``: a category not seen
+      in the training fold is encoded as all zeros.
+
+    A numeric array (anything that is not a DataFrame) is all numeric columns. Assembled
+    with :class:`sklearn.compose.ColumnTransformer` in ``fit``, so every fold learns its
+    own medians, modes, means, scales and categories. A column that is entirely missing
+    in the training fold is dropped by the imputer (scikit-learn's ``SimpleImputer``
+    behaviour, with its warning).
+
+    Parameters
+    ----------
+    scale : bool, default=True
+        Standardize the numeric columns (zero mean, unit variance, learned on the training
+        fold). ``False`` for tree models, which are invariant to scaling: numeric columns
+        are then only imputed and keep their units.
+
+    Attributes
+    ----------
+    numeric_features_ : list
+        Names (DataFrame input) or positions (array input) of the numeric columns.
+    categorical_features_ : list
+        Names of the one-hot encoded columns (empty for array input).
+    column_transformer_ : sklearn.compose.ColumnTransformer
+        The fitted transformer.
+    n_features_in_ : int
+        Number of input columns.
+    feature_names_in_ : ndarray of str of shape (n_features_in_,)
+        Input column names, set when ``X`` is a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> X = pd.DataFrame({"age": [20.0, np.nan, 40.0], "plan": ["a", "b", None]})
+    >>> pre = TabularPreprocessor().fit(X)
+    >>> pre.get_feature_names_out().tolist()
+    ['age', 'plan_a', 'plan_b']
+    >>> pre.transform(pd.DataFrame({"age": [30.0], "plan": ["c"]}))
+    array([[0., 0., 0.]], dtype=float32)
+    """
+
+    def __init__(self, *, scale=True):
+        self.scale = scale
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def _numeric_pipeline(self) -> Pipeline:
+        steps = [("impute", SimpleImputer(strategy="median"))]
+        if self.scale:
+            steps.append(("scale", StandardScaler()))
+        return Pipeline(steps)
+
+    @staticmethod
+    def _categorical_pipeline() -> Pipeline:
+        return Pipeline([
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ])
+
+    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Float64 numeric columns (NaN for missing) and str/NaN object categorical ones."""
+        categorical = set(self.categorical_features_)
+        columns = {}
+        for position, name in enumerate(X.columns):
+            column = X.iloc[:, position]
+            if name in categorical:
+                columns[position] = _as_categories(column)
+            else:
+                columns[position] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        out = pd.DataFrame(columns, index=X.index)
+        out.columns = X.columns
+        return out
+
+    def fit(self, X, y=None):
+        """Choose each column's steps from its dtype and fit them on ``X``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Training data; NaN / None / ``pd.NA`` mark missing values.
+        y : ignored
+
+        Returns
+        -------
+        self : TabularPreprocessor
+
+        Raises
+        ------
+        ValueError
+            If a DataFrame column has a dtype that is neither numeric nor categorical
+            (e.g. datetime); the message names the columns.
+        """
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True)
+            dtypes = X.dtypes.tolist()
+            names = list(X.columns)
+            unsupported = [f"{n!r} ({d})" for n, d in zip(names, dtypes)
+                           if not _is_numeric(d) and not _is_categorical(d)]
+            if unsupported:
+                raise ValueError(
+                    f"TabularPreprocessor cannot encode column(s) {', '.join(unsupported)}; "
+                    "expected numeric, bool, string or category columns. Convert them to "
+                    "numbers (e.g. a date to its year and month) or drop them."
+                )
+            numeric = [i for i, d in enumerate(dtypes) if _is_numeric(d)]
+            categorical = [i for i, d in enumerate(dtypes) if not _is_numeric(d)]
+            self.numeric_features_ = [names[i] for i in numeric]
+            self.categorical_features_ = [names[i] for i in categorical]
+            self._columns = names
+            data = self._prepare(X)
+        else:
+            data = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan")
+            numeric, categorical = list(range(data.shape[1])), []
+            self.numeric_features_, self.categorical_features_ = list(numeric), []
+            self._columns = None
+        transformers = []
+        if numeric:
+            transformers.append(("num", self._numeric_pipeline(), numeric))
+        if categorical:
+            transformers.append(("cat", self._categorical_pipeline(), categorical))
+        self.column_transformer_ = ColumnTransformer(
+            transformers, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=False
+        ).fit(data)
+        return self
+
+    def transform(self, X):
+        """Impute, scale and encode ``X`` with what ``fit`` learned.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            The same columns as in ``fit`` (same names and order for a DataFrame).
+
+        Returns
+        -------
+        ndarray of float32 of shape (n_samples, n_features_out)
+            Dense, without NaN; ``n_features_out == len(get_feature_names_out())``.
+        """
+        check_is_fitted(self)
+        if self._columns is not None:  # fitted on a DataFrame: columns by name and dtype
+            validate_data(self, X, reset=False, skip_check_array=True)
+            if not isinstance(X, pd.DataFrame):
+                X = pd.DataFrame(np.asarray(X, dtype=object), columns=self._columns)
+            data = self._prepare(X)
+        else:
+            data = validate_data(
+                self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan", reset=False
+            )
+        return np.asarray(self.column_transformer_.transform(data), dtype=np.float32)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output column names: numeric names, then ``<column>_<category>`` per category.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input names; defaults to ``feature_names_in_`` (or ``x0, x1, ...``).
+
+        Returns
+        -------
+        ndarray of str objects of shape (n_features_out,)
+        """
+        check_is_fitted(self)
+        return self.column_transformer_.get_feature_names_out(input_features)
