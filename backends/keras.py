@@ -26,10 +26,9 @@ import tensorflow as tf  # noqa: E402
 from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
 
-from backends.preprocessing import ImageScaler  # noqa: E402
+from backends.preprocessing import ImageScaler, TabularPreprocessor  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # retracing warnings: each fold builds a new model by design
 
@@ -394,9 +393,10 @@ class KerasBuildFnRegressor(_RegressorTagsMixin, _InnerValidationMixin, KerasReg
 
 
 def dense(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
-    """Standardized features -> :class:`KerasDenseClassifier` or :class:`KerasDenseRegressor`."""
+    """Imputed, standardized, one-hot encoded features -> :class:`KerasDenseClassifier` or
+    :class:`KerasDenseRegressor`."""
     cls = KerasDenseClassifier if task == "classification" else KerasDenseRegressor
-    return Pipeline([("preprocess", StandardScaler()), ("model", cls(random_state=random_state))])
+    return Pipeline([("preprocess", TabularPreprocessor()), ("model", cls(random_state=random_state))])
 
 
 def cnn(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:

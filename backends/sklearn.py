@@ -1,6 +1,7 @@
 """scikit-learn models: logistic regression, ridge and random forest.
 
-Each builder returns a Pipeline ``preprocess -> model`` so every fold fits its own scaler.
+Each builder returns a Pipeline ``preprocess -> model`` so every fold fits its own imputer,
+scaler and one-hot encoder (:class:`backends.preprocessing.TabularPreprocessor`).
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from __future__ import annotations
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+
+from backends.preprocessing import TabularPreprocessor
 
 
 def _pipeline(preprocess, model) -> Pipeline:
@@ -16,7 +18,8 @@ def _pipeline(preprocess, model) -> Pipeline:
 
 
 def logistic_regression(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
-    """Standardized features -> L2 logistic regression (lbfgs; ``max_iter=5000``).
+    """Imputed, standardized, one-hot encoded features -> L2 logistic regression (lbfgs;
+    ``max_iter=5000``).
 
     Parameters
     ----------
@@ -24,20 +27,20 @@ def logistic_regression(task: str, random_state: int | None = None, image_shape=
     random_state : int or None, default=None
     image_shape : ignored
     """
-    return _pipeline(StandardScaler(), LogisticRegression(max_iter=5000, random_state=random_state))
+    return _pipeline(TabularPreprocessor(), LogisticRegression(max_iter=5000, random_state=random_state))
 
 
 def ridge(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
-    """Standardized features -> ``RidgeClassifier`` (classification) or ``Ridge`` (regression).
+    """Preprocessed features -> ``RidgeClassifier`` (classification) or ``Ridge`` (regression).
 
     Ridge regression fitted to class labels and scored with R^2 is not a classifier; for
     classification the study uses ``RidgeClassifier``, scored with accuracy.
     """
     model = RidgeClassifier() if task == "classification" else Ridge()
-    return _pipeline(StandardScaler(), model)
+    return _pipeline(TabularPreprocessor(), model)
 
 
 def random_forest(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
-    """Random forest of 300 trees (no scaling: trees are invariant to it)."""
+    """Imputed, one-hot encoded (unscaled: trees are invariant to it) -> random forest of 300 trees."""
     cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
-    return _pipeline("passthrough", cls(n_estimators=300, random_state=random_state, n_jobs=1))
+    return _pipeline(TabularPreprocessor(scale=False), cls(n_estimators=300, random_state=random_state, n_jobs=1))

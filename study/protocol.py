@@ -29,7 +29,7 @@ from sklearn.model_selection import (
 from backends import get_model, make_estimator
 from study.datasets import Dataset
 
-__all__ = ["Splits", "make_splits", "scoring_for", "unit_settings", "fit_and_score"]
+__all__ = ["Splits", "make_splits", "take_rows", "scoring_for", "unit_settings", "fit_and_score"]
 
 SCORING = {
     "classification": ("accuracy", "balanced_accuracy"),
@@ -63,7 +63,8 @@ def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int
     """Seeded outer hold-out split, then k shuffled folds (r times) on the training part.
 
     Classification uses stratified splits (``train_test_split(stratify=y)``,
-    ``StratifiedKFold`` / ``RepeatedStratifiedKFold``); regression plain shuffled ones.
+    ``StratifiedKFold`` / ``RepeatedStratifiedKFold``); regression plain shuffled ones. A
+    dataset with its own ``test_index`` (e.g. Keras' ``mnist.npz``) keeps it as the hold-out.
 
     Parameters
     ----------
@@ -88,21 +89,30 @@ def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int
     """
     classification = dataset.task == "classification"
     indices = np.arange(dataset.n_samples)
-    train, test = train_test_split(
-        indices, test_size=test_size, random_state=seed, stratify=dataset.y if classification else None
-    )
+    if dataset.test_index is not None:  # the data's own test split (e.g. mnist.npz) is the hold-out
+        test = np.sort(np.asarray(dataset.test_index))
+        train = np.setdiff1d(indices, test)
+    else:
+        train, test = train_test_split(
+            indices, test_size=test_size, random_state=seed, stratify=dataset.y if classification else None
+        )
     if repeats > 1:
         splitter = (RepeatedStratifiedKFold if classification else RepeatedKFold)(
             n_splits=cv, n_repeats=repeats, random_state=seed)
     else:
         splitter = _kfold(dataset.task, cv, seed)
-    folds = [(fit, val) for fit, val in splitter.split(dataset.X[train], dataset.y[train])]
+    folds = [(fit, val) for fit, val in splitter.split(take_rows(dataset.X, train), dataset.y[train])]
     return Splits(train=train, test=test, folds=folds, n_splits=cv)
 
 
 def _kfold(task: str, cv: int, seed: int):
     cls = StratifiedKFold if task == "classification" else KFold
     return cls(n_splits=cv, shuffle=True, random_state=seed)
+
+
+def take_rows(X, rows: np.ndarray):
+    """Rows of ``X`` by position: ndarray indexing or ``DataFrame.iloc``."""
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
 
 def scoring_for(task: str) -> tuple:
@@ -169,6 +179,7 @@ def fit_and_score(
     grid: dict | None = None,
     params: dict | None = None,
     scheduler: str | None = None,
+    metrics: tuple | None = None,
 ) -> dict:
     """The unit of work: tune ``model`` on ``dataset``'s training part, then test it once.
 
@@ -199,6 +210,8 @@ def fit_and_score(
         Address of a Dask distributed scheduler (a ``distributed.Client`` must be connected
         to it): the fits run there through joblib's Dask backend, with the training data
         scattered to the workers once per unit.
+    metrics : tuple of str or None, default=None
+        scikit-learn scorer names, primary first; default :func:`scoring_for` the task.
 
     Returns
     -------
@@ -208,7 +221,7 @@ def fit_and_score(
         and the reason, plus a ``RuntimeWarning``; it never raises.
     """
     spec = get_model(model)
-    metrics = scoring_for(dataset.task)
+    metrics = tuple(metrics) if metrics else scoring_for(dataset.task)
     base = dict(dataset=dataset.name, model=model, framework=spec.framework)
     try:
         grid, params = unit_settings(model, quick, grid, params)
@@ -223,8 +236,8 @@ def fit_and_score(
             n_jobs=n_jobs,
             error_score="raise",
         )
-        X_train, y_train = dataset.X[splits.train], dataset.y[splits.train]
-        X_test, y_test = dataset.X[splits.test], dataset.y[splits.test]
+        X_train, y_train = take_rows(dataset.X, splits.train), dataset.y[splits.train]
+        X_test, y_test = take_rows(dataset.X, splits.test), dataset.y[splits.test]
         with _backend(scheduler, X_train, y_train):
             search.fit(X_train, y_train)
             nested_rows = _nested_rows(search, X_train, y_train, splits, metrics, dataset.task, seed) if nested else []

@@ -104,7 +104,8 @@ def _summary_markdown(table: pd.DataFrame) -> str:
     ]
     for row in table.itertuples():
         if row.status != "ok":
-            lines.append(f"| {row.model} | {row.framework} | FAILED: {row.error} | | | | | | |")
+            label = "FAILED" if row.status == "failed" else "skipped"
+            lines.append(f"| {row.model} | {row.framework} | {label}: {row.error} | | | | | | |")
             continue
         lines.append(
             f"| {row.model} | {row.framework} | {_params(row.best_params)} | {_fmt(row.mean_train_score)} | "
@@ -171,19 +172,21 @@ def write_report(
     atomic_write_text(out / "predictions.csv", predictions.to_csv(index=False))
     atomic_write_text(out / "study.json", json.dumps(settings, indent=2, default=str) + "\n")
 
-    metric = primary_metric(results)
-    table = summarize(results, metric)
+    scored = results["metric"].notna().any()
+    metric = primary_metric(results) if scored else None
+    table = summarize(results, metric) if scored else results.drop_duplicates(["dataset", "model"])
     parts = [_protocol_markdown(settings)]
     for dataset in table["dataset"].unique():
         block = table[table["dataset"] == dataset]
-        parts.append(f"## {dataset}\n\nPrimary metric: {metric}.\n\n{_summary_markdown(block)}\n")
+        parts.append(f"## {dataset}\n\nPrimary metric: {metric or 'none (no unit succeeded)'}.\n\n"
+                     f"{_summary_markdown(block)}\n")
         if (block["status"] == "ok").any():
             _scores_figure(results, dataset, metric, fig_dir / f"scores_{dataset}.png")
             _gaps_figure(block, dataset, metric, fig_dir / f"gaps_{dataset}.png")
             parts.append(f"![{dataset} scores](figures/scores_{dataset}.png)\n\n"
                          f"![{dataset} gaps](figures/gaps_{dataset}.png)\n")
     parts += [section(results, predictions, fig_dir) for section in sections or []]
-    failed = table[table["status"] != "ok"]
+    failed = table[table["status"] == "failed"]
     if len(failed):
         parts.append("## Failed units\n\n" + "\n".join(
             f"- {r.model} on {r.dataset}: {r.error}" for r in failed.itertuples()) + "\n")

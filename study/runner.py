@@ -20,12 +20,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from backends import get_model
-from study.datasets import load_dataset
+from study.datasets import check_dataset, load_data
 from study.protocol import fit_and_score, make_splits, unit_settings
 from study.results import COLUMNS, PREDICTION_COLUMNS
 from study.spec import StudySpec
 
-__all__ = ["StudyResult", "run_study", "library_versions"]
+__all__ = ["StudyResult", "run_study", "load_datasets", "skip_reason", "library_versions", "code_version"]
 
 VERSIONED = ("scikit-learn", "numpy", "scipy", "tensorflow", "keras", "scikeras", "generalization-study")
 
@@ -75,13 +75,38 @@ def code_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def _units(spec: StudySpec, datasets: list) -> list:
-    return [
-        (dataset, model)
-        for dataset in datasets
-        for model in spec.models
-        if get_model(model).supports(dataset.task, dataset.image_shape)
-    ]
+def load_datasets(spec: StudySpec) -> list:
+    """Load and check every dataset of the study (before any training).
+
+    Raises
+    ------
+    ValueError
+        The first bad dataset, with what was found, what was expected and how to fix it.
+    """
+    datasets = []
+    for entry in spec.datasets:
+        if isinstance(entry, str):
+            data = load_data(entry)
+        else:
+            data = load_data(entry.source, target=entry.target, task=entry.task, name=entry.name)
+        datasets.append(check_dataset(data, n_splits=spec.cv, test_size=spec.test_size))
+    return datasets
+
+
+def skip_reason(model: str, dataset) -> str | None:
+    """Why ``model`` does not run on ``dataset`` (None when it does)."""
+    spec = get_model(model)
+    if dataset.task not in spec.tasks:
+        return f"{model} does not apply to {dataset.task} (it supports {', '.join(spec.tasks)})"
+    if spec.needs_image and dataset.image_shape is None:
+        return f"{model} needs image data; {dataset.name} is tabular"
+    return None
+
+
+def _skipped_row(dataset, model: str, reason: str) -> dict:
+    return dict(dataset=dataset.name, model=model, framework=get_model(model).framework, split=None, fold=None,
+                metric=None, score=float("nan"), n_train=None, n_test=None, best_params="",
+                fit_time=float("nan"), status="skipped", error=reason)
 
 
 def budget_threads(n_jobs: int) -> None:
@@ -124,7 +149,7 @@ def _unit_function(cache_dir: Path | None):
 def _run_unit(cached, dataset, model, splits, spec: StudySpec) -> dict:
     grid, params = unit_settings(model, spec.quick, spec.grids.get(model))
     kwargs = dict(seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs, nested=spec.nested, grid=grid, params=params,
-                  scheduler=spec.scheduler)
+                  scheduler=spec.scheduler, metrics=spec.metrics)
     if cached is None:
         return fit_and_score(dataset, model, splits, **kwargs)
     shelved = cached.call_and_shelve(dataset, model, splits, **kwargs)
@@ -134,13 +159,15 @@ def _run_unit(cached, dataset, model, splits, spec: StudySpec) -> dict:
     return unit
 
 
-def run_study(spec: StudySpec | None = None, *, progress: bool = True) -> StudyResult:
+def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, progress: bool = True) -> StudyResult:
     """Run every applicable dataset x model unit of a study on shared splits.
 
     Parameters
     ----------
     spec : StudySpec or None, default=None
         The study; ``None`` runs the default one. Validated before any data is loaded.
+    datasets : list of Dataset or None, default=None
+        The spec's datasets already loaded by :func:`load_datasets` (so they are loaded once).
     progress : bool, default=True
         Show a progress bar over the units.
 
@@ -152,20 +179,24 @@ def run_study(spec: StudySpec | None = None, *, progress: bool = True) -> StudyR
     Raises
     ------
     ValueError
-        If the spec is invalid (raised before any training).
+        If the spec or a dataset is invalid (raised before any training).
     """
     spec = (spec or StudySpec()).validate()
     budget_threads(spec.n_jobs)
-    datasets = [load_dataset(name) for name in spec.datasets]
+    datasets = load_datasets(spec) if datasets is None else datasets
     splits = {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed, spec.repeats) for d in datasets}
     cached = _unit_function(spec.cache_dir)
-    rows, predictions = [], []
+    pairs = [(d, m, skip_reason(m, d)) for d in datasets for m in spec.models]
+    units = {}
     with _client(spec.scheduler):
-        bar = tqdm(_units(spec, datasets), desc="units", unit="unit", disable=not progress)
+        bar = tqdm([(d, m) for d, m, reason in pairs if not reason], desc="units", unit="unit", disable=not progress)
         for dataset, model in bar:
             bar.set_postfix_str(f"{dataset.name} / {model}")
-            unit = _run_unit(cached, dataset, model, splits[dataset.name], spec)
-            rows += unit["rows"]
-            predictions += unit["predictions"]
+            units[dataset.name, model] = _run_unit(cached, dataset, model, splits[dataset.name], spec)
+    rows, predictions = [], []
+    for dataset, model, reason in pairs:
+        unit = {"rows": [_skipped_row(dataset, model, reason)], "predictions": []} if reason else units[dataset.name, model]
+        rows += unit["rows"]
+        predictions += unit["predictions"]
     results = pd.DataFrame(rows, columns=COLUMNS).astype({"fold": "Int64", "n_train": "Int64", "n_test": "Int64"})
     return StudyResult(results, pd.DataFrame(predictions, columns=PREDICTION_COLUMNS))

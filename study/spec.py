@@ -5,10 +5,42 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["StudySpec", "DEFAULT_DATASETS", "DEFAULT_MODELS"]
+__all__ = ["StudySpec", "DataSource", "DEFAULT_DATASETS", "DEFAULT_MODELS"]
 
 DEFAULT_DATASETS = ("digits", "breast_cancer", "wine")
 DEFAULT_MODELS = ("logistic_regression", "ridge", "random_forest", "keras_dense", "keras_cnn")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A user's dataset: a file, ``openml:<name or id>``, or a pandas DataFrame.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or pandas.DataFrame
+        ``.csv`` / ``.parquet`` (needs ``target``), ``.npz`` (``X`` and ``y``, or Keras'
+        ``mnist.npz`` format), ``openml:<name or id>``, or a DataFrame (needs ``target``).
+    target : str or None, default=None
+        Target column of a table.
+    task : {"classification", "regression"} or None, default=None
+        Overrides the detected task.
+    name : str or None, default=None
+        Name in the report; default from the file name.
+    """
+
+    source: object
+    target: str | None = None
+    task: str | None = None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Name used in messages and the report."""
+        if self.name:
+            return self.name
+        if isinstance(self.source, (str, Path)):
+            return Path(str(self.source).removeprefix("openml:")).stem
+        return "dataframe"
 
 
 @dataclass(frozen=True)
@@ -17,8 +49,8 @@ class StudySpec:
 
     Parameters
     ----------
-    datasets : tuple of str, default=("digits", "breast_cancer", "wine")
-        Bundled dataset names.
+    datasets : tuple of (str or DataSource), default=("digits", "breast_cancer", "wine")
+        Bundled dataset names, or user data as :class:`DataSource`.
     models : tuple of str, default=all five registered models
         Model names from ``backends.list_models()``; a model that does not apply to a dataset
         (the CNN on non-image data) is skipped for that dataset.
@@ -40,6 +72,9 @@ class StudySpec:
         TensorFlow gets an equal share of the cores.
     out : pathlib.Path, default=Path("reports/default")
         Output directory of the report.
+    metrics : tuple of str or None, default=None
+        scikit-learn scorer names, the first one primary (GridSearchCV's ``refit``); default
+        accuracy and balanced accuracy (classification), R^2 and -RMSE (regression).
     grids : dict of str to dict, default={}
         Per-model GridSearchCV grid overriding the registered one, e.g.
         ``{"ridge": {"model__alpha": [0.1, 1.0]}}``.
@@ -65,6 +100,7 @@ class StudySpec:
     quick: bool = False
     n_jobs: int = -1
     out: Path = field(default_factory=lambda: Path("reports/default"))
+    metrics: tuple | None = None
     grids: dict = field(default_factory=dict)
     scheduler: str | None = None
     cache_dir: Path | None = field(default_factory=lambda: Path(".study_cache"))
@@ -81,7 +117,11 @@ class StudySpec:
         from backends import list_models
         from study.datasets import BUNDLED
 
-        _check_names("dataset", self.datasets, sorted(BUNDLED), "--datasets")
+        _check_names("dataset", [d for d in self.datasets if isinstance(d, str)], sorted(BUNDLED), "--datasets",
+                     allow_empty=bool(self.datasets))
+        labels = [d if isinstance(d, str) else d.label for d in self.datasets]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"Dataset names are repeated in {labels}; give each dataset a distinct name.")
         _check_names("model", self.models, list_models(), "--models")
         if not isinstance(self.cv, int) or self.cv < 2:
             raise ValueError(f"cv must be an integer >= 2 (the number of folds); got {self.cv!r}. Use e.g. --cv 5.")
@@ -93,13 +133,15 @@ class StudySpec:
             )
         for model, grid in self.grids.items():
             _check_grid(model, grid, self.models)
+        if self.metrics is not None:
+            _check_metrics(self.metrics)
         if self.n_jobs == 0:
             raise ValueError("n_jobs must be -1 (all cores) or a positive integer; got 0.")
         return self
 
 
-def _check_names(kind: str, names: tuple, known: list, flag: str) -> None:
-    if not names:
+def _check_names(kind: str, names, known: list, flag: str, allow_empty: bool = False) -> None:
+    if not names and not allow_empty:
         raise ValueError(f"No {kind}s given; expected one or more of {known} ({flag}).")
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -119,4 +161,17 @@ def _check_grid(model: str, grid, models: tuple) -> None:
         raise ValueError(
             f"The grid of {model!r} must map parameter names to non-empty lists, e.g. "
             f'{{"model__alpha": [0.1, 1.0]}}; got {grid!r}.'
+        )
+
+
+def _check_metrics(metrics) -> None:
+    from sklearn.metrics import get_scorer_names
+
+    known = set(get_scorer_names())
+    unknown = [m for m in metrics if m not in known]
+    if not metrics or unknown:
+        raise ValueError(
+            f"Unknown metric(s) {unknown or list(metrics)}; expected scikit-learn scorer names such as "
+            "'accuracy', 'balanced_accuracy', 'f1_macro', 'roc_auc_ovr', 'r2', 'neg_root_mean_squared_error' "
+            "(see sklearn.metrics.get_scorer_names())."
         )

@@ -1,0 +1,149 @@
+"""A study as data: ``python -m study.run --config study.toml``.
+
+The TOML file holds the same settings as the command line, plus user data and user models.
+Every key and value is checked before anything is loaded or fitted; see ``examples/``.
+
+Example
+-------
+.. code-block:: toml
+
+    out = "reports/churn"
+    cv = 5
+    datasets = ["wine", { name = "churn", path = "tests/data/customers.csv", target = "churned" }]
+
+    [[models]]
+    name = "logistic_regression"
+    grid = { C = [0.1, 1.0, 10.0] }
+
+    [[models]]
+    name = "my_mlp"
+    keras = "examples.my_models:build_mlp"
+    epochs = 20
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+from study.spec import DataSource, StudySpec
+
+__all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS"]
+
+TOP_KEYS = {
+    "datasets": list, "models": list, "cv": int, "repeats": int, "nested": bool, "test_size": float,
+    "seed": int, "quick": bool, "n_jobs": int, "out": str, "metrics": list, "scheduler": str,
+    "cache_dir": str,
+}
+DATASET_KEYS = {"name", "path", "openml", "target", "task"}
+MODEL_KEYS = {"name", "grid", "sklearn", "keras", "epochs", "batch_size"}
+
+
+def _fail(path: Path, message: str) -> ValueError:
+    return ValueError(f"{path}: {message}")
+
+
+def _check_keys(path: Path, where: str, table: dict, allowed) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise _fail(path, f"unknown key(s) {unknown} in {where}; allowed keys are {sorted(allowed)}.")
+
+
+def _typed(path: Path, key: str, value, kind):
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not ok:
+        raise _fail(path, f"{key} must be a {kind.__name__}; got {value!r} ({type(value).__name__}).")
+    return value
+
+
+def _dataset(path: Path, entry, index: int):
+    if isinstance(entry, str):
+        return entry
+    if not isinstance(entry, dict):
+        raise _fail(path, f"datasets[{index}] must be a bundled name or a table; got {entry!r}.")
+    _check_keys(path, f"datasets[{index}]", entry, DATASET_KEYS)
+    if ("path" in entry) == ("openml" in entry):
+        raise _fail(path, f"datasets[{index}] needs exactly one of 'path' or 'openml'; got {sorted(entry)}.")
+    source = f"openml:{entry['openml']}" if "openml" in entry else str((path.parent / entry["path"]).resolve())
+    return DataSource(source=source, target=entry.get("target"), task=entry.get("task"), name=entry.get("name"))
+
+
+def _model(path: Path, entry, index: int, grids: dict) -> str:
+    from backends import list_models
+    from backends.custom import register_model, resolve_object
+
+    if isinstance(entry, str):
+        return entry
+    if not isinstance(entry, dict) or "name" not in entry:
+        raise _fail(path, f"models[{index}] must be a model name or a table with a 'name'; got {entry!r}.")
+    _check_keys(path, f"models[{index}] ({entry['name']})", entry, MODEL_KEYS)
+    name, grid = entry["name"], entry.get("grid")
+    if grid is not None:
+        if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+            raise _fail(path, f"the grid of {name!r} must map parameter names to non-empty lists; got {grid!r}.")
+    if "sklearn" in entry or "keras" in entry:
+        if "sklearn" in entry and "keras" in entry:
+            raise _fail(path, f"model {name!r} has both 'sklearn' and 'keras'; give one.")
+        if name in list_models():
+            raise _fail(path, f"model name {name!r} is already taken; give the user model another name.")
+        if "sklearn" in entry:
+            obj = resolve_object(entry["sklearn"])
+            estimator = obj() if callable(obj) and not hasattr(obj, "fit") else obj
+            register_model(name, estimator, grid=grid)
+        else:
+            register_model(name, keras_build_fn=resolve_object(entry["keras"]), grid=grid,
+                           epochs=entry.get("epochs", 20), batch_size=entry.get("batch_size", 32))
+    elif grid is not None:
+        grids[name] = {f"model__{key}": values for key, values in grid.items()}
+    return name
+
+
+def load_config(path) -> StudySpec:
+    """Read a study from a TOML file and return its validated :class:`StudySpec`.
+
+    User models (``sklearn = "module:object"`` / ``keras = "module:function"``) are imported
+    and registered; the file's folder is put on ``sys.path`` so its modules import.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    StudySpec
+
+    Raises
+    ------
+    ValueError
+        A missing or unparsable file, unknown keys, values of the wrong type, or any
+        :meth:`StudySpec.validate` error; the message starts with the file's path.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"Config file {path} does not exist; check the path given to --config.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(path, f"not valid TOML: {exc}. See examples/ for the expected layout.") from None
+    _check_keys(path, "the top level", data, TOP_KEYS)
+    values = {key: _typed(path, key, value, TOP_KEYS[key]) for key, value in data.items()}
+    folder = str(path.parent.resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    grids: dict = {}
+    if "datasets" in values:
+        values["datasets"] = tuple(_dataset(path, d, i) for i, d in enumerate(values["datasets"]))
+    if "models" in values:
+        values["models"] = tuple(_model(path, m, i, grids) for i, m in enumerate(values["models"]))
+    for key in ("out", "cache_dir"):
+        if key in values:
+            values[key] = Path(values[key])
+    if "metrics" in values:
+        values["metrics"] = tuple(values["metrics"])
+    try:
+        return StudySpec(**values, grids=grids).validate()
+    except ValueError as exc:
+        raise _fail(path, str(exc)) from None
