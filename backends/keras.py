@@ -331,6 +331,13 @@ class KerasDenseRegressor(_RegressorTagsMixin, _InnerValidationMixin, KerasRegre
         return _compile(model, self.learning_rate, "mse", [])
 
 
+def _built(model: keras.Model, n_features: int) -> keras.Model:
+    """Build a model written without an input shape (Keras infers it) for ``n_features`` inputs."""
+    if not model.built:
+        model.build((None, n_features))
+    return model
+
+
 def _sparse_loss(model: keras.Model) -> keras.Model:
     """Recompile a model compiled with categorical cross-entropy with its sparse equivalent.
 
@@ -367,14 +374,23 @@ class KerasBuildFnClassifier(_ClassifierTagsMixin, _InnerValidationMixin, KerasC
                  validation_fraction=0.0, class_weight=None, random_state=None, verbose=0,
                  optimizer="adam", loss="sparse_categorical_crossentropy", **kwargs):
         super().__init__(model=model, epochs=epochs, batch_size=batch_size, class_weight=class_weight,
-                         random_state=random_state, verbose=verbose, optimizer=optimizer, loss=loss,
-                         metrics=["accuracy"], **kwargs)
+                         random_state=random_state, verbose=verbose, optimizer=optimizer, loss=loss, **kwargs)
         self.early_stopping = early_stopping
         self.patience = patience
         self.validation_fraction = validation_fraction
 
     def _build_keras_model(self):
-        return _sparse_loss(super()._build_keras_model())
+        model = _sparse_loss(_built(super()._build_keras_model(), self.n_features_in_))
+        outputs = model.output_shape[-1]
+        if outputs != self.n_classes_ and not (outputs == 1 and self.n_classes_ == 2):
+            name = getattr(self.model, "__name__", repr(self.model))
+            raise ValueError(
+                f"The Keras model built by {name} has {outputs} output units, but the data has "
+                f"{self.n_classes_} classes; expected Dense({self.n_classes_}, activation='softmax') as the "
+                "last layer. Take the number of classes from scikeras' meta: def build(meta): ... "
+                "Dense(meta['n_classes_'], activation='softmax')."
+            )
+        return model
 
 
 class KerasBuildFnRegressor(_RegressorTagsMixin, _InnerValidationMixin, KerasRegressor):
@@ -390,6 +406,9 @@ class KerasBuildFnRegressor(_RegressorTagsMixin, _InnerValidationMixin, KerasReg
         self.early_stopping = early_stopping
         self.patience = patience
         self.validation_fraction = validation_fraction
+
+    def _build_keras_model(self):
+        return _built(super()._build_keras_model(), self.n_features_in_)
 
 
 def dense(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
