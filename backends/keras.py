@@ -85,6 +85,13 @@ class _InnerValidationMixin:
             kwargs["validation_data"] = (X_val, y_val)
         super()._fit_keras_model(X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs)
         self.history_ = dict(self.history_)
+        losses = np.asarray(self.history_.get("loss", []), dtype=float)
+        if not np.all(np.isfinite(losses)):
+            epoch = int(np.argmin(np.isfinite(losses))) + 1
+            raise ValueError(
+                f"Training diverged: the loss became {losses[epoch - 1]} at epoch {epoch}. "
+                "Lower learning_rate, scale the inputs, or add regularization."
+            )
         ran = len(self.history_.get("loss", []))
         stopper = self._early_stopping
         self.stopped_epoch_ = stopper.stopped_epoch + 1 if stopper and stopper.stopped_epoch else ran

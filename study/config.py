@@ -91,7 +91,8 @@ def _model(path: Path, entry, index: int, grids: dict) -> str:
             raise _fail(path, f"model name {name!r} is already taken; give the user model another name.")
         if "sklearn" in entry:
             obj = resolve_object(entry["sklearn"])
-            estimator = obj() if callable(obj) and not hasattr(obj, "fit") else obj
+            is_factory = isinstance(obj, type) or (callable(obj) and not hasattr(obj, "fit"))
+            estimator = obj() if is_factory else obj
             register_model(name, estimator, grid=grid)
         else:
             register_model(name, keras_build_fn=resolve_object(entry["keras"]), grid=grid,

@@ -97,5 +97,5 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
 
 def read_results(path) -> pd.DataFrame:
     """Read a ``results.csv`` written by the study, with its nullable integer columns."""
-    return pd.read_csv(path, dtype={"fold": "Int64", "n_train": "Int64", "n_test": "Int64"},
-                       keep_default_na=True).fillna({"error": "", "best_params": ""})
+    dtypes = {"fold": "Int64", "n_train": "Int64", "n_test": "Int64", "error": object, "best_params": object}
+    return pd.read_csv(path, dtype=dtypes).fillna({"error": "", "best_params": ""})

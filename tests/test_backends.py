@@ -129,3 +129,22 @@ def test_estimator_api_checks(name, check):
     estimator = make_estimator(name, image_shape=(8, 8, 1))
     check(name, estimator)
     check(name, estimator[-1])
+
+
+def _nan_network(meta):
+    import keras
+
+    return keras.Sequential([
+        keras.Input((meta["n_features_in_"],)),
+        keras.layers.Dense(meta["n_classes_"]),
+        keras.layers.Lambda(lambda t: t * float("nan")),
+        keras.layers.Softmax(),
+    ])
+
+
+def test_nan_loss_is_a_failed_fit():
+    from backends.keras import KerasBuildFnClassifier
+
+    X, y = _digits(200)
+    with pytest.raises(ValueError, match=r"Training diverged: the loss became nan at epoch 1\. Lower learning_rate"):
+        KerasBuildFnClassifier(model=_nan_network, epochs=2, random_state=0).fit(X, y)

@@ -80,3 +80,34 @@ def test_unknown_model_exits_2_before_training():
     proc = _run("--models", "ridge", "svm", "--no-cache", timeout=60)
     assert proc.returncode == 2
     assert re.search(r"error: Unknown model name\(s\) \['svm'\]; expected some of \[.*\]\. Fix --models\.", proc.stderr)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "missing.csv", "--target", "y"], "error: Data file 'missing.csv' does not exist"),
+    (["--data", "tests/data/customers.csv", "--target", "nope"], "error: Target column 'nope' not found in dataset 'customers'"),
+    (["--target", "churned"], "error: --target and --task describe --data; give --data FILE as well."),
+    (["--cv", "1"], "error: cv must be an integer >= 2 (the number of folds); got 1."),
+    (["--config", "examples/churn_csv.toml", "--cv", "3"], "error: --config cannot be combined with other options (got --cv)"),
+])
+def test_bad_input_exits_2_with_a_clear_message(args, message):
+    proc = _run(*args, "--no-cache", timeout=120) if "--config" not in args else _run(*args, timeout=120)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path):
+    (tmp_path / "broken_models.py").write_text(
+        "from sklearn.base import BaseEstimator, ClassifierMixin\n"
+        "class Broken(ClassifierMixin, BaseEstimator):\n"
+        "    def fit(self, X, y):\n        raise RuntimeError('cannot fit')\n")
+    (tmp_path / "study.toml").write_text(
+        f'out = "{tmp_path / "out"}"\ncache_dir = "{tmp_path / "cache"}"\nquick = true\ncv = 3\nn_jobs = 1\n'
+        'datasets = ["wine"]\nmodels = ["ridge", { name = "broken", sklearn = "broken_models:Broken" }]\n')
+    proc = _run("--config", str(tmp_path / "study.toml"), timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "1 unit(s) failed" in proc.stderr
+    results = read_results(tmp_path / "out" / "results.csv")
+    assert set(results.loc[results["model"] == "ridge", "status"]) == {"ok"}
+    assert results.loc[results["model"] == "broken", "error"].tolist() == ["RuntimeError: cannot fit"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| broken | scikit-learn | FAILED: RuntimeError: cannot fit |" in report
+    assert "- broken on wine: RuntimeError: cannot fit" in report

@@ -1,0 +1,52 @@
+"""A study killed at any moment and started again recomputes only the missing units."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from study.results import read_results
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDY = ["--datasets", "wine", "iris", "breast_cancer", "--models", "logistic_regression", "ridge", "random_forest",
+         "--quick", "--cv", "3", "--n-jobs", "1"]
+N_UNITS = 9
+
+
+def _study(*extra, **popen):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen([sys.executable, "-m", "study.run", *STUDY, *extra], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def _stored(cache: Path) -> dict:
+    return {p: p.stat().st_mtime_ns for p in cache.rglob("output.pkl")}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_killed_study_resumes_and_equals_a_clean_run(tmp_path, sig):
+    cache = tmp_path / "cache"
+    proc = _study("--cache-dir", str(cache), "--out", str(tmp_path / "resumed"))
+    deadline = time.monotonic() + 300
+    while len(_stored(cache)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
+    before = _stored(cache)
+    assert 2 <= len(before) < N_UNITS, "the study was not interrupted mid-way"
+    assert not (tmp_path / "resumed" / "results.csv").exists()
+
+    rerun = _study("--cache-dir", str(cache), "--out", str(tmp_path / "resumed"))
+    assert rerun.wait(timeout=600) == 0, rerun.stderr.read()[-2000:]
+    after = _stored(cache)
+    assert len(after) == N_UNITS
+    assert all(after[p] == t for p, t in before.items()), "finished units were recomputed"
+
+    clean = _study("--no-cache", "--out", str(tmp_path / "clean"))
+    assert clean.wait(timeout=600) == 0
+    resumed, fresh = (read_results(tmp_path / d / "results.csv").drop(columns="fit_time") for d in ("resumed", "clean"))
+    assert resumed.equals(fresh)
