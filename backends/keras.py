@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402
 from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
@@ -299,10 +300,37 @@ class KerasCNNClassifier(_KerasClassifierBase):
         ]
 
 
-class KerasDenseRegressor(_RegressorTagsMixin, _InnerValidationMixin, KerasRegressor):
+class StandardizedTarget(RegressorTargetEncoder):
+    """scikeras target encoder that standardizes y (learned on the training data of each fit).
+
+    A network regresses the standardized target and predictions are mapped back to the
+    target's units; without it, MSE on raw targets (e.g. diabetes, 25..346) trains poorly.
+    """
+
+    def fit(self, y):
+        super().fit(y)
+        values = np.asarray(y, dtype=np.float64)
+        self.mean_ = values.mean(axis=0)
+        self.scale_ = np.where(values.std(axis=0) > 0, values.std(axis=0), 1.0)
+        return self
+
+    def transform(self, y):
+        return (super().transform(y) - self.mean_) / self.scale_
+
+    def inverse_transform(self, y):
+        return super().inverse_transform(np.asarray(y) * self.scale_ + self.mean_)
+
+
+class _StandardizedTargetMixin:
+    @property
+    def target_encoder(self):
+        return StandardizedTarget()
+
+
+class KerasDenseRegressor(_StandardizedTargetMixin, _RegressorTagsMixin, _InnerValidationMixin, KerasRegressor):
     """Dense network (MLP) regressor: the same body as :class:`KerasDenseClassifier`, a
-    linear output and mean squared error loss. Parameters as the classifier, without
-    ``class_weight``."""
+    linear output and mean squared error loss on the standardized target
+    (:class:`StandardizedTarget`). Parameters as the classifier, without ``class_weight``."""
 
     _stratify_inner = False
 
@@ -400,8 +428,9 @@ class KerasBuildFnClassifier(_ClassifierTagsMixin, _InnerValidationMixin, KerasC
         return model
 
 
-class KerasBuildFnRegressor(_RegressorTagsMixin, _InnerValidationMixin, KerasRegressor):
-    """A user's Keras build function as a regressor (MSE loss unless the model is compiled)."""
+class KerasBuildFnRegressor(_StandardizedTargetMixin, _RegressorTagsMixin, _InnerValidationMixin, KerasRegressor):
+    """A user's Keras build function as a regressor (MSE loss unless the model is compiled),
+    trained on the standardized target (:class:`StandardizedTarget`)."""
 
     _stratify_inner = False
 
