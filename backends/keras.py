@@ -167,9 +167,9 @@ class KerasDenseClassifier(_KerasClassifierBase):
         Dropout rate after each hidden layer, in [0, 1).
     learning_rate : float, default=1e-3
         Adam's learning rate.
-    epochs : int, default=60
+    epochs : int, default=40
         Maximum number of passes over the training data.
-    batch_size : int, default=32
+    batch_size : int, default=64
     early_stopping : bool, default=False
         Stop when the inner validation loss has not improved for ``patience`` epochs and
         restore the best weights (``monitor="val_loss"``, ``restore_best_weights=True``).
@@ -192,8 +192,8 @@ class KerasDenseClassifier(_KerasClassifierBase):
         l2=1e-4,
         dropout=0.0,
         learning_rate=1e-3,
-        epochs=60,
-        batch_size=32,
+        epochs=40,
+        batch_size=64,
         early_stopping=False,
         patience=10,
         validation_fraction=0.0,
@@ -238,7 +238,8 @@ class KerasCNNClassifier(_KerasClassifierBase):
         Keras preprocessing layers, which are inactive at inference (predict, evaluation).
     dropout : float, default=0.25
     l2 : float, default=0.0
-    epochs : int, default=40
+    epochs : int, default=25
+    batch_size : int, default=64
     Other parameters as :class:`KerasDenseClassifier`.
     """
 
@@ -249,8 +250,8 @@ class KerasCNNClassifier(_KerasClassifierBase):
         l2=0.0,
         dropout=0.25,
         learning_rate=1e-3,
-        epochs=40,
-        batch_size=32,
+        epochs=25,
+        batch_size=64,
         early_stopping=False,
         patience=10,
         validation_fraction=0.0,
@@ -340,8 +341,8 @@ class KerasDenseRegressor(_StandardizedTargetMixin, _RegressorTagsMixin, _InnerV
         l2=1e-4,
         dropout=0.0,
         learning_rate=1e-3,
-        epochs=60,
-        batch_size=32,
+        epochs=40,
+        batch_size=64,
         early_stopping=False,
         patience=10,
         validation_fraction=0.0,

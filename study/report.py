@@ -120,7 +120,9 @@ def _protocol_markdown(settings: dict) -> str:
         "## Protocol\n\n"
         f"Each dataset is split once into a training part and an untouched hold-out test split "
         f"({settings.get('test_size', 0.2):.0%}, stratified, seed {settings.get('seed', 0)}). On the training "
-        f"part, {settings.get('cv', 5)} stratified shuffled folds are drawn once and shared by every model "
+        f"part, {settings.get('cv', 5)} stratified shuffled folds"
+        f"{' (repeated %d times with new shuffles)' % settings['repeats'] if settings.get('repeats', 1) > 1 else ''}"
+        " are drawn once and shared by every model "
         "(paired comparison). Each model is tuned by GridSearchCV over its grid on those folds; "
         "scaling is inside each model's pipeline, so every fold fits its own. The best candidate is "
         "refit on the whole training part and scored once on the hold-out test split. Keras models "
@@ -133,6 +135,9 @@ def _protocol_markdown(settings: dict) -> str:
         "- **gap train-CV** = train - CV (overfitting shows here); **gap CV-test** = CV - test "
         "(selection optimism and sampling noise).\n"
         "- **fit time**: seconds to refit the best candidate on the whole training part.\n"
+        + ("- **nested CV**: the shared folds as outer folds, the whole grid search repeated inside each "
+           "outer training part; its mean is an estimate of the tuned model's performance that did not "
+           "select on the same folds (Cawley & Talbot 2010).\n" if settings.get("nested") else "")
     )
 
 

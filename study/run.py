@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="models (default: %(default)s)")
     parser.add_argument("--cv", type=int, default=5, help="number of shared stratified folds (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=1, help="repetitions of the k-fold split, e.g. --cv 5 --repeats 2 for 5x2 CV (default: %(default)s)")
-    parser.add_argument("--nested", action="store_true", help="also run nested cross-validation (outer: the shared folds; inner: the same grid search)")
+    parser.add_argument("--nested", action=argparse.BooleanOptionalAction, default=None,
+                        help="nested cross-validation (outer: the shared folds; inner: the same grid search); "
+                             "default: on, off with --quick")
     parser.add_argument("--test-size", type=float, default=0.2, help="hold-out test fraction (default: %(default)s)")
     parser.add_argument("--metrics", nargs="+", default=None,
                         help="scikit-learn scorer names, primary first (default: accuracy balanced_accuracy; r2 for regression)")
@@ -95,7 +97,7 @@ def main(argv: list | None = None) -> int:
     command = "python -m study.run" + ("" if argv is None and len(sys.argv) <= 1 else " " + " ".join(sys.argv[1:] if argv is None else argv))
     settings = dict(command=command, datasets=[d if isinstance(d, str) else d.label for d in spec.datasets],
                     models=list(spec.models), cv=spec.cv,
-                    repeats=spec.repeats, nested=spec.nested, test_size=spec.test_size, seed=spec.seed,
+                    repeats=spec.repeats, nested=spec.use_nested, test_size=spec.test_size, seed=spec.seed,
                     quick=spec.quick)
     path = write_report(result.results, result.predictions, spec.out, settings, sections=[statistics_section])
     print(f"wrote {path}")

@@ -148,7 +148,7 @@ def _unit_function(cache_dir: Path | None):
 
 def _run_unit(cached, dataset, model, splits, spec: StudySpec) -> dict:
     grid, params = unit_settings(model, spec.quick, spec.grids.get(model))
-    kwargs = dict(seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs, nested=spec.nested, grid=grid, params=params,
+    kwargs = dict(seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs, nested=spec.use_nested, grid=grid, params=params,
                   scheduler=spec.scheduler, metrics=spec.metrics)
     if cached is None:
         return fit_and_score(dataset, model, splits, **kwargs)

@@ -59,8 +59,9 @@ class StudySpec:
     repeats : int, default=1
         Repetitions (r) of the k-fold split with new shuffles (RepeatedStratifiedKFold), e.g.
         ``cv=5, repeats=2`` for 5x2 CV; every model sees the same k*r folds.
-    nested : bool, default=False
-        Also estimate each model's selection procedure with nested cross-validation.
+    nested : bool or None, default=None
+        Also estimate each model's selection procedure with nested cross-validation; None:
+        on, except in a quick study (see :attr:`use_nested`).
     test_size : float, default=0.2
         Fraction of each dataset held out (stratified) as the untouched test split.
     seed : int, default=0
@@ -94,7 +95,7 @@ class StudySpec:
     models: tuple = DEFAULT_MODELS
     cv: int = 5
     repeats: int = 1
-    nested: bool = False
+    nested: bool | None = None
     test_size: float = 0.2
     seed: int = 0
     quick: bool = False
@@ -104,6 +105,11 @@ class StudySpec:
     grids: dict = field(default_factory=dict)
     scheduler: str | None = None
     cache_dir: Path | None = field(default_factory=lambda: Path(".study_cache"))
+
+    @property
+    def use_nested(self) -> bool:
+        """Whether nested CV runs: ``nested`` if set, else on unless ``quick``."""
+        return (not self.quick) if self.nested is None else bool(self.nested)
 
     def validate(self) -> "StudySpec":
         """Check every value; return ``self`` so it chains.
