@@ -34,7 +34,7 @@ __all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS"]
 TOP_KEYS = {
     "datasets": list, "models": list, "cv": int, "repeats": int, "nested": bool, "test_size": float,
     "seed": int, "quick": bool, "n_jobs": int, "out": str, "metrics": list, "scheduler": str,
-    "cache_dir": str,
+    "cache_dir": str, "diagnostics": bool,
 }
 DATASET_KEYS = {"name", "path", "openml", "target", "task"}
 MODEL_KEYS = {"name", "grid", "sklearn", "keras", "epochs", "batch_size"}

@@ -49,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-dir", type=Path, default=Path(".study_cache"),
                         help="finished units are stored here and reused by reruns (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="neither reuse nor store finished units")
-    parser.add_argument("--quick", action="store_true", help="small grids and few epochs (about a minute)")
+    parser.add_argument("--diagnostics", action=argparse.BooleanOptionalAction, default=None,
+                        help="learning/validation curves, Keras histories, regularization ablation, class imbalance "
+                             "and verdicts; default: on, off with --quick (--no-diagnostics for a quick comparison)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small grids and few epochs, no nested CV and no diagnostics unless asked (about a minute)")
     return parser
 
 
@@ -70,7 +74,7 @@ def spec_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         datasets += (DataSource(source=args.data, target=args.target, task=args.task),)
     return StudySpec(
         datasets=datasets, models=tuple(args.models), cv=args.cv, repeats=args.repeats,
-        nested=args.nested, test_size=args.test_size,
+        nested=args.nested, diagnostics=args.diagnostics, test_size=args.test_size,
         seed=args.seed, quick=args.quick, metrics=tuple(args.metrics) if args.metrics else None, n_jobs=args.n_jobs, out=args.out,
         cache_dir=None if args.no_cache else args.cache_dir, scheduler=args.scheduler,
     )
@@ -98,8 +102,15 @@ def main(argv: list | None = None) -> int:
     settings = dict(command=command, datasets=[d if isinstance(d, str) else d.label for d in spec.datasets],
                     models=list(spec.models), cv=spec.cv,
                     repeats=spec.repeats, nested=spec.use_nested, test_size=spec.test_size, seed=spec.seed,
-                    quick=spec.quick)
-    path = write_report(result.results, result.predictions, spec.out, settings, sections=[statistics_section])
+                    quick=spec.quick, diagnostics=spec.use_diagnostics)
+    sections = [statistics_section]
+    if result.diagnostics:
+        from study.diagnostics_report import diagnostics_sections
+
+        sections.append(lambda results, predictions, fig_dir: diagnostics_sections(
+            result.diagnostics, results, predictions, fig_dir))
+    path = write_report(result.results, result.predictions, spec.out, settings, sections=sections,
+                        tables=result.diagnostics)
     print(f"wrote {path}")
     if len(result.failed):
         print(f"{len(result.failed)} unit(s) failed; see the report's 'Failed units' section.", file=sys.stderr)

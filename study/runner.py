@@ -1,34 +1,29 @@
 """Run a study: datasets -> splits -> units of work -> the tidy results table.
 
-Every finished unit is stored at once by ``joblib.Memory`` (an atomic write, keyed by a hash
-of the dataset, the split indices, the model, its grid and parameters, the seed, the library
-versions and the source of the model-building code), so an interrupted study started again recomputes only the missing units,
-and an unchanged rerun fits nothing. Failed units are never stored.
+Every finished unit is stored at once (``study.cache``: joblib.Memory, an atomic write, keyed
+by a hash of the dataset, the split indices, the model, its grid and parameters, the seed, the
+library versions and the model-building code), so an interrupted study started again
+recomputes only the missing units, and an unchanged rerun fits nothing. Failed units are never
+stored. The diagnostics are stored the same way, per dataset.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
+from dataclasses import dataclass, field
 
-import joblib
 import pandas as pd
 from tqdm.auto import tqdm
 
 from backends import get_model
+from study.cache import cached, open_memory
 from study.datasets import check_dataset, load_data
 from study.protocol import fit_and_score, make_splits, unit_settings
 from study.results import COLUMNS, PREDICTION_COLUMNS
 from study.spec import StudySpec
 
-__all__ = ["StudyResult", "run_study", "load_datasets", "skip_reason", "library_versions", "code_version"]
-
-VERSIONED = ("scikit-learn", "numpy", "scipy", "tensorflow", "keras", "scikeras", "generalization-study")
-
+__all__ = ["StudyResult", "run_study", "load_datasets", "skip_reason"]
 
 @dataclass(frozen=True, eq=False)
 class StudyResult:
@@ -40,39 +35,19 @@ class StudyResult:
         The tidy results table (columns ``study.results.COLUMNS``).
     predictions : pandas.DataFrame
         Hold-out test predictions (columns ``study.results.PREDICTION_COLUMNS``).
+    diagnostics : dict of str to pandas.DataFrame
+        The diagnostics' tidy tables (empty when ``spec.use_diagnostics`` is False); see
+        ``study.diagnostics.run_study_diagnostics``.
     """
 
     results: pd.DataFrame
     predictions: pd.DataFrame
+    diagnostics: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> pd.DataFrame:
         """Rows of the units that failed (empty when all succeeded)."""
         return self.results[self.results["status"] == "failed"]
-
-
-def library_versions() -> str:
-    """``name-version`` of every library a unit's result depends on, joined by ``_``."""
-    def one(name):
-        try:
-            return f"{name}-{version(name)}"
-        except PackageNotFoundError:
-            return f"{name}-none"
-    return "_".join(one(name) for name in VERSIONED)
-
-
-def code_version() -> str:
-    """Hash of the source that decides a unit's result: ``backends/`` and the protocol.
-
-    Part of the cache location, so editing a model's code never reuses stale results
-    (joblib.Memory itself only hashes the cached function's own source).
-    """
-    root = Path(__file__).resolve().parents[1]
-    files = sorted((root / "backends").glob("*.py")) + [root / "study" / "protocol.py", root / "study" / "datasets.py"]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def load_datasets(spec: StudySpec) -> list:
@@ -139,24 +114,10 @@ def _client(scheduler: str | None):
         yield client
 
 
-def _unit_function(cache_dir: Path | None):
-    if cache_dir is None:
-        return None
-    memory = joblib.Memory(Path(cache_dir) / library_versions() / code_version(), verbose=0)
-    return memory.cache(fit_and_score, ignore=["n_jobs", "scheduler"])
-
-
-def _run_unit(cached, dataset, model, splits, spec: StudySpec) -> dict:
+def _run_unit(unit, dataset, model, splits, spec: StudySpec) -> dict:
     grid, params = unit_settings(model, spec.quick, spec.grids.get(model))
-    kwargs = dict(seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs, nested=spec.use_nested, grid=grid, params=params,
-                  scheduler=spec.scheduler, metrics=spec.metrics)
-    if cached is None:
-        return fit_and_score(dataset, model, splits, **kwargs)
-    shelved = cached.call_and_shelve(dataset, model, splits, **kwargs)
-    unit = shelved.get()
-    if any(row["status"] != "ok" for row in unit["rows"]):
-        shelved.clear()  # a failure may be transient: retry it next time
-    return unit
+    return unit(dataset, model, splits, seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs, nested=spec.use_nested,
+                grid=grid, params=params, scheduler=spec.scheduler, metrics=spec.metrics)
 
 
 def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, progress: bool = True) -> StudyResult:
@@ -185,18 +146,26 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
     budget_threads(spec.n_jobs)
     datasets = load_datasets(spec) if datasets is None else datasets
     splits = {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed, spec.repeats) for d in datasets}
-    cached = _unit_function(spec.cache_dir)
+    memory = open_memory(spec.cache_dir)
+    unit = cached(memory, fit_and_score, lambda out: any(row["status"] != "ok" for row in out["rows"]),
+                  ("n_jobs", "scheduler"))
     pairs = [(d, m, skip_reason(m, d)) for d in datasets for m in spec.models]
     units = {}
     with _client(spec.scheduler):
         bar = tqdm([(d, m) for d, m, reason in pairs if not reason], desc="units", unit="unit", disable=not progress)
         for dataset, model in bar:
             bar.set_postfix_str(f"{dataset.name} / {model}")
-            units[dataset.name, model] = _run_unit(cached, dataset, model, splits[dataset.name], spec)
+            units[dataset.name, model] = _run_unit(unit, dataset, model, splits[dataset.name], spec)
     rows, predictions = [], []
     for dataset, model, reason in pairs:
         unit = {"rows": [_skipped_row(dataset, model, reason)], "predictions": []} if reason else units[dataset.name, model]
         rows += unit["rows"]
         predictions += unit["predictions"]
     results = pd.DataFrame(rows, columns=COLUMNS).astype({"fold": "Int64", "n_train": "Int64", "n_test": "Int64"})
-    return StudyResult(results, pd.DataFrame(predictions, columns=PREDICTION_COLUMNS))
+    predictions = pd.DataFrame(predictions, columns=PREDICTION_COLUMNS)
+    diagnostics = {}
+    if spec.use_diagnostics:
+        from study.diagnostics import run_study_diagnostics
+
+        diagnostics = run_study_diagnostics(spec, datasets, results, predictions, progress=progress, memory=memory)
+    return StudyResult(results, predictions, diagnostics)

@@ -73,6 +73,10 @@ class StudySpec:
         TensorFlow gets an equal share of the cores.
     out : pathlib.Path, default=Path("reports/default")
         Output directory of the report.
+    diagnostics : bool or None, default=None
+        Learning and validation curves, Keras training histories, the regularization ablation,
+        the class-imbalance experiment and the verdicts (see ``study.diagnostics``); None: on,
+        except in a quick study (see :attr:`use_diagnostics`).
     metrics : tuple of str or None, default=None
         scikit-learn scorer names, the first one primary (GridSearchCV's ``refit``); default
         accuracy and balanced accuracy (classification), R^2 and -RMSE (regression).
@@ -101,6 +105,7 @@ class StudySpec:
     quick: bool = False
     n_jobs: int = -1
     out: Path = field(default_factory=lambda: Path("reports/default"))
+    diagnostics: bool | None = None
     metrics: tuple | None = None
     grids: dict = field(default_factory=dict)
     scheduler: str | None = None
@@ -110,6 +115,11 @@ class StudySpec:
     def use_nested(self) -> bool:
         """Whether nested CV runs: ``nested`` if set, else on unless ``quick``."""
         return (not self.quick) if self.nested is None else bool(self.nested)
+
+    @property
+    def use_diagnostics(self) -> bool:
+        """Whether the diagnostics run: ``diagnostics`` if set, else on unless ``quick``."""
+        return (not self.quick) if self.diagnostics is None else bool(self.diagnostics)
 
     def validate(self) -> "StudySpec":
         """Check every value; return ``self`` so it chains.

@@ -100,7 +100,7 @@ def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path):
         "class Broken(ClassifierMixin, BaseEstimator):\n"
         "    def fit(self, X, y):\n        raise RuntimeError('cannot fit')\n")
     (tmp_path / "study.toml").write_text(
-        f'out = "{tmp_path / "out"}"\ncache_dir = "{tmp_path / "cache"}"\nquick = true\ncv = 3\nn_jobs = 1\n'
+        f'out = "{tmp_path / "out"}"\ncache_dir = "{tmp_path / "cache"}"\nquick = true\ncv = 3\nn_jobs = 1\ndiagnostics = false\n'
         'datasets = ["wine"]\nmodels = ["ridge", { name = "broken", sklearn = "broken_models:Broken" }]\n')
     proc = _run("--config", str(tmp_path / "study.toml"), timeout=300)
     assert proc.returncode == 1, proc.stderr[-2000:]

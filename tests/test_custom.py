@@ -27,7 +27,7 @@ def user_models():
 def test_user_models_run_next_to_built_ins(user_models):
     assert {"knn", "my_mlp"} <= set(list_models())
     spec = StudySpec(datasets=("wine",), models=("ridge", "knn", "my_mlp"), cv=3, quick=True, n_jobs=1,
-                     cache_dir=None)
+                     cache_dir=None, diagnostics=False)
     results = run_study(spec, progress=False).results
     assert (results["status"] == "ok").all(), results["error"].unique()
     tested = results[(results["split"] == "test") & (results["metric"] == "accuracy")].set_index("model")

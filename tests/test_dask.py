@@ -10,7 +10,7 @@ distributed = pytest.importorskip("distributed")
 
 def test_dask_cluster_gives_the_same_table_as_a_local_run():
     spec = dict(datasets=("wine",), models=("logistic_regression", "random_forest"), cv=3, quick=True,
-                cache_dir=None)
+                cache_dir=None, diagnostics=False)
     local = run_study(StudySpec(**spec, n_jobs=1), progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:

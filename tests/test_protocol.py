@@ -107,7 +107,7 @@ def test_failing_model_is_recorded_not_raised(monkeypatch):
 
 def test_same_seed_same_results_table():
     spec = StudySpec(datasets=("wine",), models=("ridge", "random_forest"), cv=3, quick=True, n_jobs=1,
-                     cache_dir=None)
+                     cache_dir=None, diagnostics=False)
     first, second = run_study(spec, progress=False), run_study(spec, progress=False)
     columns = [c for c in first.results.columns if c != "fit_time"]
     assert first.results[columns].equals(second.results[columns])
@@ -117,7 +117,7 @@ def test_same_seed_same_results_table():
 
 
 def test_table_rows_per_unit():
-    spec = StudySpec(datasets=("wine",), models=("ridge",), cv=3, quick=True, n_jobs=1, cache_dir=None)
+    spec = StudySpec(datasets=("wine",), models=("ridge",), cv=3, quick=True, n_jobs=1, cache_dir=None, diagnostics=False)
     table = run_study(spec, progress=False).results
     # 3 folds x 2 splits x 2 metrics + 2 test rows
     assert len(table) == 3 * 2 * 2 + 2

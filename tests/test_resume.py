@@ -13,7 +13,7 @@ from study.results import read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ["--datasets", "wine", "iris", "breast_cancer", "--models", "logistic_regression", "ridge", "random_forest",
-         "--quick", "--cv", "3", "--n-jobs", "1"]
+         "--quick", "--cv", "3", "--n-jobs", "1", "--no-diagnostics"]
 N_UNITS = 9
 
 

@@ -27,7 +27,7 @@ def counted(monkeypatch):
 
 def _spec(tmp_path, **changes):
     base = dict(datasets=("wine", "iris"), models=("logistic_regression", "ridge"), cv=3, quick=True,
-                n_jobs=1, cache_dir=tmp_path / "cache")
+                n_jobs=1, cache_dir=tmp_path / "cache", diagnostics=False)
     return StudySpec(**{**base, **changes})
 
 

@@ -1,0 +1,74 @@
+"""The store of finished work: ``joblib.Memory`` keyed by the code and library versions.
+
+A call's result is written atomically as soon as it returns; a rerun with the same arguments
+loads it instead of computing. Results judged failed are not kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import joblib
+
+__all__ = ["library_versions", "code_version", "open_memory", "cached"]
+
+VERSIONED = ("scikit-learn", "numpy", "scipy", "tensorflow", "keras", "scikeras", "generalization-study")
+ROOT = Path(__file__).resolve().parents[1]
+CODE = ("backends/*.py", "study/protocol.py", "study/datasets.py", "study/diagnostics.py")
+
+
+def library_versions() -> str:
+    """``name-version`` of every library a result depends on, joined by ``_``."""
+    def one(name):
+        try:
+            return f"{name}-{version(name)}"
+        except PackageNotFoundError:
+            return f"{name}-none"
+    return "_".join(one(name) for name in VERSIONED)
+
+
+def code_version() -> str:
+    """Hash of the source that decides a result: ``backends/``, the protocol, data loading and
+    the diagnostics. joblib.Memory itself hashes only the cached function's own source, so
+    without this, editing a model's code would reuse stale results."""
+    digest = hashlib.sha256()
+    for pattern in CODE:
+        for path in sorted(ROOT.glob(pattern)):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def open_memory(cache_dir) -> joblib.Memory | None:
+    """The store under ``cache_dir/<library versions>/<code version>`` (None: no caching)."""
+    if cache_dir is None:
+        return None
+    return joblib.Memory(Path(cache_dir) / library_versions() / code_version(), verbose=0)
+
+
+def cached(memory, function, failed, ignore=("n_jobs",)):
+    """``function`` through ``memory`` (None: uncached); a result for which ``failed(result)``
+    is true is removed from the store after it is returned, so it is computed again next time.
+
+    Parameters
+    ----------
+    memory : joblib.Memory or None
+    function : callable
+    failed : callable
+        ``failed(result) -> bool``.
+    ignore : tuple of str, default=("n_jobs",)
+        Arguments that do not change the result (left out of the key).
+    """
+    if memory is None:
+        return function
+    store = memory.cache(function, ignore=list(ignore))
+
+    def call(*args, **kwargs):
+        shelved = store.call_and_shelve(*args, **kwargs)
+        result = shelved.get()
+        if failed(result):
+            shelved.clear()
+        return result
+
+    return call
