@@ -111,3 +111,18 @@ def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path):
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| broken | scikit-learn | FAILED: RuntimeError: cannot fit |" in report
     assert "- broken on wine: RuntimeError: cannot fit" in report
+
+
+def test_diagnostics_end_to_end(tmp_path):
+    proc = _run("--quick", "--diagnostics", "--datasets", "breast_cancer", "--models", "ridge", "keras_dense",
+                "--out", str(tmp_path), "--no-cache", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = (tmp_path / "report.md").read_text()
+    for heading in ("## Fit verdicts", "## Learning curves", "## Validation curves (regularization paths)",
+                    "## Keras training histories and early stopping", "## Regularization ablation (Keras)",
+                    "## Class imbalance: class weighting off vs on", "## Statistical comparison"):
+        assert heading in report
+        assert f"(#{heading[3:].lower().replace(' ', '-').replace('(', '').replace(')', '').replace(':', '')})" in report
+    for table in ("learning_curves", "validation_curves", "histories", "ablation", "imbalance", "per_class_recall"):
+        assert len(pd.read_csv(tmp_path / f"{table}.csv")) > 0, table
+    assert (tmp_path / "figures" / "learning_curves_breast_cancer.png").exists()
