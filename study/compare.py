@@ -42,6 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from study.results import primary_metric
+
 __all__ = [
     "corrected_ttest",
     "corrected_interval",
@@ -296,7 +298,7 @@ def _ok_rows(results):
 
 
 def _primary_metric(results, metric=None):
-    """The explicit metric, else "accuracy" if present, else the first metric in the table."""
+    """The explicit metric, else the table's primary metric (``study.results.primary_metric``)."""
     found = list(pd.unique(_ok_rows(results)["metric"].dropna()))
     if metric is not None:
         if metric not in found:
@@ -307,7 +309,7 @@ def _primary_metric(results, metric=None):
         return metric
     if not found:
         raise ValueError("The results table has no successful rows with a metric; nothing to compare.")
-    return "accuracy" if "accuracy" in found else found[0]
+    return primary_metric(_ok_rows(results))
 
 
 def _rows(results, split, metric):

@@ -45,7 +45,8 @@ PREDICTION_COLUMNS = ["dataset", "model", "index", "y_true", "y_pred"]
 
 
 def primary_metric(results: pd.DataFrame) -> str:
-    """The table's primary metric: "accuracy" if present, else the first metric found.
+    """The table's primary metric: the first metric in row order, i.e. the study's first metric
+    (GridSearchCV's ``refit`` metric).
 
     Raises
     ------
@@ -55,7 +56,7 @@ def primary_metric(results: pd.DataFrame) -> str:
     metrics = results["metric"].dropna().unique().tolist()
     if not metrics:
         raise ValueError("The results table has no scored rows (every unit failed or it is empty).")
-    return "accuracy" if "accuracy" in metrics else metrics[0]
+    return metrics[0]
 
 
 def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:

@@ -316,7 +316,10 @@ def test_pairwise_comparison_rejects_unknown_metric_and_duplicates():
 def test_primary_metric_choice():
     results = make_results()
     other = results.assign(metric="balanced_accuracy", score=results["score"] - 0.1)
+    # the study's first metric (first in row order) is primary
     both = pd.concat([other, results], ignore_index=True)
+    assert compare.pairwise_comparison(both)["metric"].unique().tolist() == ["balanced_accuracy"]
+    both = pd.concat([results, other], ignore_index=True)
     assert compare.pairwise_comparison(both)["metric"].unique().tolist() == ["accuracy"]
     assert compare.pairwise_comparison(other)["metric"].unique().tolist() == ["balanced_accuracy"]
 
