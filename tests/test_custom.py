@@ -7,6 +7,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from backends import list_models, make_estimator
 from backends.custom import register_model, resolve_object, unregister_model
+from study.report import write_report
 from study.runner import run_study
 from study.spec import StudySpec
 
@@ -24,12 +25,17 @@ def user_models():
     unregister_model("mlp10")
 
 
-def test_user_models_run_next_to_built_ins(user_models):
+def test_user_models_run_next_to_built_ins(user_models, tmp_path):
     assert {"knn", "my_mlp"} <= set(list_models())
     spec = StudySpec(datasets=("wine",), models=("ridge", "knn", "my_mlp"), cv=3, quick=True, n_jobs=1,
                      cache_dir=None, diagnostics=False)
-    results = run_study(spec, progress=False).results
+    result = run_study(spec, progress=False)
+    results = result.results
     assert (results["status"] == "ok").all(), results["error"].unique()
+    report = write_report(results, result.predictions, tmp_path).read_text()
+    wine = report.split("\n## wine\n", 1)[1].split("\n## ", 1)[0]
+    assert [line.split(" | ")[0] for line in wine.splitlines() if line.startswith("| ") and " | " in line][1:] == [
+        "| ridge", "| knn", "| my_mlp"]
     tested = results[(results["split"] == "test") & (results["metric"] == "accuracy")].set_index("model")
     assert tested.loc["knn", "score"] > 0.8 and tested.loc["my_mlp", "score"] > 0.6
     assert tested.loc["my_mlp", "framework"] == "keras"
