@@ -17,12 +17,13 @@ The protocol rules (see ``study.protocol``) hold for every diagnostic:
 - With repeated k-fold (``splits.n_splits`` < ``len(splits.folds)``) the diagnostics use the
   first repetition's k folds (fold indices 0 .. k-1 of the results table).
 
-Quick mode (``quick=True``) is a smoke test of the whole pipeline: each model's
-``quick_params`` (fewer epochs, trees), three values per sweep and three learning-curve sizes.
-A Keras fit costs 1-2 s of graph tracing however small the data, so for Keras models quick
-mode also uses only the first ``QUICK_KERAS_FOLDS`` shared fold, only the first
-``QUICK_KERAS_SWEEPS`` sweep of its validation curves, and its ablation skips the hold-out
-refit (no test score).
+Quick mode (``quick=True``) is a smoke test of the whole pipeline (about a minute for the
+three default datasets): each model's ``quick_params`` (fewer epochs, trees), three values
+per sweep, and only the first ``QUICK_FOLDS`` shared folds. A Keras fit costs 1-2 s of graph
+tracing however small the data, so for Keras models quick mode also uses only the first
+``QUICK_KERAS_FOLDS`` fold, two learning-curve sizes, no validation curves
+(``QUICK_KERAS_SWEEPS = 0``; the quick ablation shows the regularizers' joint effect), and an
+ablation of ``QUICK_ABLATION_VARIANTS`` without the hold-out refit (no test score).
 
 Typical use, after the main study (:func:`run_study_diagnostics` does all of this)::
 
@@ -54,6 +55,7 @@ from study.datasets import Dataset
 from study.cache import cached
 from study.protocol import Splits, make_splits, scoring_for, take_rows
 from study.results import primary_metric
+from study.tasks import Task, expected_cost, run_tasks
 
 __all__ = [
     "Sweep", "SWEEPS", "VERDICT_RULE", "VERDICTS",
@@ -68,9 +70,15 @@ TRAIN_SIZES = np.linspace(0.1, 1.0, 5)
 """Learning-curve sizes, as fractions of a fold's training part."""
 QUICK_TRAIN_SIZES = np.array([0.2, 0.6, 1.0])
 """Learning-curve sizes in quick mode."""
+QUICK_KERAS_TRAIN_SIZES = np.array([0.5, 1.0])
+"""Learning-curve sizes of Keras models in quick mode."""
+QUICK_FOLDS = 2
+"""Number of shared folds (the first ones) used in quick mode."""
 QUICK_KERAS_FOLDS = 1
 """Number of shared folds (the first ones) used for Keras models in quick mode."""
-QUICK_KERAS_SWEEPS = 1
+QUICK_ABLATION_VARIANTS = ("baseline", "all combined")
+"""Ablation variants in quick mode."""
+QUICK_KERAS_SWEEPS = 0
 """Number of validation-curve sweeps (the first ones of :data:`SWEEPS`) of Keras models in quick mode."""
 HISTORY_VALIDATION_FRACTION = 0.2
 """Inner validation fraction of the training histories and of early stopping in the ablation."""
@@ -98,6 +106,9 @@ IMBALANCE_COLUMNS = ["dataset", "model", "class_weight", "minority_class", "rati
 PER_CLASS_COLUMNS = ["dataset", "model", "class", "recall", "support"]
 FAILURE_COLUMNS = ["dataset", "model", "diagnostic", "error"]
 TIMING_COLUMNS = ["dataset", "model", "diagnostic", "seconds"]
+DATASET_TABLES = {"learning_curves": LEARNING_CURVE_COLUMNS, "validation_curves": VALIDATION_CURVE_COLUMNS,
+                  "histories": HISTORY_COLUMNS, "ablation": ABLATION_COLUMNS}
+"""The per-dataset tables of :func:`run_diagnostics` and their columns."""
 
 
 @dataclass(frozen=True)
@@ -366,8 +377,8 @@ def _estimator(dataset: Dataset, model: str, params, *, seed: int, quick: bool, 
 def _folds(splits: Splits, model: str, quick: bool) -> list:
     """The shared folds a diagnostic uses: the first repetition's k folds (see the module notes)."""
     folds = list(splits.folds)[:getattr(splits, "n_splits", None) or len(splits.folds)]
-    if quick and get_model(model).framework == "keras":
-        return folds[:QUICK_KERAS_FOLDS]
+    if quick:
+        return folds[:QUICK_KERAS_FOLDS if get_model(model).framework == "keras" else QUICK_FOLDS]
     return folds
 
 
@@ -455,9 +466,11 @@ def learning_curve_table(dataset: Dataset, splits: Splits, model: str, params=No
         The model's ``random_state`` and the subset shuffling seed.
     train_sizes : array-like of float in (0, 1] or None, default=None
         Fractions of each fold's training part; default :data:`TRAIN_SIZES`
-        (``np.linspace(0.1, 1.0, 5)``), :data:`QUICK_TRAIN_SIZES` when quick.
+        (``np.linspace(0.1, 1.0, 5)``), :data:`QUICK_TRAIN_SIZES` when quick
+        (:data:`QUICK_KERAS_TRAIN_SIZES` for Keras models).
     quick : bool, default=False
-        Quick parameters; Keras models use only the first :data:`QUICK_KERAS_FOLDS` fold(s).
+        Quick parameters and the first :data:`QUICK_FOLDS` folds (Keras models:
+        :data:`QUICK_KERAS_FOLDS`).
     n_jobs : int or None, default=None
         Parallel fits (Keras models always use 1).
 
@@ -471,7 +484,9 @@ def learning_curve_table(dataset: Dataset, splits: Splits, model: str, params=No
     _check_applies(dataset, model)
     X, y = _train_part(dataset, splits)
     folds = _folds(splits, model, quick)
-    sizes = np.asarray(train_sizes if train_sizes is not None else (QUICK_TRAIN_SIZES if quick else TRAIN_SIZES))
+    keras = get_model(model).framework == "keras"
+    default = (QUICK_KERAS_TRAIN_SIZES if keras else QUICK_TRAIN_SIZES) if quick else TRAIN_SIZES
+    sizes = np.asarray(train_sizes if train_sizes is not None else default)
     estimator = _estimator(dataset, model, params, seed=seed, quick=quick)
     sizes_abs, train_scores, val_scores = learning_curve(
         estimator, X, y, train_sizes=sizes, cv=folds, scoring=metric, n_jobs=_jobs(model, n_jobs),
@@ -661,8 +676,8 @@ def ablation_table(dataset: Dataset, splits: Splits, model: str, params=None, *,
     dataset, splits, model, params, metric, seed
         As :func:`learning_curve_table`.
     quick : bool, default=False
-        Quick parameters, the first :data:`QUICK_KERAS_FOLDS` fold(s), and no hold-out refit
-        (no "test" rows).
+        Quick parameters, the first :data:`QUICK_KERAS_FOLDS` fold(s), only the variants
+        :data:`QUICK_ABLATION_VARIANTS`, and no hold-out refit (no "test" rows).
 
     Returns
     -------
@@ -682,6 +697,8 @@ def ablation_table(dataset: Dataset, splits: Splits, model: str, params=None, *,
     rows = []
     available = set(_estimator(dataset, model, params, seed=seed, quick=quick).get_params())
     for variant, settings in _ablation_variants(dataset, model, params, quick, available):
+        if quick and variant not in QUICK_ABLATION_VARIANTS:
+            continue
         estimator = _estimator(dataset, model, params, seed=seed, quick=quick, **settings)
         cv = cross_validate(estimator, X, y, cv=folds, scoring=metric, return_train_score=True, n_jobs=1,
                             error_score="raise")
@@ -801,6 +818,8 @@ def imbalance_table(dataset: Dataset, models, *, seed: int = 0, cv: int = 5, tes
     seed, cv, test_size : int, int, float
         As the main study.
     quick : bool, default=False
+        Quick parameters and the first :data:`QUICK_FOLDS` folds (Keras: :data:`QUICK_KERAS_FOLDS`);
+        the hold-out refit is kept.
     n_jobs : int or None, default=None
         Parallel fold fits of scikit-learn models.
     ratio : float, default=0.1
@@ -827,15 +846,16 @@ def imbalance_table(dataset: Dataset, models, *, seed: int = 0, cv: int = 5, tes
         if model not in IMBALANCE_MODELS or not get_model(model).supports(data.task, data.image_shape):
             continue
         for switch, weight in (("off", None), ("on", "balanced")):
+            folds = _folds(splits, model, quick)
             estimator = _estimator(data, model, {}, seed=seed, quick=quick, class_weight=weight)
-            result = cross_validate(estimator, X, y, cv=splits.folds, scoring=scoring, return_train_score=True,
+            result = cross_validate(estimator, X, y, cv=folds, scoring=scoring, return_train_score=True,
                                     n_jobs=_jobs(model, n_jobs), error_score="raise")
             refit = _estimator(data, model, {}, seed=seed, quick=quick, class_weight=weight).fit(X, y)
             for metric, scorer in scoring.items():
                 base = dict(dataset=data.name, model=model, class_weight=switch,
                             minority_class=_class_name(data, minority), ratio=ratio, metric=metric)
                 rows += _score_rows(base, result[f"train_{metric}"], result[f"test_{metric}"],
-                                    range(len(splits.folds)))
+                                    range(len(folds)))
                 rows.append({**base, "fold": None, "split": "test", "score": float(scorer(refit, *_test_part(data, splits)))})
     return _frame(rows, IMBALANCE_COLUMNS)
 
@@ -934,7 +954,7 @@ def run_diagnostics(dataset: Dataset, splits: Splits, best_params: dict, models,
         common = dict(seed=seed, quick=quick)
         jobs.append(("learning_curves", model, lambda m=model, p=params: learning_curve_table(
             dataset, splits, m, p, metric=metric, n_jobs=n_jobs, **common)))
-        if SWEEPS.get(model):
+        if SWEEPS.get(model) and not (quick and spec.framework == "keras" and not QUICK_KERAS_SWEEPS):
             jobs.append(("validation_curves", model, lambda m=model, p=params: validation_curve_table(
                 dataset, splits, m, p, metric=metric, n_jobs=n_jobs, **common)))
         if spec.framework == "keras":
@@ -942,9 +962,7 @@ def run_diagnostics(dataset: Dataset, splits: Splits, best_params: dict, models,
                 dataset, splits, m, p, **common)))
             jobs.append(("ablation", model, lambda m=model, p=params: ablation_table(
                 dataset, splits, m, p, metric=metric, **common)))
-    columns = {"learning_curves": LEARNING_CURVE_COLUMNS, "validation_curves": VALIDATION_CURVE_COLUMNS,
-               "histories": HISTORY_COLUMNS, "ablation": ABLATION_COLUMNS}
-    parts = {key: [] for key in columns}
+    parts = {key: [] for key in DATASET_TABLES}
     failures, timings = [], []
     bar = tqdm(jobs, desc=f"diagnostics {dataset.name}", unit="diag", disable=not progress)
     for key, model, job in bar:
@@ -959,7 +977,7 @@ def run_diagnostics(dataset: Dataset, splits: Splits, best_params: dict, models,
             failures.append(dict(dataset=dataset.name, model=model, diagnostic=key, error=reason))
         timings.append(dict(dataset=dataset.name, model=model, diagnostic=key,
                             seconds=time.perf_counter() - start))
-    tables = {key: (pd.concat(frames, ignore_index=True) if frames else _frame([], columns[key]))
+    tables = {key: (pd.concat(frames, ignore_index=True) if frames else _frame([], DATASET_TABLES[key]))
               for key, frames in parts.items()}
     tables["failures"] = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
     tables["timings"] = pd.DataFrame(timings, columns=TIMING_COLUMNS)
@@ -974,7 +992,9 @@ classification dataset (none: no imbalance table)."""
 
 
 def _concat(frames: dict) -> dict:
-    return {key: pd.concat(parts, ignore_index=True) for key, parts in frames.items()}
+    """One table per key; empty parts are left out, so they cannot turn a float column into object."""
+    return {key: pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
+            for key, parts in frames.items()}
 
 
 def run_study_diagnostics(spec, datasets: list, results: pd.DataFrame, predictions: pd.DataFrame, *,
@@ -983,9 +1003,11 @@ def run_study_diagnostics(spec, datasets: list, results: pd.DataFrame, predictio
 
     For each dataset, the study's own splits (``make_splits`` with the spec's cv, test_size,
     seed and repeats: the same folds as the comparison) and GridSearchCV's choices from
-    ``results``, then :func:`run_diagnostics`. Plus :func:`imbalance_table` on
-    :data:`IMBALANCE_DATASET` (or the first binary classification dataset), and
-    :func:`per_class_recall` of ``predictions`` with the datasets' class names.
+    ``results``, then :func:`run_diagnostics` for each model whose unit succeeded. Plus
+    :func:`imbalance_table` on :data:`IMBALANCE_DATASET` (or the first binary classification
+    dataset), and :func:`per_class_recall` of ``predictions`` with the datasets' class names.
+    Each (dataset, model) and each imbalance model is one task of ``study.tasks.run_tasks``:
+    with ``spec.n_jobs != 1`` they run on joblib workers, the Keras ones first.
 
     Parameters
     ----------
@@ -998,39 +1020,76 @@ def run_study_diagnostics(spec, datasets: list, results: pd.DataFrame, predictio
         The study's tidy results and hold-out predictions.
     progress : bool, default=True
     memory : joblib.Memory or None, default=None
-        Stores each dataset's diagnostics and the imbalance experiment as they finish, so an
-        unchanged rerun or a resumed study recomputes nothing that finished.
+        Stores each task's tables as it finishes, so an unchanged rerun or a resumed study
+        recomputes nothing that finished.
 
     Returns
     -------
     dict of str to pandas.DataFrame
-        The keys of :func:`run_diagnostics` (concatenated over datasets), plus "imbalance"
-        and "per_class_recall". A failing imbalance experiment is a row of "failures".
+        The keys of :func:`run_diagnostics` (concatenated over datasets and models), plus
+        "imbalance" and "per_class_recall". A failing imbalance experiment is a row of
+        "failures".
     """
     metric = spec.metrics[0] if getattr(spec, "metrics", None) else None
     diagnose = cached(memory, run_diagnostics, lambda tables: len(tables["failures"]) > 0, ("n_jobs", "progress"))
-    imbalance = cached(memory, imbalance_table, lambda table: False)
-    frames: dict = {}
+    tasks = []
     for dataset in datasets:
         splits = make_splits(dataset, spec.cv, spec.test_size, spec.seed, getattr(spec, "repeats", 1))
         best = best_params_from_results(results, dataset.name)
-        models = [m for m in spec.models if m in best]  # units that ran and succeeded
-        tables = diagnose(dataset, splits, best, models, seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs,
-                          metric=metric, progress=progress)
+        for model in spec.models:
+            if model in best and get_model(model).supports(dataset.task, dataset.image_shape):
+                tasks.append(Task(f"{dataset.name} / {model}", expected_cost(model, dataset.n_samples), diagnose,
+                                  (dataset, splits, {model: best[model]}, [model]),
+                                  dict(seed=spec.seed, quick=spec.quick, metric=metric, progress=False)))
+    chosen = _imbalance_dataset(datasets)
+    imbalance_models = [m for m in spec.models if chosen is not None and m in IMBALANCE_MODELS
+                        and get_model(m).supports(chosen.task, chosen.image_shape)]
+    imbalance = cached(memory, imbalance_table, lambda table: False)
+    tasks += [Task(f"imbalance / {m}", expected_cost(m, chosen.n_samples), _recorded,
+                   (imbalance, chosen, [m]), dict(seed=spec.seed, cv=spec.cv, test_size=spec.test_size,
+                                                  quick=spec.quick)) for m in imbalance_models]
+    outputs = run_tasks(tasks, spec.n_jobs, desc="diagnostics", progress=progress)
+    n_diagnose = len(tasks) - len(imbalance_models)
+    frames: dict = {}
+    for tables in outputs[:n_diagnose]:
         for key, frame in tables.items():
             frames.setdefault(key, []).append(frame)
-    tables = _concat(frames)
-    binary = [d for d in datasets if d.task == "classification" and len(np.unique(d.y)) == 2]
-    chosen = next((d for d in datasets if d.name == IMBALANCE_DATASET), binary[0] if binary else None)
-    if chosen is not None:
-        try:
-            tables["imbalance"] = imbalance(chosen, spec.models, seed=spec.seed, cv=spec.cv,
-                                            test_size=spec.test_size, quick=spec.quick, n_jobs=spec.n_jobs)
-        except Exception as exc:  # recorded like any failing diagnostic
-            reason = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"diagnostic imbalance on {chosen.name} failed: {reason}", RuntimeWarning, stacklevel=2)
-            failure = pd.DataFrame([dict(dataset=chosen.name, model="", diagnostic="imbalance", error=reason)])
-            tables["failures"] = pd.concat([tables["failures"], failure], ignore_index=True)
+    tables = _concat(frames) if frames else _empty_tables()
+    imbalance_parts = []
+    for model, (table, failure) in zip(imbalance_models, outputs[n_diagnose:]):
+        if failure is None:
+            imbalance_parts.append(table)
+        else:
+            warnings.warn(f"diagnostic imbalance of {model} on {chosen.name} failed: {failure}", RuntimeWarning,
+                          stacklevel=2)
+            row = pd.DataFrame([dict(dataset=chosen.name, model=model, diagnostic="imbalance", error=failure)])
+            tables["failures"] = pd.concat([tables["failures"], row], ignore_index=True)
+    if imbalance_parts:
+        tables.update(_concat({"imbalance": imbalance_parts}))
+    if spec.n_jobs != 1 and len(tasks) > 1:  # a worker's warnings do not reach this process
+        for failure in tables["failures"].itertuples():
+            if failure.diagnostic != "imbalance":
+                warnings.warn(f"diagnostic {failure.diagnostic} of {failure.model} on {failure.dataset} failed: "
+                              f"{failure.error}", RuntimeWarning, stacklevel=2)
     tables["per_class_recall"] = per_class_recall(
         predictions, {d.name: d.target_names for d in datasets if d.target_names})
     return tables
+
+
+def _imbalance_dataset(datasets: list):
+    """:data:`IMBALANCE_DATASET` if the study has it, else its first binary classification dataset."""
+    binary = [d for d in datasets if d.task == "classification" and len(np.unique(d.y)) == 2]
+    return next((d for d in datasets if d.name == IMBALANCE_DATASET), binary[0] if binary else None)
+
+
+def _recorded(function, *args, **kwargs) -> tuple:
+    """``(function(*args, **kwargs), None)``, or ``(None, "Type: message")`` if it raised."""
+    try:
+        return function(*args, **kwargs), None
+    except Exception as exc:  # recorded like any failing diagnostic
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _empty_tables() -> dict:
+    columns = {**DATASET_TABLES, "failures": FAILURE_COLUMNS, "timings": TIMING_COLUMNS}
+    return {key: _frame([], cols) for key, cols in columns.items()}

@@ -201,7 +201,7 @@ def _validation_curve_figure(block: pd.DataFrame, dataset: str, model: str, path
         ax.set_title(sweep)
         ax.set_xlabel(_axis_label(model, sweep, rows["param"].iloc[0]))
         ax.set_ylabel(_metric_label(metric))
-        ax.legend(loc="lower left", fontsize=8, frameon=True)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, frameon=True)  # below: no data hidden
     fig.suptitle(f"{dataset} / {model}: validation curves ({metric}; mean ± std over {n_folds} CV "
                  f"fold{'s' if n_folds != 1 else ''})", y=1.02)
     fig.tight_layout()
@@ -237,7 +237,7 @@ def _validation_curves_section(tables: dict, fig_dir: Path) -> str:
 
 # --------------------------------------------------------------------------- histories
 
-HISTORY_ROWS = (("loss", "val_loss", "loss (training objective incl. L2 penalty)"),
+HISTORY_ROWS = (("loss", "val_loss", "loss (log scale)"),
                 ("accuracy", "val_accuracy", "accuracy (fraction correct)"))
 
 
@@ -270,7 +270,15 @@ def _history_figure(block: pd.DataFrame, dataset: str, model: str, path: Path) -
                 lowest = int(val_loss.idxmin())
                 ax.axvline(lowest, color="grey", linestyle=":", linewidth=1.5,
                            label=f"lowest val_loss: epoch {lowest}")
-            ax.set_ylabel(ylabel)
+            values = block.loc[block["curve"].isin([train_curve, val_curve]), "value"].to_numpy(dtype=float)
+            if train_curve == "loss" and np.nanmin(values) > 0:
+                ax.set_yscale("log")  # the late epochs, where overfitting shows, are not squashed
+            elif train_curve == "accuracy":
+                ax.set_ylim(_floor([np.nanpercentile(values, 10)]), 1.005)  # skip the first epochs' low values
+            else:
+                ylabel = ylabel.replace(" (log scale)", "")
+            if j == 0:  # rows share their y axis
+                ax.set_ylabel(ylabel)
             if i == len(rows) - 1:
                 ax.set_xlabel("epoch (passes over the training data)")
             ax.set_title(f"{variant}: {train_curve} ({stopped} epochs run)")
@@ -292,7 +300,9 @@ def _histories_section(tables: dict, fig_dir: Path) -> str:
              "seeded 20% inner split is the validation data (never the fold's validation part, never the "
              "test split): without and with early stopping (monitoring `val_loss`, restoring the best "
              "weights). Training loss and accuracy are running averages over each epoch's batches with "
-             "dropout active, so they can sit below the validation curves early on. A validation loss that "
+             "dropout active, so they can sit below the validation curves early on. The loss is the training "
+             "objective (cross-entropy, or MSE for regression, plus the L2 penalty), on a log scale; the "
+             "accuracy axis starts above the first epochs' values. A validation loss that stops falling or "
              "rises while the training loss keeps falling is overfitting.\n"]
     rows = []
     for (dataset, model), block in hist.groupby(["dataset", "model"], sort=False):
@@ -355,7 +365,9 @@ def _ablation_section(tables: dict, fig_dir: Path) -> str:
             ax.set_xlabel("variant")
             ax.set_ylabel(f"{_metric_label(metric)}; axis starts at {floor:.2f}")
             ax.tick_params(axis="x", labelrotation=20)
-            ax.legend(title="split", loc="lower left", fontsize=8, frameon=True)
+            handles, labels = ax.get_legend_handles_labels()
+            ax.get_legend().remove()
+        fig.legend(handles, labels, title="split", loc="upper left", bbox_to_anchor=(1.0, 0.9), frameon=True)
         fig.suptitle(f"{dataset}: regularization ablation ({metric}; error bars: fold-to-fold std)", y=1.02)
         fig.tight_layout()
         name = f"ablation_{_slug(dataset)}"

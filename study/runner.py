@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from backends import get_model
@@ -22,6 +24,7 @@ from study.datasets import check_dataset, load_data
 from study.protocol import fit_and_score, make_splits, unit_settings
 from study.results import COLUMNS, PREDICTION_COLUMNS
 from study.spec import StudySpec
+from study.tasks import Task, expected_cost, run_tasks, worker_threads
 
 __all__ = ["StudyResult", "run_study", "load_datasets", "skip_reason"]
 
@@ -89,11 +92,13 @@ def budget_threads(n_jobs: int) -> None:
 
     TensorFlow reads ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` when it starts;
     joblib's workers inherit them. BLAS/OpenMP threads in workers are limited by joblib itself.
-    Values already set by the user are kept.
+    Values already set by the user are kept. With ``n_jobs=1`` nothing is set: one fit at a
+    time, and TensorFlow's defaults (inter-op threads = cores) overlap its input pipeline with
+    the training step.
     """
-    workers = os.cpu_count() if n_jobs < 0 else n_jobs
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
+    if n_jobs == 1:
+        return
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(worker_threads(n_jobs)))
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
@@ -114,10 +119,29 @@ def _client(scheduler: str | None):
         yield client
 
 
-def _run_unit(unit, dataset, model, splits, spec: StudySpec) -> dict:
+def _unit_task(unit, dataset, model: str, splits, spec: StudySpec) -> Task:
     grid, params = unit_settings(model, spec.quick, spec.grids.get(model))
-    return unit(dataset, model, splits, seed=spec.seed, quick=spec.quick, n_jobs=spec.n_jobs, nested=spec.use_nested,
-                grid=grid, params=params, scheduler=spec.scheduler, metrics=spec.metrics)
+    return Task(f"{dataset.name} / {model}", expected_cost(model, dataset.n_samples), unit,
+                (dataset, model, splits),
+                dict(seed=spec.seed, quick=spec.quick, nested=spec.use_nested, grid=grid, params=params,
+                     scheduler=spec.scheduler, metrics=spec.metrics))
+
+
+def _run_units(tasks: list, spec: StudySpec, progress: bool) -> list:
+    """Whole units on the workers (``study.tasks.run_tasks``), or, on a Dask cluster, one unit
+    after the other with its candidates x folds on the cluster. A unit fitted in this process
+    (a single unit, or a cluster's refits) keeps BLAS to one worker's share of the cores."""
+    with threadpool_limits(worker_threads(spec.n_jobs), user_api="blas"):
+        if spec.scheduler is not None:
+            with _client(spec.scheduler):
+                return [task(spec.n_jobs) for task in tqdm(tasks, desc="units", unit="unit", disable=not progress)]
+        outputs = run_tasks(tasks, spec.n_jobs, desc="units", progress=progress)
+    if spec.n_jobs != 1 and len(tasks) > 1:  # a worker's warnings do not reach this process
+        for task, out in zip(tasks, outputs):
+            failed = [row for row in out["rows"] if row["status"] == "failed"]
+            if failed:
+                warnings.warn(f"{task.label} failed: {failed[0]['error']}", RuntimeWarning, stacklevel=3)
+    return outputs
 
 
 def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, progress: bool = True) -> StudyResult:
@@ -150,12 +174,9 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
     unit = cached(memory, fit_and_score, lambda out: any(row["status"] != "ok" for row in out["rows"]),
                   ("n_jobs", "scheduler"))
     pairs = [(d, m, skip_reason(m, d)) for d in datasets for m in spec.models]
-    units = {}
-    with _client(spec.scheduler):
-        bar = tqdm([(d, m) for d, m, reason in pairs if not reason], desc="units", unit="unit", disable=not progress)
-        for dataset, model in bar:
-            bar.set_postfix_str(f"{dataset.name} / {model}")
-            units[dataset.name, model] = _run_unit(unit, dataset, model, splits[dataset.name], spec)
+    todo = [(d, m) for d, m, reason in pairs if not reason]
+    tasks = [_unit_task(unit, d, m, splits[d.name], spec) for d, m in todo]
+    units = {(d.name, m): out for (d, m), out in zip(todo, _run_units(tasks, spec, progress))}
     rows, predictions = [], []
     for dataset, model, reason in pairs:
         unit = {"rows": [_skipped_row(dataset, model, reason)], "predictions": []} if reason else units[dataset.name, model]

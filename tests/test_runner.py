@@ -68,6 +68,13 @@ def test_thread_budget_splits_the_cores(monkeypatch):
     assert os.environ["TF_NUM_INTRAOP_THREADS"] == "2" and os.environ["TF_NUM_INTEROP_THREADS"] == "1"
 
 
+def test_serial_study_keeps_tensorflow_defaults(monkeypatch):
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    budget_threads(1)
+    assert "TF_NUM_INTRAOP_THREADS" not in os.environ and "TF_NUM_INTEROP_THREADS" not in os.environ
+
+
 def test_unknown_grid_model_is_refused():
     with pytest.raises(ValueError, match=r"A grid is given for model 'svm', which is not in the study's models"):
         StudySpec(models=("ridge",), grids={"svm": {"C": [1]}}).validate()
