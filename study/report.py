@@ -39,7 +39,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    os.replace(tmp, path)
+    _publish(tmp, path)
 
 
 def save_figure(fig, path: Path) -> None:
@@ -49,6 +49,13 @@ def save_figure(fig, path: Path) -> None:
     os.close(fd)
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
     plt.close(fig)
+    _publish(tmp, path)
+
+
+def _publish(tmp: str, path: Path) -> None:
+    """Rename a finished temporary file onto ``path``, readable by all as an ordinary file
+    (``mkstemp`` creates it readable by its owner only)."""
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
