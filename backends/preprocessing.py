@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["ImageScaler", "TabularPreprocessor"]
+__all__ = ["ImageScaler", "TabularPreprocessor", "is_categorical"]
 
 
 class ImageScaler(TransformerMixin, BaseEstimator):
@@ -56,7 +56,7 @@ def _is_numeric(dtype) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
-def _is_categorical(dtype) -> bool:
+def is_categorical(dtype) -> bool:
     """Encoded one-hot: bool, pandas ``category``, string and object columns."""
     return (
         pd.api.types.is_bool_dtype(dtype)
@@ -189,7 +189,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             dtypes = X.dtypes.tolist()
             names = list(X.columns)
             unsupported = [f"{n!r} ({d})" for n, d in zip(names, dtypes)
-                           if not _is_numeric(d) and not _is_categorical(d)]
+                           if not _is_numeric(d) and not is_categorical(d)]
             if unsupported:
                 raise ValueError(
                     f"TabularPreprocessor cannot encode column(s) {', '.join(unsupported)}; "

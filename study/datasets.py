@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from sklearn import datasets as skdatasets
 
+from backends.preprocessing import is_categorical
+
 __all__ = [
     "Dataset",
     "BUNDLED",
@@ -166,15 +168,6 @@ def load_dataset(name: str) -> Dataset:
 # Task detection and targets
 
 
-def _is_categorical_dtype(dtype) -> bool:
-    return (
-        pd.api.types.is_bool_dtype(dtype)
-        or isinstance(dtype, pd.CategoricalDtype)
-        or pd.api.types.is_string_dtype(dtype)
-        or pd.api.types.is_object_dtype(dtype)
-    )
-
-
 def detect_task(y) -> str:
     """Classification or regression, from the target's values.
 
@@ -202,7 +195,7 @@ def detect_task(y) -> str:
     ('classification', 'classification', 'regression')
     """
     series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
-    if _is_categorical_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+    if is_categorical(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
         return "classification"
     values = series.dropna().to_numpy(dtype=np.float64)
     if values.size and np.all(np.isfinite(values)) and np.all(values == np.round(values)):
