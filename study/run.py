@@ -6,6 +6,7 @@ Only argument parsing lives here; heavy imports happen after ``--help`` has been
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -84,6 +85,9 @@ def main(argv: list | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 some units failed, 2 usage or input error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # TensorFlow's C++ log (CUDA probing on CPU machines, graph notes) is noise here; its errors
+    # that matter surface as Python exceptions. TF_CPP_MIN_LOG_LEVEL=0 shows it again.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         spec = spec_from_args(args, parser).validate()
         from study.runner import load_datasets, run_study

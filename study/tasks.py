@@ -62,7 +62,8 @@ def worker_threads(n_jobs: int) -> int:
     return max(1, cores // max(1, workers))
 
 
-def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", progress: bool = True) -> list:
+def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", unit: str = "task",
+              progress: bool = True) -> list:
     """Run ``tasks`` and return their results in the order given.
 
     With ``n_jobs == 1`` or a single task, they run here one after the other, each with the
@@ -77,6 +78,8 @@ def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", progress: bool =
         Number of workers (-1: all cores).
     desc : str, default="tasks"
         Progress-bar title.
+    unit : str, default="task"
+        Progress-bar unit.
     progress : bool, default=True
 
     Returns
@@ -85,7 +88,7 @@ def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", progress: bool =
         ``[task(...) for task in tasks]``, in that order whatever order they finished in.
     """
     if n_jobs == 1 or len(tasks) <= 1:
-        bar = tqdm(tasks, desc=desc, unit="task", disable=not progress)
+        bar = tqdm(tasks, desc=desc, unit=unit, disable=not progress)
         results = []
         for task in bar:
             bar.set_postfix_str(task.label)
@@ -95,7 +98,7 @@ def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", progress: bool =
     outputs = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")(
         delayed(_indexed)(i, tasks[i]) for i in order)
     results = [None] * len(tasks)
-    with tqdm(total=len(tasks), desc=desc, unit="task", disable=not progress) as bar:
+    with tqdm(total=len(tasks), desc=desc, unit=unit, disable=not progress) as bar:
         for i, result in outputs:
             results[i] = result
             bar.set_postfix_str(tasks[i].label)
