@@ -17,10 +17,17 @@ STUDY = ["--datasets", "wine", "iris", "breast_cancer", "--models", "logistic_re
 N_UNITS = 9
 
 
+def _default_sigint():
+    # A job started in the background by a non-interactive shell inherits an ignored SIGINT,
+    # and Python then installs no KeyboardInterrupt handler: the study must see Ctrl-C as a user would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _study(*extra, **popen):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen([sys.executable, "-m", "study.run", *STUDY, *extra], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint, **popen)
 
 
 def _stored(cache: Path) -> dict:
