@@ -12,7 +12,7 @@ from pathlib import Path
 
 import joblib
 
-__all__ = ["library_versions", "code_version", "open_memory", "cached"]
+__all__ = ["library_versions", "code_version", "open_memory", "cached", "Cached"]
 
 VERSIONED = ("scikit-learn", "numpy", "scipy", "tensorflow", "keras", "scikeras", "generalization-study")
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,12 @@ def open_memory(cache_dir) -> joblib.Memory | None:
     return joblib.Memory(Path(cache_dir) / library_versions() / code_version(), verbose=0)
 
 
-def cached(memory, function, failed, ignore=("n_jobs",)):
+def cached(memory, function, failed, ignore=("n_jobs",)) -> "Cached":
+    """``function`` through ``memory``; see :class:`Cached`."""
+    return Cached(memory, function, failed, tuple(ignore))
+
+
+class Cached:
     """``function`` through ``memory`` (None: uncached); a result for which ``failed(result)``
     is true is removed from the store after it is returned, so it is computed again next time.
 
@@ -60,15 +65,20 @@ def cached(memory, function, failed, ignore=("n_jobs",)):
     ignore : tuple of str, default=("n_jobs",)
         Arguments that do not change the result (left out of the key).
     """
-    if memory is None:
-        return function
-    store = memory.cache(function, ignore=list(ignore))
 
-    def call(*args, **kwargs):
-        shelved = store.call_and_shelve(*args, **kwargs)
+    def __init__(self, memory, function, failed, ignore=("n_jobs",)):
+        self.function, self.failed = function, failed
+        self.store = None if memory is None else memory.cache(function, ignore=list(ignore))
+
+    def __call__(self, *args, **kwargs):
+        if self.store is None:
+            return self.function(*args, **kwargs)
+        shelved = self.store.call_and_shelve(*args, **kwargs)
         result = shelved.get()
-        if failed(result):
+        if self.failed(result):
             shelved.clear()
         return result
 
-    return call
+    def stored(self, *args, **kwargs) -> bool:
+        """Whether a call with these arguments would load a stored result (not compute)."""
+        return self.store is not None and self.store.check_call_in_cache(*args, **kwargs)

@@ -1066,11 +1066,6 @@ def run_study_diagnostics(spec, datasets: list, results: pd.DataFrame, predictio
             tables["failures"] = pd.concat([tables["failures"], row], ignore_index=True)
     if imbalance_parts:
         tables.update(_concat({"imbalance": imbalance_parts}))
-    if spec.n_jobs != 1 and len(tasks) > 1:  # a worker's warnings do not reach this process
-        for failure in tables["failures"].itertuples():
-            if failure.diagnostic != "imbalance":
-                warnings.warn(f"diagnostic {failure.diagnostic} of {failure.model} on {failure.dataset} failed: "
-                              f"{failure.error}", RuntimeWarning, stacklevel=2)
     tables["per_class_recall"] = per_class_recall(
         predictions, {d.name: d.target_names for d in datasets if d.target_names})
     return tables

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import warnings
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -135,13 +134,7 @@ def _run_units(tasks: list, spec: StudySpec, progress: bool) -> list:
         if spec.scheduler is not None:
             with _client(spec.scheduler):
                 return [task(spec.n_jobs) for task in tqdm(tasks, desc="units", unit="unit", disable=not progress)]
-        outputs = run_tasks(tasks, spec.n_jobs, desc="units", unit="unit", progress=progress)
-    if spec.n_jobs != 1 and len(tasks) > 1:  # a worker's warnings do not reach this process
-        for task, out in zip(tasks, outputs):
-            failed = [row for row in out["rows"] if row["status"] == "failed"]
-            if failed:
-                warnings.warn(f"{task.label} failed: {failed[0]['error']}", RuntimeWarning, stacklevel=3)
-    return outputs
+        return run_tasks(tasks, spec.n_jobs, desc="units", unit="unit", progress=progress)
 
 
 def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, progress: bool = True) -> StudyResult:

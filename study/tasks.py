@@ -11,6 +11,7 @@ workers, once per worker (loky reuses them).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 
 from joblib import Parallel, delayed
@@ -47,6 +48,11 @@ class Task:
     def __call__(self, n_jobs):
         return self.function(*self.args, n_jobs=n_jobs, **self.kwargs)
 
+    def stored(self) -> bool:
+        """Whether ``function`` would load a stored result (``study.cache.Cached.stored``)."""
+        check = getattr(self.function, "stored", None)
+        return bool(check and check(*self.args, n_jobs=1, **self.kwargs))
+
 
 def expected_cost(model: str, n_samples: int) -> tuple:
     """Sort key of a task's expected run time: Keras before scikit-learn, image models first,
@@ -66,10 +72,12 @@ def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", unit: str = "tas
               progress: bool = True) -> list:
     """Run ``tasks`` and return their results in the order given.
 
-    With ``n_jobs == 1`` or a single task, they run here one after the other, each with the
-    given ``n_jobs`` for its own inner parallelism. Otherwise whole tasks run on ``n_jobs``
-    joblib (loky) workers, the most expensive first, each with ``n_jobs=1`` inside; joblib
-    limits the workers' BLAS threads to their share of the cores.
+    Tasks whose result is already stored (:meth:`Task.stored`) are loaded here. With
+    ``n_jobs == 1`` or a single task left, the others run here too, one after the other, each
+    with the given ``n_jobs`` for its own inner parallelism. Otherwise they run whole on
+    ``n_jobs`` joblib (loky) workers, the most expensive first, each with ``n_jobs=1`` inside;
+    joblib limits the workers' BLAS threads to their share of the cores; their warnings are
+    shown again here. A rerun that finds everything stored starts no worker.
 
     Parameters
     ----------
@@ -87,24 +95,29 @@ def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", unit: str = "tas
     list
         ``[task(...) for task in tasks]``, in that order whatever order they finished in.
     """
-    if n_jobs == 1 or len(tasks) <= 1:
-        bar = tqdm(tasks, desc=desc, unit=unit, disable=not progress)
-        results = []
-        for task in bar:
-            bar.set_postfix_str(task.label)
-            results.append(task(n_jobs))
-        return results
-    order = sorted(range(len(tasks)), key=lambda i: tasks[i].cost, reverse=True)
-    outputs = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")(
-        delayed(_indexed)(i, tasks[i]) for i in order)
     results = [None] * len(tasks)
+    stored = [i for i, task in enumerate(tasks) if task.stored()]
+    todo = [i for i in range(len(tasks)) if i not in set(stored)]
+    parallel = n_jobs != 1 and len(todo) > 1
     with tqdm(total=len(tasks), desc=desc, unit=unit, disable=not progress) as bar:
-        for i, result in outputs:
-            results[i] = result
+        for i in stored if parallel else range(len(tasks)):  # here: cheap loads, or everything
             bar.set_postfix_str(tasks[i].label)
+            results[i] = tasks[i](n_jobs)
             bar.update()
+        if parallel:
+            order = sorted(todo, key=lambda i: tasks[i].cost, reverse=True)
+            for i, result, caught in Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")(
+                    delayed(_in_worker)(i, tasks[i]) for i in order):
+                results[i] = result
+                for category, message, filename, lineno in caught:  # e.g. a failed unit's RuntimeWarning
+                    warnings.warn_explicit(message, category, filename, lineno)
+                bar.set_postfix_str(tasks[i].label)
+                bar.update()
     return results
 
 
-def _indexed(i: int, task: Task):
-    return i, task(1)
+def _in_worker(i: int, task: Task) -> tuple:
+    """``(i, task(1), warnings)``: a worker's warnings, to be shown again by the study's process."""
+    with warnings.catch_warnings(record=True) as caught:
+        result = task(1)
+    return i, result, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]

@@ -1,7 +1,11 @@
 """Whole tasks on joblib workers: order of results, inner n_jobs, same table as a serial run."""
 
 import os
+import warnings
 
+import pytest
+
+from study.cache import cached, open_memory
 from study.runner import run_study
 from study.spec import StudySpec
 from study.tasks import Task, expected_cost, run_tasks, worker_threads
@@ -49,3 +53,29 @@ def test_parallel_study_gives_the_serial_table(tmp_path):
     columns = [c for c in serial.results.columns if c != "fit_time"]
     assert serial.results[columns].equals(parallel.results[columns])
     assert serial.predictions.equals(parallel.predictions)
+
+
+def _warn_and_describe(name, n_jobs):
+    warnings.warn(f"{name} failed: on purpose", RuntimeWarning)
+    return name, n_jobs, os.getpid()
+
+
+def test_a_workers_warnings_are_shown_again_here():
+    tasks = [Task(name, (0,), _warn_and_describe, (name,)) for name in ("a", "b", "c")]
+    with pytest.warns(RuntimeWarning) as caught:
+        out = run_tasks(tasks, 2, progress=False)
+    assert os.getpid() not in {pid for _, _, pid in out}
+    assert {str(w.message) for w in caught} >= {"a failed: on purpose", "b failed: on purpose", "c failed: on purpose"}
+
+
+def test_stored_results_are_loaded_here_and_start_no_worker(tmp_path):
+    memory = open_memory(tmp_path)
+    function = cached(memory, _describe, lambda out: False)
+    tasks = [Task(name, (0,), function, (name,)) for name in ("a", "b", "c")]
+    first = run_tasks(tasks, 2, progress=False)
+    assert all(task.stored() for task in tasks) and os.getpid() not in {pid for _, _, pid in first}
+    assert run_tasks(tasks, 2, progress=False) == first  # loaded from the store, not computed again
+    fresh = Task("d", (0,), function, ("d",))
+    assert not fresh.stored()
+    [(name, _, pid)] = run_tasks(tasks[:1] + [fresh], 2, progress=False)[1:]
+    assert (name, pid) == ("d", os.getpid())  # one task left to compute: here, no pool
