@@ -92,6 +92,14 @@ class Dataset:
     target_names: list | None = None
     test_index: np.ndarray | None = None
 
+    def __post_init__(self):
+        # Contiguous arrays hash the same in every process (the cache key of a unit computed
+        # in a worker, which receives a pickled, hence contiguous, copy).
+        for field_name in ("X", "y"):
+            value = getattr(self, field_name)
+            if isinstance(value, np.ndarray) and not value.flags["C_CONTIGUOUS"]:
+                object.__setattr__(self, field_name, np.ascontiguousarray(value))
+
     @property
     def n_samples(self) -> int:
         """Number of rows (``len(y)``)."""

@@ -40,6 +40,15 @@ def test_cached_rerun_fits_nothing_and_gives_the_same_table(tmp_path, counted):
     assert first.results.equals(second.results) and first.predictions.equals(second.predictions)
 
 
+def test_units_computed_on_workers_are_reused_by_a_serial_rerun(tmp_path, counted):
+    # digits' X is a strided view of the loaded table: the key must not depend on memory layout
+    study = dict(datasets=("digits", "wine"), models=("logistic_regression", "ridge"))
+    run_study(_spec(tmp_path, **study, n_jobs=2), progress=False)
+    counted.clear()
+    run_study(_spec(tmp_path, **study, n_jobs=1), progress=False)
+    assert counted == []
+
+
 def test_changing_one_grid_refits_only_that_model(tmp_path, counted):
     run_study(_spec(tmp_path), progress=False)
     counted.clear()
