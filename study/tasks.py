@@ -106,13 +106,17 @@ def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", unit: str = "tas
             bar.update()
         if parallel:
             order = sorted(todo, key=lambda i: tasks[i].cost, reverse=True)
-            for i, result, caught in Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")(
-                    delayed(_in_worker)(i, tasks[i]) for i in order):
-                results[i] = result
-                for category, message, filename, lineno in caught:  # e.g. a failed unit's RuntimeWarning
-                    warnings.warn_explicit(message, category, filename, lineno)
-                bar.set_postfix_str(tasks[i].label)
-                bar.update()
+            with warnings.catch_warnings():
+                # loky replaces a worker whose memory grew by 300 MB (TensorFlow's graphs of many
+                # Keras fits do) and says so; the replacement is routine, not an error
+                warnings.filterwarnings("ignore", "A worker stopped while some jobs were given", UserWarning)
+                for i, result, caught in Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")(
+                        delayed(_in_worker)(i, tasks[i]) for i in order):
+                    results[i] = result
+                    for category, message, filename, lineno in caught:  # e.g. a failed unit's RuntimeWarning
+                        warnings.warn_explicit(message, category, filename, lineno)
+                    bar.set_postfix_str(tasks[i].label)
+                    bar.update()
     return results
 
 
