@@ -96,8 +96,9 @@ def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", unit: str = "tas
         ``[task(...) for task in tasks]``, in that order whatever order they finished in.
     """
     results = [None] * len(tasks)
-    stored = [i for i, task in enumerate(tasks) if task.stored()]
-    todo = [i for i in range(len(tasks)) if i not in set(stored)]
+    is_stored = [task.stored() for task in tasks]
+    stored = [i for i, done in enumerate(is_stored) if done]
+    todo = [i for i, done in enumerate(is_stored) if not done]
     parallel = n_jobs != 1 and len(todo) > 1
     with tqdm(total=len(tasks), desc=desc, unit=unit, disable=not progress) as bar:
         for i in stored if parallel else range(len(tasks)):  # here: cheap loads, or everything
