@@ -802,7 +802,8 @@ def plot_critical_difference(results, path, split="test", metric=None, alpha=0.0
     -------
     pathlib.Path or None
         The written file, or None (nothing written) when fewer than 2 models or 2 datasets
-        can be ranked.
+        can be ranked. A file already drawn from the same ranks and p-values is kept as it is
+        (``study.report.figure``).
 
     Raises
     ------
@@ -814,7 +815,8 @@ def plot_critical_difference(results, path, split="test", metric=None, alpha=0.0
     Source: Demsar (2006), JMLR 7, section 3.2.2 and figure 1.
     """
     import scikit_posthocs as sp
-    from matplotlib.figure import Figure
+
+    from study.report import figure
 
     ranking = rank_models(results, split, metric)
     n_datasets, n_models = ranking.scores.shape
@@ -822,10 +824,21 @@ def plot_critical_difference(results, path, split="test", metric=None, alpha=0.0
         return None
     p_values = sp.posthoc_nemenyi_friedman(ranking.scores.to_numpy())
     p_values.index = p_values.columns = ranking.scores.columns
+    draw = figure(dpi=150)(_critical_difference_figure)
+    return draw(ranking.mean_ranks, p_values, n_datasets, _primary_metric(results, metric), split, alpha,
+                path=path)
+
+
+def _critical_difference_figure(mean_ranks, p_values, n_datasets, metric_name, split, alpha):
+    """The diagram of :func:`plot_critical_difference`, as a matplotlib Figure."""
+    import scikit_posthocs as sp
+    from matplotlib.figure import Figure
+
+    n_models = len(mean_ranks)
     fig = Figure(figsize=(7, 1.2 + 0.35 * n_models), layout="constrained")
     ax = fig.subplots()
     sp.critical_difference_diagram(
-        ranking.mean_ranks, p_values, alpha=alpha, ax=ax,
+        mean_ranks, p_values, alpha=alpha, ax=ax,
         label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}",
     )
     cd = _nemenyi_cd(n_models, n_datasets, alpha)
@@ -834,16 +847,12 @@ def plot_critical_difference(results, path, split="test", metric=None, alpha=0.0
     ax.set_xticks(range(1, n_models + 1))
     ax.set_ylim(top=2.2)
     ax.set_xlabel("mean rank over datasets (1 = best); CD = Nemenyi critical difference")
-    metric_name = _primary_metric(results, metric)
     ax.set_title(
         f"Critical difference diagram: {metric_name} on the {split} split, {n_datasets} datasets\n"
         f"(bars join models not significantly different, Nemenyi test, alpha = {alpha})",
         fontsize=10,
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
-    return path
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Report sections of the generalization diagnostics: Markdown tables and seaborn figures.
 
 Reads only the tables of ``study.diagnostics`` (and the main results and predictions tables);
-never fits anything. Figures are written with ``study.report.save_figure`` into ``fig_dir``
+never fits anything. Each figure is a function of its data decorated with
+``study.report.figure`` (drawn only when its data or code changed), written into ``fig_dir``
 and linked as ``figures/<name>.png``.
 
 Two entry points:
@@ -36,7 +37,7 @@ import seaborn as sns  # noqa: E402
 from study.diagnostics import (  # noqa: E402
     SWEEPS, VERDICT_RULE, per_class_recall, verdict_table,
 )
-from study.report import METRIC_LABELS, save_figure  # noqa: E402
+from study.report import METRIC_LABELS, figure  # noqa: E402
 
 __all__ = ["diagnostics_sections", "report_sections", "SECTION_TITLES"]
 
@@ -109,6 +110,24 @@ def _place_legend(grid, n_panels: int, ncol: int) -> None:
         sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.95), title="split", frameon=True)
 
 
+@figure
+def _learning_curves_figure(block: pd.DataFrame, dataset: str):
+    metric = block["metric"].iloc[0]
+    data = block.assign(split=block["split"].map(CURVE_SPLITS))
+    models = list(dict.fromkeys(block["model"]))
+    grid = sns.relplot(data=data, x="train_size", y="score", hue="split", style="split", col="model",
+                       col_order=models, col_wrap=min(3, len(models)), kind="line", errorbar="sd",
+                       estimator="mean", markers=True, dashes=False, height=3.0, aspect=1.25,
+                       hue_order=list(CURVE_SPLITS.values()), style_order=list(CURVE_SPLITS.values()),
+                       palette=[PALETTE["train"], PALETTE["validation"]], facet_kws={"sharex": False})
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("training examples (n)", _metric_label(metric))
+    grid.set(ylim=(_floor(block["score"]), 1.01 if block["score"].max() <= 1.0 else None))
+    _place_legend(grid, len(models), min(3, len(models)))
+    grid.figure.suptitle(f"{dataset}: learning curves ({metric}; mean ± std over the shared CV folds)", y=1.03)
+    return grid.figure
+
+
 def _learning_curves_section(tables: dict, fig_dir: Path) -> str:
     title = SECTION_TITLES["learning_curves"]
     lc = tables.get("learning_curves")
@@ -122,21 +141,9 @@ def _learning_curves_section(tables: dict, fig_dir: Path) -> str:
              "have met mean the model is too simple (bias).\n"]
     for dataset, block in lc.groupby("dataset", sort=False):
         metric = block["metric"].iloc[0]
-        data = block.assign(split=block["split"].map(CURVE_SPLITS))
         models = list(dict.fromkeys(block["model"]))
-        grid = sns.relplot(data=data, x="train_size", y="score", hue="split", style="split", col="model",
-                           col_order=models, col_wrap=min(3, len(models)), kind="line", errorbar="sd",
-                           estimator="mean", markers=True, dashes=False, height=3.0, aspect=1.25,
-                           hue_order=list(CURVE_SPLITS.values()), style_order=list(CURVE_SPLITS.values()),
-                           palette=[PALETTE["train"], PALETTE["validation"]], facet_kws={"sharex": False})
-        grid.set_titles("{col_name}")
-        grid.set_axis_labels("training examples (n)", _metric_label(metric))
-        grid.set(ylim=(_floor(block["score"]), 1.01 if block["score"].max() <= 1.0 else None))
-        _place_legend(grid, len(models), min(3, len(models)))
-        grid.figure.suptitle(f"{dataset}: learning curves ({metric}; mean ± std over the shared CV folds)",
-                             y=1.03)
         name = f"learning_curves_{_slug(dataset)}"
-        save_figure(grid.figure, fig_dir / f"{name}.png")
+        _learning_curves_figure(block, dataset, path=fig_dir / f"{name}.png")
         last = block[block["train_size"] == block.groupby("model")["train_size"].transform("max")]
         stats = _mean_std(last, ["model", "split"]).pivot(index="model", columns="split", values=["mean", "std"])
         rows = [[m, int(last[last["model"] == m]["train_size"].iloc[0]), _fmt(stats.loc[m, ("mean", "train")]),
@@ -168,7 +175,8 @@ def _pad_x(ax, positions, log: bool, fraction: float = 0.08) -> None:
         ax.set_xlim(lo - fraction * span, hi + fraction * span)
 
 
-def _validation_curve_figure(block: pd.DataFrame, dataset: str, model: str, path: Path) -> None:
+@figure
+def _validation_curve_figure(block: pd.DataFrame, dataset: str, model: str):
     metric = block["metric"].iloc[0]
     sweeps = list(dict.fromkeys(block["sweep"]))
     n_folds = block["fold"].nunique()
@@ -205,7 +213,7 @@ def _validation_curve_figure(block: pd.DataFrame, dataset: str, model: str, path
     fig.suptitle(f"{dataset} / {model}: validation curves ({metric}; mean ± std over {n_folds} CV "
                  f"fold{'s' if n_folds != 1 else ''})", y=1.02)
     fig.tight_layout()
-    save_figure(fig, path)
+    return fig
 
 
 def _validation_curves_section(tables: dict, fig_dir: Path) -> str:
@@ -221,7 +229,7 @@ def _validation_curves_section(tables: dict, fig_dir: Path) -> str:
              "smallest positive penalty on log axes.\n"]
     for (dataset, model), block in vc.groupby(["dataset", "model"], sort=False):
         name = f"validation_curves_{_slug(dataset)}_{_slug(model)}"
-        _validation_curve_figure(block, dataset, model, fig_dir / f"{name}.png")
+        _validation_curve_figure(block, dataset, model, path=fig_dir / f"{name}.png")
         stats = _mean_std(block, ["sweep", "param_value", "param_label", "chosen", "split"])
         rows = []
         for sweep, s in stats.groupby("sweep", sort=False):
@@ -241,7 +249,8 @@ HISTORY_ROWS = (("loss", "val_loss", "loss (log scale)"),
                 ("accuracy", "val_accuracy", "accuracy (fraction correct)"))
 
 
-def _history_figure(block: pd.DataFrame, dataset: str, model: str, path: Path) -> None:
+@figure
+def _history_figure(block: pd.DataFrame, dataset: str, model: str):
     variants = [v for v in ("no early stopping", "early stopping") if v in set(block["variant"])]
     rows = [r for r in HISTORY_ROWS if r[0] in set(block["curve"])]
     max_epochs = int(block["epoch"].max())  # the no-early-stopping fit runs every epoch
@@ -287,7 +296,7 @@ def _history_figure(block: pd.DataFrame, dataset: str, model: str, path: Path) -
     fig.suptitle(f"{dataset} / {model}: training history on fold 0's training part "
                  f"(early stopping: patience {patience}, monitors val_loss)", y=1.01)
     fig.tight_layout()
-    save_figure(fig, path)
+    return fig
 
 
 def _histories_section(tables: dict, fig_dir: Path) -> str:
@@ -307,7 +316,7 @@ def _histories_section(tables: dict, fig_dir: Path) -> str:
     rows = []
     for (dataset, model), block in hist.groupby(["dataset", "model"], sort=False):
         name = f"history_{_slug(dataset)}_{_slug(model)}"
-        _history_figure(block, dataset, model, fig_dir / f"{name}.png")
+        _history_figure(block, dataset, model, path=fig_dir / f"{name}.png")
         parts.append(f"![{dataset} {model} training history](figures/{name}.png)\n")
         for variant, v in block.groupby("variant", sort=False):
             val_loss = v[v["curve"] == "val_loss"].set_index("epoch")["value"]
@@ -324,6 +333,32 @@ def _histories_section(tables: dict, fig_dir: Path) -> str:
 # --------------------------------------------------------------------------- ablation
 
 VARIANT_ORDER = ("baseline", "L2", "dropout", "early stopping", "augmentation", "all combined")
+
+
+@figure
+def _ablation_figure(block: pd.DataFrame, dataset: str):
+    metric = block["metric"].iloc[0]
+    models = list(dict.fromkeys(block["model"]))
+    splits = [ABLATION_SPLITS[k] for k in ABLATION_SPLITS if k in set(block["split"])]
+    floor = _floor(block["score"])
+    fig, axes = plt.subplots(1, len(models), figsize=(6.2 * len(models), 4.0), squeeze=False, sharey=True)
+    for ax, model in zip(axes[0], models):
+        m = block[block["model"] == model]
+        sns.barplot(data=m.assign(split=m["split"].map(ABLATION_SPLITS)), x="variant", y="score", hue="split",
+                    order=[v for v in VARIANT_ORDER if v in set(m["variant"])], hue_order=splits,
+                    palette=[PALETTE[k] for k in ABLATION_SPLITS if ABLATION_SPLITS[k] in splits],
+                    errorbar="sd", capsize=0.08, ax=ax)
+        ax.set_ylim(floor, 1.01 if block["score"].max() <= 1.0 else None)
+        ax.set_title(model)
+        ax.set_xlabel("variant")
+        ax.set_ylabel(f"{_metric_label(metric)}; axis starts at {floor:.2f}")
+        ax.tick_params(axis="x", labelrotation=20)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.get_legend().remove()
+    fig.legend(handles, labels, title="split", loc="upper left", bbox_to_anchor=(1.0, 0.9), frameon=True)
+    fig.suptitle(f"{dataset}: regularization ablation ({metric}; error bars: fold-to-fold std)", y=1.02)
+    fig.tight_layout()
+    return fig
 
 
 def _ablation_section(tables: dict, fig_dir: Path) -> str:
@@ -350,33 +385,35 @@ def _ablation_section(tables: dict, fig_dir: Path) -> str:
             parts.append(f"### {dataset} / {model} ({metric})\n\n"
                          + _table(["variant", "settings", "train", "CV mean ± std", "hold-out test",
                                    "gap train-CV"], rows) + "\n")
-        models = list(dict.fromkeys(block["model"]))
-        splits = [ABLATION_SPLITS[k] for k in ABLATION_SPLITS if k in set(block["split"])]
-        floor = _floor(block["score"])
-        fig, axes = plt.subplots(1, len(models), figsize=(6.2 * len(models), 4.0), squeeze=False, sharey=True)
-        for ax, model in zip(axes[0], models):
-            m = block[block["model"] == model]
-            sns.barplot(data=m.assign(split=m["split"].map(ABLATION_SPLITS)), x="variant", y="score", hue="split",
-                        order=[v for v in VARIANT_ORDER if v in set(m["variant"])], hue_order=splits,
-                        palette=[PALETTE[k] for k in ABLATION_SPLITS if ABLATION_SPLITS[k] in splits],
-                        errorbar="sd", capsize=0.08, ax=ax)
-            ax.set_ylim(floor, 1.01 if block["score"].max() <= 1.0 else None)
-            ax.set_title(model)
-            ax.set_xlabel("variant")
-            ax.set_ylabel(f"{_metric_label(metric)}; axis starts at {floor:.2f}")
-            ax.tick_params(axis="x", labelrotation=20)
-            handles, labels = ax.get_legend_handles_labels()
-            ax.get_legend().remove()
-        fig.legend(handles, labels, title="split", loc="upper left", bbox_to_anchor=(1.0, 0.9), frameon=True)
-        fig.suptitle(f"{dataset}: regularization ablation ({metric}; error bars: fold-to-fold std)", y=1.02)
-        fig.tight_layout()
         name = f"ablation_{_slug(dataset)}"
-        save_figure(fig, fig_dir / f"{name}.png")
+        _ablation_figure(block, dataset, path=fig_dir / f"{name}.png")
         parts.append(f"![{dataset} ablation](figures/{name}.png)\n")
     return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------- imbalance
+
+@figure
+def _imbalance_figure(block: pd.DataFrame, dataset: str):
+    metrics = list(dict.fromkeys(block["metric"]))
+    minority, ratio = block["minority_class"].iloc[0], block["ratio"].iloc[0]
+    data = block[block["split"].isin(["validation", "test"])].assign(
+        split=lambda f: f["split"].map({"validation": "CV validation (mean ± std)", "test": "hold-out test"}),
+        class_weight=lambda f: f["class_weight"].map({"off": "off (None)", "on": "on (balanced)"}))
+    grid = sns.catplot(data=data, x="metric", y="score", hue="class_weight", col="model", row="split",
+                       kind="bar", order=metrics, hue_order=["off (None)", "on (balanced)"],
+                       row_order=["CV validation (mean ± std)", "hold-out test"], errorbar="sd",
+                       capsize=0.08, height=3.0, aspect=1.3, palette=["#7f7f7f", "#9467bd"])
+    grid.set(ylim=(0, 1.08))
+    grid.set_titles("{col_name} | {row_name}")
+    grid.set_axis_labels("metric", "score (fraction, 1 = perfect)")
+    for ax in grid.axes.flat:
+        ax.tick_params(axis="x", labelrotation=30)
+    sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.95), title="class weighting", frameon=True)
+    grid.figure.suptitle(f"{dataset}: class weighting off vs on (minority class {minority!r}, ratio {ratio:g})",
+                         y=1.02)
+    return grid.figure
+
 
 def _imbalance_section(tables: dict, fig_dir: Path) -> str:
     title = SECTION_TITLES["imbalance"]
@@ -402,23 +439,8 @@ def _imbalance_section(tables: dict, fig_dir: Path) -> str:
                 cells.append(f"{_pm(cv['mean'], cv['std']) if cv is not None else 'n/a'} ({_fmt(test)})")
             rows.append([model, switch, *cells])
         parts.append(_table(["model", "class weighting", *metrics], rows) + "\n")
-        data = block[block["split"].isin(["validation", "test"])].assign(
-            split=lambda f: f["split"].map({"validation": "CV validation (mean ± std)", "test": "hold-out test"}),
-            class_weight=lambda f: f["class_weight"].map({"off": "off (None)", "on": "on (balanced)"}))
-        grid = sns.catplot(data=data, x="metric", y="score", hue="class_weight", col="model", row="split",
-                           kind="bar", order=metrics, hue_order=["off (None)", "on (balanced)"],
-                           row_order=["CV validation (mean ± std)", "hold-out test"], errorbar="sd",
-                           capsize=0.08, height=3.0, aspect=1.3, palette=["#7f7f7f", "#9467bd"])
-        grid.set(ylim=(0, 1.08))
-        grid.set_titles("{col_name} | {row_name}")
-        grid.set_axis_labels("metric", "score (fraction, 1 = perfect)")
-        for ax in grid.axes.flat:
-            ax.tick_params(axis="x", labelrotation=30)
-        sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.95), title="class weighting", frameon=True)
-        grid.figure.suptitle(f"{dataset}: class weighting off vs on (minority class {minority!r}, ratio {ratio:g})",
-                             y=1.02)
         name = f"imbalance_{_slug(dataset)}"
-        save_figure(grid.figure, fig_dir / f"{name}.png")
+        _imbalance_figure(block, dataset, path=fig_dir / f"{name}.png")
         parts.append(f"![{dataset} class weighting](figures/{name}.png)\n")
     return "\n".join(parts)
 

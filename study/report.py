@@ -1,15 +1,18 @@
 """Report: the tidy results table -> report.md, results.csv and seaborn figures.
 
 Reads only the tables; never fits anything. Every file is written atomically (to a temporary
-name, then renamed), so a report is never half-written.
+name, then renamed), so a report is never half-written. A figure is drawn only when its data,
+or the code drawing it, changed (:func:`figure`), so an unchanged rerun redraws nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import tempfile
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import matplotlib
@@ -19,10 +22,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from joblib import hash as content_hash  # noqa: E402
+from PIL import Image  # noqa: E402 (matplotlib's own PNG library)
 
 from study.results import primary_metric, summarize  # noqa: E402
 
-__all__ = ["write_report", "atomic_write_text", "save_figure"]
+__all__ = ["write_report", "atomic_write_text", "save_figure", "figure"]
 
 SPLIT_LABELS = {"train": "train (CV folds)", "validation": "validation (CV folds)", "test": "hold-out test"}
 METRIC_LABELS = {
@@ -42,14 +47,85 @@ def atomic_write_text(path: Path, text: str) -> None:
     _publish(tmp, path)
 
 
-def save_figure(fig, path: Path) -> None:
-    """Save a matplotlib figure as PNG atomically and close it."""
+def save_figure(fig, path: Path, key: str | None = None, dpi: int = 110) -> None:
+    """Save a matplotlib figure as PNG atomically and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : pathlib.Path
+        The PNG file (its folder is created if missing).
+    key : str or None, default=None
+        Stored in the PNG's text metadata (see :func:`figure`).
+    dpi : int, default=110
+        Resolution (dots per inch of the figure's size in inches).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
     os.close(fd)
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={FIGURE_KEY: key} if key else None)
     plt.close(fig)
     _publish(tmp, path)
+
+
+FIGURE_KEY = "generalization-study inputs"
+_PLOTTING_LIBRARIES = ("matplotlib", "seaborn", "pandas", "numpy", "pillow", "scikit-posthocs")
+
+
+@functools.cache
+def _plotting_code_version() -> str:
+    """Hash of the study's source (the figure code and the constants it uses) and of the
+    plotting libraries' versions: a figure drawn by other code is drawn again."""
+    def installed(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "none"
+    sources = [path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py"))]
+    return content_hash((sources, [installed(name) for name in _PLOTTING_LIBRARIES]))
+
+
+def _input_key(value):
+    """A value that hashes equal for equal content: a DataFrame by its columns, dtypes and
+    pandas' row hashes (not by its pickle, which depends on its memory layout)."""
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        frame = value.to_frame() if isinstance(value, pd.Series) else value
+        return ("frame", list(map(str, frame.columns)), list(map(str, frame.dtypes)),
+                pd.util.hash_pandas_object(frame, index=True).to_numpy())
+    return value
+
+
+def _stored_key(path: Path) -> str | None:
+    """The key in an existing PNG's metadata (None: no file, another file, or no key)."""
+    try:
+        with Image.open(path) as image:
+            return image.info.get(FIGURE_KEY)
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def figure(draw=None, *, dpi: int = 110):
+    """Decorator for a figure function ``draw(*inputs) -> matplotlib.figure.Figure``.
+
+    The decorated function is called as ``draw(*inputs, path=PNG path)``: it draws and saves
+    the figure (:func:`save_figure`) unless ``path`` already holds the figure of the same
+    inputs, drawn by the same code with the same plotting libraries (a content key stored in
+    the PNG's metadata), so an unchanged rerun does not draw its figures again. Usable as
+    ``@figure`` or ``@figure(dpi=150)``.
+    """
+    if draw is None:
+        return functools.partial(figure, dpi=dpi)
+
+    @functools.wraps(draw)
+    def drawn(*inputs, path: Path) -> Path:
+        path = Path(path)
+        key = content_hash((draw.__module__, draw.__qualname__, _plotting_code_version(),
+                            [_input_key(value) for value in inputs]))
+        if _stored_key(path) != key:
+            save_figure(draw(*inputs), path, key, dpi)
+        return path
+
+    return drawn
 
 
 def _publish(tmp: str, path: Path) -> None:
@@ -64,8 +140,8 @@ def _axis_floor(scores: pd.Series) -> float:
     return max(0.0, np.floor((low - 0.02) * 20) / 20) if low > 0 else low - 0.05
 
 
-def _scores_figure(results: pd.DataFrame, dataset: str, metric: str, path: Path) -> None:
-    rows = results[(results["dataset"] == dataset) & (results["metric"] == metric) & (results["status"] == "ok")]
+@figure
+def _scores_figure(rows: pd.DataFrame, dataset: str, metric: str):
     rows = rows.assign(split=rows["split"].map(SPLIT_LABELS))
     fig, ax = plt.subplots(figsize=(8, 4.2))
     sns.barplot(data=rows, x="model", y="score", hue="split", hue_order=list(SPLIT_LABELS.values()),
@@ -76,10 +152,11 @@ def _scores_figure(results: pd.DataFrame, dataset: str, metric: str, path: Path)
     ax.set_xlabel("model")
     ax.set_ylabel(f"{METRIC_LABELS.get(metric, metric)}; axis starts at {floor:.2f}")
     ax.legend(title="split", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    save_figure(fig, path)
+    return fig
 
 
-def _gaps_figure(table: pd.DataFrame, dataset: str, metric: str, path: Path) -> None:
+@figure
+def _gaps_figure(table: pd.DataFrame, dataset: str, metric: str):
     gaps = table[table["dataset"] == dataset].melt(
         id_vars="model", value_vars=["gap_train_cv", "gap_cv_test"], var_name="gap", value_name="value"
     )
@@ -91,7 +168,7 @@ def _gaps_figure(table: pd.DataFrame, dataset: str, metric: str, path: Path) -> 
     ax.set_xlabel("model")
     ax.set_ylabel(f"difference in {metric} (points of the metric)")
     ax.legend(title="gap", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    save_figure(fig, path)
+    return fig
 
 
 def _anchor(heading: str) -> str:
@@ -205,8 +282,10 @@ def write_report(
         parts.append(f"## {dataset}\n\nPrimary metric: {metric or 'none (no unit succeeded)'}.\n\n"
                      f"{_summary_markdown(block)}\n")
         if (block["status"] == "ok").any():
-            _scores_figure(results, dataset, metric, fig_dir / f"scores_{dataset}.png")
-            _gaps_figure(block, dataset, metric, fig_dir / f"gaps_{dataset}.png")
+            scored_rows = results[(results["dataset"] == dataset) & (results["metric"] == metric)
+                                  & (results["status"] == "ok")]
+            _scores_figure(scored_rows, dataset, metric, path=fig_dir / f"scores_{dataset}.png")
+            _gaps_figure(block, dataset, metric, path=fig_dir / f"gaps_{dataset}.png")
             parts.append(f"![{dataset} scores](figures/scores_{dataset}.png)\n\n"
                          f"![{dataset} gaps](figures/gaps_{dataset}.png)\n")
     parts += [section(results, predictions, fig_dir) for section in sections or []]

@@ -13,7 +13,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import math  # noqa: E402
 import re  # noqa: E402
 from collections import Counter  # noqa: E402
-from dataclasses import replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -30,6 +29,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from backends import get_model  # noqa: E402
 from study import diagnostics as D  # noqa: E402
 from study import diagnostics_report as R  # noqa: E402
+from study import report as report_module  # noqa: E402
 from study.datasets import Dataset, load_dataset  # noqa: E402
 from study.protocol import Splits, fit_and_score, make_splits  # noqa: E402
 from study.results import COLUMNS, PREDICTION_COLUMNS  # noqa: E402
@@ -444,9 +444,9 @@ def test_report_sections_write_titled_figures(wine, spied, tmp_path, monkeypatch
     tables = {**spied["tables"], "ablation": pd.concat([spied["tables"]["ablation"], spied["tables"]["ablation_full"]
                                                         .assign(dataset="wine (full)")])}
     seen = {}
-    real_save = R.save_figure
+    real_save = report_module.save_figure
 
-    def checking_save(fig, path):
+    def checking_save(fig, path, *args):
         title = fig._suptitle.get_text() if fig._suptitle else ""
         axes = [ax for ax in fig.axes if ax.has_data()]
         assert title and axes, path.name
@@ -454,9 +454,9 @@ def test_report_sections_write_titled_figures(wine, spied, tmp_path, monkeypatch
         assert any(ax.get_xlabel() for ax in axes) and any(ax.get_ylabel() for ax in axes), path.name
         assert fig.legends or all(ax.get_legend() for ax in axes), path.name
         seen[path.name] = title
-        real_save(fig, path)
+        real_save(fig, path, *args)
 
-    monkeypatch.setattr(R, "save_figure", checking_save)
+    monkeypatch.setattr(report_module, "save_figure", checking_save)
     fig_dir = tmp_path / "figures"
     markdown = R.diagnostics_sections(tables, results, predictions, fig_dir)
     links = re.findall(r"\(figures/([^)]+\.png)\)", markdown)

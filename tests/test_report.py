@@ -1,0 +1,90 @@
+"""Figures are drawn again only when their data (or the code drawing them) changed."""
+
+from collections import Counter
+
+import pandas as pd
+import pytest
+
+from study import report
+from study.compare import statistics_section
+from tests.test_compare import make_predictions, make_results
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Counts the figures saved, by file name."""
+    counts = Counter()
+    real_save = report.save_figure
+
+    def counting_save(fig, path, *args):
+        counts[path.name] += 1
+        real_save(fig, path, *args)
+
+    monkeypatch.setattr(report, "save_figure", counting_save)
+    return counts
+
+
+def _write(results, out):
+    return report.write_report(results, make_predictions(), out, sections=[statistics_section])
+
+
+def test_unchanged_rerun_draws_no_figure_and_keeps_the_files(tmp_path, drawn):
+    results = make_results()
+    _write(results, tmp_path)
+    pngs = sorted((tmp_path / "figures").glob("*.png"))
+    first = {p.name: p.read_bytes() for p in pngs}
+    assert set(drawn) == set(first) and "critical_difference.png" in first and len(first) >= 5
+    drawn.clear()
+    # the same content, built differently (another row order, then restored; a copy): same keys
+    _write(results.sample(frac=1, random_state=0).sort_index().copy(), tmp_path)
+    assert drawn == Counter()
+    assert {p.name: p.read_bytes() for p in pngs} == first
+
+
+def test_changed_scores_redraw_only_the_figures_that_show_them(tmp_path, drawn):
+    results = make_results()
+    _write(results, tmp_path)
+    datasets = sorted(results["dataset"].unique())
+    drawn.clear()
+    changed = results.copy()
+    mask = (changed["dataset"] == datasets[0]) & (changed["split"] == "train")
+    changed.loc[mask, "score"] = changed.loc[mask, "score"] - 0.1  # train scores: not in the ranks
+    _write(changed, tmp_path)
+    assert set(drawn) == {f"scores_{datasets[0]}.png", f"gaps_{datasets[0]}.png"}
+
+
+def test_a_figure_without_its_key_is_drawn_again(tmp_path, drawn):
+    results = make_results()
+    _write(results, tmp_path)
+    name = f"scores_{results['dataset'].iloc[0]}.png"
+    other = f"gaps_{results['dataset'].iloc[0]}.png"
+    (tmp_path / "figures" / name).write_bytes(b"not a png")
+    (tmp_path / "figures" / other).unlink()
+    drawn.clear()
+    _write(results, tmp_path)
+    assert set(drawn) == {name, other}
+    assert report._stored_key(tmp_path / "figures" / name) is not None
+
+
+def test_figure_key_follows_content_and_code(tmp_path, monkeypatch):
+    calls = []
+
+    @report.figure
+    def draw(frame, label):
+        calls.append(label)
+        fig = report.plt.figure()
+        fig.gca().plot(frame["x"], frame["y"])
+        return fig
+
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [0.5, 0.25, 0.125]})
+    path = tmp_path / "f.png"
+    assert draw(frame, "a", path=path) == path and calls == ["a"]
+    draw(frame[["x", "y"]].copy(), "a", path=path)  # equal content
+    assert calls == ["a"]
+    draw(frame, "b", path=path)  # another argument
+    draw(frame.assign(y=frame["y"] * 2), "b", path=path)  # other data
+    draw(frame.astype({"x": float}), "b", path=path)  # other dtype
+    assert calls == ["a", "b", "b", "b"]
+    monkeypatch.setattr(report, "_plotting_code_version", lambda: "edited code")
+    draw(frame.astype({"x": float}), "b", path=path)
+    assert calls == ["a", "b", "b", "b", "b"]
