@@ -14,12 +14,12 @@ study (one grid value) first pays the imports and starts the worker pool; then t
 ``run_study``. Sizes are interleaved (1x 2x 4x, 4x 2x 1x, ...), 2 repetitions (1 with
 ``--quick``); the minimum time per size is used.
 
-Printed: time per fit for each size, time(2x)/time(1x) and time(4x)/time(1x) (target: linear,
-~2 and ~4 within 15%), peak worker memory ratios (target: flat, ~1.0 within 15%) and, last,
-RATIO growth = time per fit at 4x / time per fit at 1x (target ~1.0 within 15%). As diagnostics:
-the refit's share, and the marginal cost per fit ((t4x - t2x) / 40 fits vs (t2x - t1x) / 20
-fits), which is equal for linear growth even when a fixed cost per study makes the plain ratios
-smaller than 2 and 4.
+Linear time means time = fixed cost per study + constant cost per fit. Printed: time per fit
+for each size; time(2x)/time(1x) and time(4x)/time(1x) (target: no worse than linear, <= 2 and
+<= 4 with 15% tolerance; a fixed cost per study makes them smaller); peak worker memory ratios
+(target: flat, ~1.0 within 15%); the implied fixed cost; and, last, RATIO growth = the marginal
+cost per fit from 2x to 4x ((t4x - t2x) / (fits 4x - fits 2x)) over that from 1x to 2x (target
+~1.0 within 15%: every added fit costs the same, whatever the study's size).
 
 Usage: python benchmarks/growth.py [--quick] [--model {logistic_regression,random_forest}]
 """
@@ -65,8 +65,9 @@ def child(model: str, n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog="Targets: time linear in the fits (x2, x4 within 15%), "
-                                            "peak worker memory flat (x1.0 within 15%).")
+                                     epilog="Targets: time linear in the fits (marginal cost per fit "
+                                            "x1.0 within 15%, time x2 / x4 at most), peak worker memory flat "
+                                            "(x1.0 within 15%).")
     parser.add_argument("--quick", action="store_true", help="1 repetition per size instead of 2")
     parser.add_argument("--repeats", type=int, default=None, help="repetitions per size (default 2, 1 with --quick)")
     parser.add_argument("--model", choices=sorted(KNOBS), default="logistic_regression",
@@ -112,12 +113,11 @@ def main() -> None:
           f"implied fixed cost per study {fixed:.2f} s")
     print(f"main-process peak memory ratios: 2x/1x {main_rss['2x'] / main_rss['1x']:.3f}, "
           f"4x/1x {main_rss['4x'] / main_rss['1x']:.3f}")
-    _measure.ratio_line(f"{NAME}_time_2x", t["2x"] / t["1x"], "~=", 2.0, TOLERANCE)
-    _measure.ratio_line(f"{NAME}_time_4x", t["4x"] / t["1x"], "~=", 4.0, TOLERANCE)
+    _measure.ratio_line(f"{NAME}_time_2x", t["2x"] / t["1x"], "<=", 2.0 * (1 + TOLERANCE))
+    _measure.ratio_line(f"{NAME}_time_4x", t["4x"] / t["1x"], "<=", 4.0 * (1 + TOLERANCE))
     _measure.ratio_line(f"{NAME}_worker_memory_2x", worker["2x"] / worker["1x"], "~=", 1.0, TOLERANCE)
     _measure.ratio_line(f"{NAME}_worker_memory_4x", worker["4x"] / worker["1x"], "~=", 1.0, TOLERANCE)
-    per_fit = {label: m.data["seconds"] / m.data["fits"] for label, m in best.items()}
-    _measure.ratio_line(NAME, per_fit["4x"] / per_fit["1x"], "~=", 1.0, TOLERANCE)
+    _measure.ratio_line(NAME, high / low, "~=", 1.0, TOLERANCE)
 
 
 if __name__ == "__main__":
