@@ -38,6 +38,10 @@ METRIC_LABELS = {
 }
 
 
+FIGURE_KEY = "generalization-study inputs"
+_PLOTTING_LIBRARIES = ("matplotlib", "seaborn", "pandas", "numpy", "pillow", "scikit-posthocs")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,10 +70,6 @@ def save_figure(fig, path: Path, key: str | None = None, dpi: int = 110) -> None
     fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={FIGURE_KEY: key} if key else None)
     plt.close(fig)
     _publish(tmp, path)
-
-
-FIGURE_KEY = "generalization-study inputs"
-_PLOTTING_LIBRARIES = ("matplotlib", "seaborn", "pandas", "numpy", "pillow", "scikit-posthocs")
 
 
 @functools.cache

@@ -96,7 +96,8 @@ def run_tasks(tasks: list, n_jobs: int, *, desc: str = "tasks", unit: str = "tas
         ``[task(...) for task in tasks]``, in that order whatever order they finished in.
     """
     results = [None] * len(tasks)
-    is_stored = [task.stored() for task in tasks]
+    # only a parallel run asks the store first (a serial one would hash every task's arguments twice)
+    is_stored = [task.stored() for task in tasks] if n_jobs != 1 else [False] * len(tasks)
     stored = [i for i, done in enumerate(is_stored) if done]
     todo = [i for i, done in enumerate(is_stored) if not done]
     parallel = n_jobs != 1 and len(todo) > 1
