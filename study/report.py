@@ -285,7 +285,7 @@ def write_report(
             scored_rows = results[(results["dataset"] == dataset) & (results["metric"] == metric)
                                   & (results["status"] == "ok")]
             _scores_figure(scored_rows, dataset, metric, path=fig_dir / f"scores_{dataset}.png")
-            _gaps_figure(block, dataset, metric, path=fig_dir / f"gaps_{dataset}.png")
+            _gaps_figure(block[block["status"] == "ok"], dataset, metric, path=fig_dir / f"gaps_{dataset}.png")
             parts.append(f"![{dataset} scores](figures/scores_{dataset}.png)\n\n"
                          f"![{dataset} gaps](figures/gaps_{dataset}.png)\n")
     parts += [section(results, predictions, fig_dir) for section in sections or []]
