@@ -1,8 +1,14 @@
 """Bring your own model: any scikit-learn estimator, or any function that builds a Keras model.
 
-Registered models join the same folds, the same tables and the same report as the built-in
-ones. Their preprocessing (imputation, scaling, one-hot encoding) lives inside their Pipeline,
-fitted per fold, like every other model's.
+A user model is a :class:`backends.ModelSpec` that carries the user's object itself (the
+estimator, or the Keras build function): it joins the same folds, the same tables and the same
+report as the built-in models, and its preprocessing (imputation, scaling, one-hot encoding)
+lives inside its Pipeline, fitted per fold, like every other model's.
+
+Make one with :func:`sklearn_model` / :func:`keras_model` and put it in a study's ``models``,
+or give it a name with :func:`register_model` and use the name. Registering again under the
+same name replaces the model; the study's cache key covers the estimator's parameters and the
+source of the user's code, so the next run refits exactly the changed model.
 
 Examples
 --------
@@ -19,17 +25,17 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import inspect
 from functools import partial
 
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.pipeline import Pipeline
 
-from backends import ModelSpec, _REGISTRY, TASKS
+from backends import _USER_MODELS, BUILTIN_MODELS, TASKS, ModelSpec
+from backends.preprocessing import pipeline
+from backends.routing import route
 
-__all__ = ["register_model", "unregister_model", "resolve_object"]
+__all__ = ["sklearn_model", "keras_model", "register_model", "unregister_model", "resolve_object"]
 
 
 def resolve_object(reference: str):
@@ -57,71 +63,50 @@ def resolve_object(reference: str):
         raise ValueError(f"Module {module!r} has no attribute {attribute!r} (from {reference!r}).") from None
 
 
-def _preprocessor(scale: bool):
-    from backends.preprocessing import TabularPreprocessor
-
-    return TabularPreprocessor(scale=scale)
-
-
 def _sklearn_builder(estimator, task: str, random_state=None, image_shape=None) -> Pipeline:
     model = clone(estimator)
     if "random_state" in model.get_params(deep=False):
         model.set_params(random_state=random_state)
-    return Pipeline([("preprocess", _preprocessor(scale=True)), ("model", model)])
+    return pipeline(model)
 
 
-def _keras_builder(build_fn, epochs: int, batch_size: int, task: str, random_state=None, image_shape=None) -> Pipeline:
+def _keras_builder(build_fn, epochs: int, batch_size: int, task: str, random_state=None,
+                   image_shape=None) -> Pipeline:
     from backends.keras import KerasBuildFnClassifier, KerasBuildFnRegressor
 
     cls = KerasBuildFnClassifier if task == "classification" else KerasBuildFnRegressor
-    model = cls(model=build_fn, epochs=epochs, batch_size=batch_size, random_state=random_state)
-    return Pipeline([("preprocess", _preprocessor(scale=True)), ("model", model)])
+    return pipeline(cls(model=build_fn, epochs=epochs, batch_size=batch_size, random_state=random_state))
 
 
-def _fingerprint(obj) -> str:
-    """Changes when the model's code or parameters change (part of the cache key)."""
-    try:
-        text = inspect.getsource(obj if inspect.isfunction(obj) else type(obj))
-    except (OSError, TypeError):
-        text = ""
-    return hashlib.sha256((text + repr(obj)).encode()).hexdigest()[:16]
+def _name(name) -> str:
+    if not isinstance(name, str) or not name or name in BUILTIN_MODELS:
+        raise ValueError(f"A user model needs a new, non-empty name (not one of the built-in models "
+                         f"{list(BUILTIN_MODELS)}); got {name!r}.")
+    return name
 
 
-def register_model(
-    name: str,
-    estimator=None,
-    *,
-    keras_build_fn=None,
-    grid: dict | None = None,
-    tasks: tuple | None = None,
-    epochs: int = 20,
-    batch_size: int = 32,
-) -> ModelSpec:
-    """Register a user model under ``name`` so a study can use it like a built-in one.
+def _grid(name: str, grid) -> dict:
+    if grid is not None and (not isinstance(grid, dict) or not all(
+            isinstance(values, (list, tuple)) and len(values) > 0 for values in grid.values())):
+        raise ValueError(f"Model {name!r}: the grid must map parameter names to non-empty lists, e.g. "
+                         f'{{"C": [0.1, 1.0]}}; got {grid!r}.')
+    return {key: list(values) for key, values in route(grid).items()}
+
+
+def sklearn_model(name: str, estimator, *, grid: dict | None = None, tasks: tuple | None = None) -> ModelSpec:
+    """A scikit-learn estimator as a study model.
 
     Parameters
     ----------
     name : str
-        New registry name (must not clash with a registered model).
-    estimator : scikit-learn estimator or None
-        An unfitted estimator; it is cloned for every fit. Exactly one of ``estimator`` and
-        ``keras_build_fn`` is required.
-    keras_build_fn : callable or None
-        A function returning a ``keras.Model`` (usually ``keras.Sequential([...])``). It may
-        take scikeras' ``meta`` argument (``meta["n_features_in_"]``, ``meta["n_classes_"]``)
-        or no argument (then leave the input shape out: Keras infers it). An uncompiled model
-        is compiled with Adam and sparse categorical cross-entropy (classification) or MSE
-        (regression); a model compiled with ``categorical_crossentropy`` is recompiled with
-        its sparse equivalent (the same loss on integer labels).
-    grid : dict or None, default=None
-        GridSearchCV grid over the model's own parameters, without prefix (``{"C": [1, 10]}``;
-        for Keras models the wrapper's: ``epochs``, ``batch_size``, or ``model__<argument>``
-        of the build function). None: a single candidate.
+        Name in tables and reports (not a built-in model's name).
+    estimator : scikit-learn estimator
+        Unfitted; it is cloned for every fit, after the study's preprocessing step.
+    grid : dict of str to list or None, default=None
+        GridSearchCV grid over the estimator's parameters, with or without the ``model__``
+        prefix (``{"C": [1, 10]}``). None: a single candidate.
     tasks : tuple of str or None, default=None
-        Tasks the model supports; default from the estimator's type (classifier/regressor),
-        and ("classification", "regression") for a Keras build function.
-    epochs, batch_size : int, default=20, 32
-        Training length of a Keras model.
+        Tasks the model supports; default from the estimator's type (classifier/regressor).
 
     Returns
     -------
@@ -130,38 +115,115 @@ def register_model(
     Raises
     ------
     ValueError
-        A clashing name, both or neither of ``estimator`` / ``keras_build_fn``, a non-estimator,
-        or a grid that is not a dict of non-empty lists.
+        A built-in or empty name, a non-estimator, a grid that is not a dict of non-empty
+        lists, or a grid parameter the estimator does not have (the valid names are listed).
     """
-    if name in _REGISTRY:
-        raise ValueError(f"A model named {name!r} is already registered; choose another name.")
+    name = _name(name)
+    if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
+        raise ValueError(f"Model {name!r}: {estimator!r} is not a scikit-learn estimator (no fit/get_params).")
+    grid = _grid(name, grid)
+    builder = partial(_sklearn_builder, estimator)
+    pipe = builder(task=TASKS[0])
+    valid = set(pipe.get_params())
+    unknown = sorted(set(grid) - valid)
+    if unknown:
+        raise ValueError(f"Model {name!r}: grid parameter(s) {unknown} are not parameters of "
+                         f"{type(estimator).__name__}; expected some of "
+                         f"{sorted(k for k in valid if k.startswith('model__') and k.count('__') == 1)}.")
+    default = tuple(t for t, ok in zip(TASKS, (is_classifier(estimator), is_regressor(estimator))) if ok)
+    return ModelSpec(name=name, framework="scikit-learn", builder=builder, grid=grid, quick_grid=grid,
+                     tasks=tuple(tasks or default or TASKS),
+                     class_weight="class_weight" in estimator.get_params(deep=False),
+                     responses=tuple(m for m in ("predict", "predict_proba", "decision_function") if hasattr(pipe, m)))
+
+
+def keras_model(name: str, build_fn, *, grid: dict | None = None, tasks: tuple | None = None,
+                epochs: int = 20, batch_size: int = 32) -> ModelSpec:
+    """A function that builds a Keras model (the usual ``keras.Sequential([...])`` code) as a
+    study model, wrapped as a scikit-learn estimator (scikeras).
+
+    Parameters
+    ----------
+    name : str
+        Name in tables and reports (not a built-in model's name).
+    build_fn : callable
+        Returns a ``keras.Model``. It may take scikeras' ``meta`` argument
+        (``meta["n_features_in_"]``, ``meta["n_classes_"]``) or no argument (then leave the
+        input shape out: Keras infers it). An uncompiled model is compiled with Adam and sparse
+        categorical cross-entropy (classification) or MSE (regression); a model compiled with
+        ``categorical_crossentropy`` is recompiled with its sparse equivalent.
+    grid : dict of str to list or None, default=None
+        GridSearchCV grid over the wrapper's parameters (``epochs``, ``batch_size``) or
+        ``model__<argument>`` of the build function. None: a single candidate.
+    tasks : tuple of str or None, default=None
+        Tasks the model supports; default both.
+    epochs, batch_size : int, default=20, 32
+        Training length and batch size.
+
+    Returns
+    -------
+    ModelSpec
+
+    Raises
+    ------
+    ValueError
+        A built-in or empty name, a build function that is not callable, or a bad grid.
+    """
+    name = _name(name)
+    if not callable(build_fn):
+        raise ValueError(f"Model {name!r}: keras_build_fn must be callable; got {build_fn!r}.")
+    grid = _grid(name, grid)
+    return ModelSpec(name=name, framework="keras", builder=partial(_keras_builder, build_fn, epochs, batch_size),
+                     grid=grid, quick_grid=grid, tasks=tuple(tasks or TASKS), class_weight=True)
+
+
+def register_model(name: str, estimator=None, *, keras_build_fn=None, grid: dict | None = None,
+                   tasks: tuple | None = None, epochs: int = 20, batch_size: int = 32) -> ModelSpec:
+    """Name a user model so that a study can use it like a built-in one.
+
+    Registering again under the same name replaces the earlier model. The name is known to
+    this process only: a study resolves it before any training and sends the estimator
+    itself to its workers.
+
+    Parameters
+    ----------
+    name : str
+        Not a built-in model's name.
+    estimator : scikit-learn estimator or None
+        See :func:`sklearn_model`. Exactly one of ``estimator`` and ``keras_build_fn``.
+    keras_build_fn : callable or None
+        See :func:`keras_model`.
+    grid, tasks, epochs, batch_size
+        See :func:`sklearn_model` and :func:`keras_model`.
+
+    Returns
+    -------
+    ModelSpec
+
+    Raises
+    ------
+    ValueError
+        Both or neither of ``estimator`` / ``keras_build_fn``, and the errors of
+        :func:`sklearn_model` / :func:`keras_model`.
+    """
     if (estimator is None) == (keras_build_fn is None):
         raise ValueError(f"Model {name!r}: give exactly one of estimator= (scikit-learn) or keras_build_fn= (Keras).")
-    grid = {f"model__{key}": list(values) for key, values in (grid or {}).items()}
-    if any(not values for values in grid.values()):
-        raise ValueError(f"Model {name!r}: every grid entry must be a non-empty list; got {grid!r}.")
     if estimator is not None:
-        if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
-            raise ValueError(f"Model {name!r}: {estimator!r} is not a scikit-learn estimator (no fit/get_params).")
-        default_tasks = tuple(t for t, ok in zip(TASKS, (is_classifier(estimator), is_regressor(estimator))) if ok)
-        builder, framework, code = partial(_sklearn_builder, estimator), "scikit-learn", _fingerprint(estimator)
+        spec = sklearn_model(name, estimator, grid=grid, tasks=tasks)
     else:
-        if not callable(keras_build_fn):
-            raise ValueError(f"Model {name!r}: keras_build_fn must be callable; got {keras_build_fn!r}.")
-        default_tasks = TASKS
-        builder = partial(_keras_builder, keras_build_fn, epochs, batch_size)
-        framework, code = "keras", _fingerprint(keras_build_fn)
-    spec = ModelSpec(
-        name=name, framework=framework, builder=builder, grid=grid or {}, quick_grid=grid or {},
-        tasks=tuple(tasks or default_tasks or TASKS), code=code,
-    )
-    _REGISTRY[name] = spec
+        spec = keras_model(name, keras_build_fn, grid=grid, tasks=tasks, epochs=epochs, batch_size=batch_size)
+    _USER_MODELS[name] = spec
     return spec
 
 
 def unregister_model(name: str) -> None:
-    """Remove a user model registered with :func:`register_model` (built-ins cannot be removed)."""
-    spec = _REGISTRY.get(name)
-    if spec is None or isinstance(spec.builder, str):
-        raise ValueError(f"{name!r} is not a registered user model.")
-    del _REGISTRY[name]
+    """Forget a name given by :func:`register_model` (built-in models cannot be removed).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a registered user model.
+    """
+    if name not in _USER_MODELS:
+        raise ValueError(f"{name!r} is not a registered user model; registered: {list(_USER_MODELS)}.")
+    del _USER_MODELS[name]

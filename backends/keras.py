@@ -29,7 +29,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
 
-from backends.preprocessing import ImageScaler, TabularPreprocessor  # noqa: E402
+from backends.preprocessing import ImageScaler, pipeline  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # retracing warnings: each fold builds a new model by design
 
@@ -452,10 +452,9 @@ def dense(task: str, random_state: int | None = None, image_shape=None) -> Pipel
     """Imputed, standardized, one-hot encoded features -> :class:`KerasDenseClassifier` or
     :class:`KerasDenseRegressor`."""
     cls = KerasDenseClassifier if task == "classification" else KerasDenseRegressor
-    return Pipeline([("preprocess", TabularPreprocessor()), ("model", cls(random_state=random_state))])
+    return pipeline(cls(random_state=random_state))
 
 
 def cnn(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
     """Pixels scaled to [0, 1] -> :class:`KerasCNNClassifier` on ``image_shape`` images."""
-    model = KerasCNNClassifier(image_shape=tuple(image_shape), random_state=random_state)
-    return Pipeline([("preprocess", ImageScaler()), ("model", model)])
+    return pipeline(KerasCNNClassifier(image_shape=tuple(image_shape), random_state=random_state), ImageScaler())

@@ -4,6 +4,7 @@
 - :class:`TabularPreprocessor`: imputation, scaling and one-hot encoding of tabular data
   (a pandas DataFrame of mixed column types, or a numeric array), decided from the column
   dtypes of the training fold and learned on it only.
+- :func:`pipeline`: every model's Pipeline, ``preprocess -> model``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["ImageScaler", "TabularPreprocessor", "is_categorical"]
+__all__ = ["ImageScaler", "TabularPreprocessor", "is_categorical", "pipeline"]
+
+
+def pipeline(model, preprocess=None) -> Pipeline:
+    """Every model's Pipeline: ``preprocess`` (default :class:`TabularPreprocessor`), then the
+    estimator as step ``model`` (the step :mod:`backends.routing` routes parameters to)."""
+    from backends.routing import STEPS
+
+    return Pipeline(list(zip(STEPS, (TabularPreprocessor() if preprocess is None else preprocess, model))))
 
 
 class ImageScaler(TransformerMixin, BaseEstimator):

@@ -10,11 +10,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
 from sklearn.pipeline import Pipeline
 
-from backends.preprocessing import TabularPreprocessor
-
-
-def _pipeline(preprocess, model) -> Pipeline:
-    return Pipeline([("preprocess", preprocess), ("model", model)])
+from backends.preprocessing import TabularPreprocessor, pipeline
 
 
 def logistic_regression(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
@@ -27,7 +23,7 @@ def logistic_regression(task: str, random_state: int | None = None, image_shape=
     random_state : int or None, default=None
     image_shape : ignored
     """
-    return _pipeline(TabularPreprocessor(), LogisticRegression(max_iter=5000, random_state=random_state))
+    return pipeline(LogisticRegression(max_iter=5000, random_state=random_state))
 
 
 def ridge(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
@@ -37,10 +33,10 @@ def ridge(task: str, random_state: int | None = None, image_shape=None) -> Pipel
     classification the study uses ``RidgeClassifier``, scored with accuracy.
     """
     model = RidgeClassifier() if task == "classification" else Ridge()
-    return _pipeline(TabularPreprocessor(), model)
+    return pipeline(model)
 
 
 def random_forest(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
     """Imputed, one-hot encoded (unscaled: trees are invariant to it) -> random forest of 300 trees."""
     cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
-    return _pipeline(TabularPreprocessor(scale=False), cls(n_estimators=300, random_state=random_state, n_jobs=1))
+    return pipeline(cls(n_estimators=300, random_state=random_state, n_jobs=1), TabularPreprocessor(scale=False))

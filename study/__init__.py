@@ -1,8 +1,9 @@
 """Generalization study: the same folds for classical and deep models, honest estimates.
 
->>> from study import StudySpec, run_study          # doctest: +SKIP
+>>> from study import StudySpec, run_study, write_report          # doctest: +SKIP
 >>> result = run_study(StudySpec(datasets=("wine",), models=("ridge",), quick=True))
 >>> result.results.head()                             # the tidy results table
+>>> write_report(result, "out/")                      # report.md, the CSV tables, figures
 
 Attributes are imported lazily so ``python -m study.run --help`` stays fast.
 """

@@ -71,9 +71,9 @@ def _dataset(path: Path, entry, index: int):
     return DataSource(source=source, target=entry.get("target"), task=entry.get("task"), name=entry.get("name"))
 
 
-def _model(path: Path, entry, index: int, grids: dict) -> str:
-    from backends import list_models
-    from backends.custom import register_model, resolve_object
+def _model(path: Path, entry, index: int, grids: dict):
+    """A model name, or a user model's ModelSpec (``backends.custom``)."""
+    from backends.custom import keras_model, resolve_object, sklearn_model
 
     if isinstance(entry, str):
         return entry
@@ -81,24 +81,22 @@ def _model(path: Path, entry, index: int, grids: dict) -> str:
         raise _fail(path, f"models[{index}] must be a model name or a table with a 'name'; got {entry!r}.")
     _check_keys(path, f"models[{index}] ({entry['name']})", entry, MODEL_KEYS)
     name, grid = entry["name"], entry.get("grid")
-    if grid is not None:
-        if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
-            raise _fail(path, f"the grid of {name!r} must map parameter names to non-empty lists; got {grid!r}.")
-    if "sklearn" in entry or "keras" in entry:
-        if "sklearn" in entry and "keras" in entry:
-            raise _fail(path, f"model {name!r} has both 'sklearn' and 'keras'; give one.")
-        if name in list_models():
-            raise _fail(path, f"model name {name!r} is already taken; give the user model another name.")
+    if grid is not None and (not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values())):
+        raise _fail(path, f"the grid of {name!r} must map parameter names to non-empty lists; got {grid!r}.")
+    if "sklearn" in entry and "keras" in entry:
+        raise _fail(path, f"model {name!r} has both 'sklearn' and 'keras'; give one.")
+    try:
         if "sklearn" in entry:
             obj = resolve_object(entry["sklearn"])
             is_factory = isinstance(obj, type) or (callable(obj) and not hasattr(obj, "fit"))
-            estimator = obj() if is_factory else obj
-            register_model(name, estimator, grid=grid)
-        else:
-            register_model(name, keras_build_fn=resolve_object(entry["keras"]), grid=grid,
-                           epochs=entry.get("epochs", 20), batch_size=entry.get("batch_size", 32))
-    elif grid is not None:
-        grids[name] = {f"model__{key}": values for key, values in grid.items()}
+            return sklearn_model(name, obj() if is_factory else obj, grid=grid)
+        if "keras" in entry:
+            return keras_model(name, resolve_object(entry["keras"]), grid=grid, epochs=entry.get("epochs", 20),
+                               batch_size=entry.get("batch_size", 32))
+    except ValueError as exc:
+        raise _fail(path, f"models[{index}] ({name}): {exc}") from None
+    if grid is not None:
+        grids[name] = grid
     return name
 
 
@@ -106,7 +104,8 @@ def load_config(path) -> StudySpec:
     """Read a study from a TOML file and return its validated :class:`StudySpec`.
 
     User models (``sklearn = "module:object"`` / ``keras = "module:function"``) are imported
-    and registered; the file's folder is put on ``sys.path`` so its modules import.
+    and become model specifications of the study (``backends.custom``); the file's folder is
+    put on ``sys.path`` so its modules import.
 
     Parameters
     ----------

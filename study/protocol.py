@@ -1,19 +1,19 @@
 """The protocol: one seeded hold-out split and shared folds per dataset, and the unit of work.
 
-A unit of work tunes one model on one dataset with GridSearchCV over the shared folds, refits
-the best candidate on the whole training part and scores it once on the hold-out test split.
-The hold-out test rows are never passed to anything but that final scoring.
+A unit of work tunes one estimator on one dataset with GridSearchCV over the shared folds,
+refits the best candidate on the whole training part and scores it once on the hold-out test
+split. The hold-out test rows are never passed to anything but that final scoring. Like
+scikit-learn's ``_fit_and_score``, the unit takes an estimator object and returns a plain
+record; the runner applies the one error policy (a raised exception becomes a recorded
+failure).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from joblib import parallel_config
+import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import (
@@ -26,15 +26,12 @@ from sklearn.model_selection import (
     train_test_split,
 )
 
-from backends import get_model, make_estimator
-from study.datasets import Dataset
+from backends import ModelSpec
+from backends.routing import route
+from study.data import Dataset, take_rows
+from study.scoring import missing_responses, output_columns, response_methods
 
-__all__ = ["Splits", "make_splits", "take_rows", "scoring_for", "unit_settings", "fit_and_score"]
-
-SCORING = {
-    "classification": ("accuracy", "balanced_accuracy"),
-    "regression": ("r2", "neg_root_mean_squared_error"),
-}
+__all__ = ["Splits", "make_splits", "skip_reason", "Job", "fit_and_score", "run_unit"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +54,24 @@ class Splits:
     test: np.ndarray
     folds: list
     n_splits: int
+
+    @property
+    def first_repetition(self) -> list:
+        """The first k folds (fold indices 0 .. k-1): the folds the diagnostics use."""
+        return list(self.folds)[:self.n_splits]
+
+    def training_part(self, dataset: Dataset):
+        """``(X, y)`` of the training part."""
+        return take_rows(dataset.X, self.train), dataset.y[self.train]
+
+    def test_part(self, dataset: Dataset):
+        """``(X, y)`` of the hold-out test split."""
+        return take_rows(dataset.X, self.test), dataset.y[self.test]
+
+
+def _kfold(task: str, cv: int, seed: int):
+    cls = StratifiedKFold if task == "classification" else KFold
+    return cls(n_splits=cv, shuffle=True, random_state=seed)
 
 
 def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int = 0, repeats: int = 1) -> Splits:
@@ -105,19 +120,74 @@ def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int
     return Splits(train=train, test=test, folds=folds, n_splits=cv)
 
 
-def _kfold(task: str, cv: int, seed: int):
-    cls = StratifiedKFold if task == "classification" else KFold
-    return cls(n_splits=cv, shuffle=True, random_state=seed)
+def skip_reason(model, dataset: Dataset, metrics: tuple) -> str | None:
+    """Why a model does not run on a dataset, or None when it does: the one applicability rule.
+
+    A model runs where it supports the dataset's task and image shape
+    (``ModelSpec.supports``) and has a prediction method every metric needs
+    (``ModelSpec.responses``; e.g. ``roc_auc_ovr`` needs ``predict_proba``).
+    """
+    if dataset.task not in model.tasks:
+        return f"{model.name} does not apply to {dataset.task} (it supports {', '.join(model.tasks)})"
+    if not model.supports(dataset.task, dataset.image_shape):
+        return f"{model.name} needs image data; {dataset.name} is tabular"
+    missing = missing_responses(model.responses, metrics) if dataset.task == "classification" else []
+    if missing:
+        return (f"{model.name} has no {' or '.join(response_methods(missing[0]))}, which the metric "
+                f"{missing[0]} needs")
+    return None
 
 
-def take_rows(X, rows: np.ndarray):
-    """Rows of ``X`` by position: ndarray indexing or ``DataFrame.iloc``."""
-    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+@dataclass(frozen=True, eq=False)
+class Job:
+    """One model on one dataset, with everything a worker needs to fit it: no name to look up.
 
+    Attributes
+    ----------
+    dataset : Dataset
+    splits : Splits
+        The dataset's splits (computed once per dataset).
+    model : ModelSpec
+        The model's specification; :meth:`estimator` builds fresh estimators from it.
+    metrics : tuple of str
+        The study's metrics on this dataset, primary first.
+    seed : int
+    quick : bool
+    params : dict, default={}
+        Parameters chosen by the model's unit (routed names), for the experiments that follow it.
+    options : dict, default={}
+        An experiment's own settings for this model (e.g. the validation-curve sweeps).
+    """
 
-def scoring_for(task: str) -> tuple:
-    """Metric names of a task, primary first (scikit-learn scorer names; higher is better)."""
-    return SCORING[task]
+    dataset: Dataset
+    splits: Splits
+    model: ModelSpec
+    metrics: tuple
+    seed: int
+    quick: bool
+    params: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+
+    @property
+    def metric(self) -> str:
+        """The primary metric."""
+        return self.metrics[0]
+
+    @property
+    def keras(self) -> bool:
+        return self.model.framework == "keras"
+
+    def estimator(self, **overrides):
+        """A fresh estimator: the model's quick parameters (quick mode), then :attr:`params`,
+        then ``overrides`` (routed or not), seeded with :attr:`seed`."""
+        return self.model.estimator(self.dataset.task, random_state=self.seed, image_shape=self.dataset.image_shape,
+                                    quick=self.quick, params={**self.params, **route(overrides)})
+
+    def training_part(self):
+        return self.splits.training_part(self.dataset)
+
+    def test_part(self):
+        return self.splits.test_part(self.dataset)
 
 
 def _cv_rows(search: GridSearchCV, splits: Splits, metrics: tuple) -> list:
@@ -125,132 +195,83 @@ def _cv_rows(search: GridSearchCV, splits: Splits, metrics: tuple) -> list:
     rows = []
     for k, (fit, val) in enumerate(splits.folds):
         for metric in metrics:
-            for split, key, n_train, n_test in (
-                ("train", "train", len(fit), len(fit)),
-                ("validation", "test", len(fit), len(val)),
-            ):
+            for split, key, n_test in (("train", "train", len(fit)), ("validation", "test", len(val))):
                 score = float(results[f"split{k}_{key}_{metric}"][best])
-                rows.append(dict(split=split, fold=k, metric=metric, score=score, n_train=n_train, n_test=n_test))
+                rows.append(dict(split=split, fold=k, metric=metric, score=score, n_train=len(fit), n_test=n_test))
     return rows
 
 
 def _test_rows(estimator, X_test, y_test, n_train: int, metrics: tuple) -> list:
-    return [
-        dict(split="test", fold=None, metric=m, score=float(get_scorer(m)(estimator, X_test, y_test)),
-             n_train=n_train, n_test=len(y_test))
-        for m in metrics
-    ]
-
-
-def unit_settings(model: str, quick: bool, grid: dict | None = None, params: dict | None = None) -> tuple:
-    """The (grid, params) a unit uses: the given ones, else the registered (quick) ones."""
-    spec = get_model(model)
-    return (spec.grid_for(quick) if grid is None else dict(grid),
-            (dict(spec.quick_params) if quick else {}) if params is None else dict(params))
-
-
-def _backend(scheduler: str | None, X, y):
-    if scheduler is None:
-        return contextlib.nullcontext()
-    return parallel_config(backend="dask", scatter=[X, y])
+    return [dict(split="test", fold=None, metric=m, score=float(get_scorer(m)(estimator, X_test, y_test)),
+                 n_train=n_train, n_test=len(y_test)) for m in metrics]
 
 
 def _nested_rows(search: GridSearchCV, X, y, splits: Splits, metrics: tuple, task: str, seed: int) -> list:
     """Outer folds = the shared folds; inner = a fresh GridSearchCV with k seeded folds."""
     inner = clone(search).set_params(cv=_kfold(task, splits.n_splits, seed))
     scores = cross_validate(inner, X, y, cv=splits.folds, scoring=list(metrics), error_score="raise")
-    return [
-        dict(split="nested", fold=k, metric=m, score=float(scores[f"test_{m}"][k]),
-             n_train=len(fit), n_test=len(val))
-        for k, (fit, val) in enumerate(splits.folds)
-        for m in metrics
-    ]
+    return [dict(split="nested", fold=k, metric=m, score=float(scores[f"test_{m}"][k]),
+                 n_train=len(fit), n_test=len(val))
+            for k, (fit, val) in enumerate(splits.folds) for m in metrics]
 
 
-def fit_and_score(
-    dataset: Dataset,
-    model: str,
-    splits: Splits,
-    *,
-    seed: int = 0,
-    quick: bool = False,
-    n_jobs: int | None = None,
-    nested: bool = False,
-    grid: dict | None = None,
-    params: dict | None = None,
-    scheduler: str | None = None,
-    metrics: tuple | None = None,
-) -> dict:
-    """The unit of work: tune ``model`` on ``dataset``'s training part, then test it once.
+def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:
+    columns = {"index": splits.test.astype(int), "y_true": y_test, "y_pred": estimator.predict(X_test)}
+    return pd.DataFrame({**columns, **output_columns(estimator, X_test)})
+
+
+def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, metrics: tuple,
+                  nested: bool = False, seed: int = 0, n_jobs: int | None = None) -> dict:
+    """The unit of work: tune ``estimator`` on ``dataset``'s training part, then test it once.
 
     Parameters
     ----------
+    estimator : scikit-learn estimator
+        Unfitted (cloned by GridSearchCV for every fit).
     dataset : Dataset
-    model : str
-        Registered model name.
     splits : Splits
         From :func:`make_splits`; its folds are GridSearchCV's ``cv``.
-    seed : int, default=0
-        The model's ``random_state``.
-    quick : bool, default=False
-        Use the model's quick grid and quick parameters (when ``grid`` / ``params`` are None).
-    n_jobs : int or None, default=None
-        GridSearchCV's ``n_jobs``: candidates x folds fitted in parallel with joblib.
+    grid : dict of str to list
+        GridSearchCV grid (routed keys); ``{}`` is a single candidate.
+    metrics : tuple of str
+        scikit-learn scorer names, primary first (GridSearchCV's ``refit``).
     nested : bool, default=False
         Also run nested cross-validation: the shared folds as outer folds, the same grid search
         with k seeded inner folds on each outer training part; adds "nested" rows. Source:
         Cawley & Talbot (2010), JMLR 11; scikit-learn's "Nested versus non-nested
         cross-validation" example.
-    grid : dict or None, default=None
-        GridSearchCV grid; default the registered grid (quick or full).
-    params : dict or None, default=None
-        Parameters set on the estimator before the search; default the registered quick
-        parameters when ``quick``, else none.
-    scheduler : str or None, default=None
-        Address of a Dask distributed scheduler (a ``distributed.Client`` must be connected
-        to it): the fits run there through joblib's Dask backend, with the training data
-        scattered to the workers once per unit.
-    metrics : tuple of str or None, default=None
-        scikit-learn scorer names, primary first; default :func:`scoring_for` the task.
+    seed : int, default=0
+        Seed of nested CV's inner folds.
+    n_jobs : int or None, default=None
+        GridSearchCV's ``n_jobs``.
 
     Returns
     -------
     dict
-        ``{"rows": [...], "predictions": [...]}``: tidy result rows (see ``study.results``)
-        and the hold-out test predictions. A failure gives one row with status "failed"
-        and the reason, plus a ``RuntimeWarning``; it never raises.
+        ``rows``: tidy result rows without the unit's labels (split, fold, metric, score,
+        n_train, n_test; see ``study.results``); ``predictions``: a DataFrame of the hold-out
+        rows (index, y_true, y_pred and the stored outputs of ``study.scoring.output_columns``);
+        ``best_params``: GridSearchCV's choice (dict of routed names to values);
+        ``fit_time``: seconds to refit it on the whole training part.
+
+    Raises
+    ------
+    Exception
+        Whatever the fit raises (GridSearchCV's ``error_score="raise"``): the runner records it.
     """
-    spec = get_model(model)
-    metrics = tuple(metrics) if metrics else scoring_for(dataset.task)
-    base = dict(dataset=dataset.name, model=model, framework=spec.framework)
-    try:
-        grid, params = unit_settings(model, quick, grid, params)
-        estimator = make_estimator(model, dataset.task, random_state=seed, image_shape=dataset.image_shape, **params)
-        search = GridSearchCV(
-            estimator,
-            grid,
-            scoring=list(metrics),
-            refit=metrics[0],
-            cv=splits.folds,
-            return_train_score=True,
-            n_jobs=n_jobs,
-            error_score="raise",
-        )
-        X_train, y_train = take_rows(dataset.X, splits.train), dataset.y[splits.train]
-        X_test, y_test = take_rows(dataset.X, splits.test), dataset.y[splits.test]
-        with _backend(scheduler, X_train, y_train):
-            search.fit(X_train, y_train)
-            nested_rows = _nested_rows(search, X_train, y_train, splits, metrics, dataset.task, seed) if nested else []
-        rows = _cv_rows(search, splits, metrics) + _test_rows(search, X_test, y_test, len(y_train), metrics)
-        rows += nested_rows
-        unit = dict(best_params=json.dumps(search.best_params_, sort_keys=True), fit_time=search.refit_time_,
-                    status="ok", error="")
-        predictions = [dict(dataset=dataset.name, model=model, index=int(i), y_true=t, y_pred=p)
-                       for i, t, p in zip(splits.test, y_test, search.predict(X_test))]
-    except Exception as exc:  # a failing model is recorded, the study goes on
-        reason = f"{type(exc).__name__}: {exc}"
-        warnings.warn(f"{model} on {dataset.name} failed: {reason}", RuntimeWarning, stacklevel=2)
-        rows = [dict(split=None, fold=None, metric=None, score=float("nan"), n_train=None, n_test=None)]
-        unit = dict(best_params="", fit_time=float("nan"), status="failed", error=reason)
-        predictions = []
-    return {"rows": [{**base, **row, **unit} for row in rows], "predictions": predictions}
+    search = GridSearchCV(estimator, grid, scoring=list(metrics), refit=metrics[0], cv=splits.folds,
+                          return_train_score=True, n_jobs=n_jobs, error_score="raise")
+    X_train, y_train = splits.training_part(dataset)
+    X_test, y_test = splits.test_part(dataset)
+    search.fit(X_train, y_train)
+    rows = _cv_rows(search, splits, metrics) + _test_rows(search, X_test, y_test, len(y_train), metrics)
+    if nested:
+        rows += _nested_rows(search, X_train, y_train, splits, metrics, dataset.task, seed)
+    return dict(rows=rows, predictions=_predictions(search.best_estimator_, splits, X_test, y_test),
+                best_params=dict(search.best_params_), fit_time=float(search.refit_time_))
+
+
+def run_unit(job: Job, grid: dict, nested: bool, n_jobs: int | None = None) -> dict:
+    """:func:`fit_and_score` of a fresh estimator of ``job.model`` (the runner's work function)."""
+    return fit_and_score(job.estimator(), job.dataset, job.splits, grid=grid, metrics=job.metrics, nested=nested,
+                         seed=job.seed, n_jobs=n_jobs)

@@ -1,47 +1,86 @@
-"""The tidy results table: the one hand-off between running a study and reporting on it.
+"""The columns of every table a study writes, and the side-by-side summary.
 
-SCHEMA (for anyone reading this module to learn the table's layout)
-------------------------------------------------------------------
-``results.csv`` / the DataFrame returned by ``study.run_study``: one row per
-dataset x model x split x fold x metric. Columns (``COLUMNS``):
+The tables are the one hand-off between running a study and reporting on it: reports,
+figures and statistics read only them. One row per observation, scikit-learn's names where
+they exist.
 
-- ``dataset`` (str), ``model`` (str: logistic_regression, ridge, random_forest,
-  keras_dense, keras_cnn, ...), ``framework`` ("scikit-learn" | "keras").
-- ``split`` (str):
-  - "train": score of the best GridSearchCV candidate on the training part of CV fold ``fold``;
-  - "validation": score of the best candidate on the held-out part of CV fold ``fold``
-    (their mean is GridSearchCV's ``best_score_``, the non-nested estimate);
-  - "test": score of the refit model on the untouched hold-out test split (``fold`` is NA);
-  - "nested": score on outer fold ``fold`` of nested cross-validation (outer folds are the
-    shared folds, inner GridSearchCV); present only when nested CV was requested.
-- ``fold`` (nullable int): 0 .. k*r-1 over the shared (Repeated)StratifiedKFold splits of
-  the training part. Fold i is the same index set for every model of a dataset (paired);
-  ``repeat = fold // k``.
-- ``metric`` (str): "accuracy", "balanced_accuracy" (classification); "r2",
-  "neg_root_mean_squared_error" (regression). The first metric of a study is its primary one.
+``results`` (``results.csv``, :data:`COLUMNS`): one row per dataset x model x split x fold x metric.
+
+- ``dataset``, ``model``, ``framework`` ("scikit-learn" | "keras").
+- ``split``: "train" / "validation" (the best GridSearchCV candidate on the training /
+  held-out part of CV fold ``fold``; the validation mean is ``best_score_``, the non-nested
+  estimate); "test" (the refit model on the untouched hold-out test split, ``fold`` NA);
+  "nested" (outer fold ``fold`` of nested cross-validation, when requested).
+- ``fold`` (nullable int): 0 .. k*r-1 over the shared (Repeated)StratifiedKFold splits of the
+  training part; the same index set for every model of a dataset (paired); ``repeat = fold // k``.
+- ``metric``: a scikit-learn scorer name; the study's first metric is its primary one.
 - ``score`` (float, higher is better).
-- ``n_train``, ``n_test`` (int): samples fitted on / scored on for that row (validation rows:
-  the fold's training part and held-out part; test rows: the whole training part and the
-  hold-out test split).
-- ``best_params`` (JSON str), ``fit_time`` (float, seconds to refit the best candidate on the
-  whole training part), ``status`` ("ok" | "failed"), ``error`` (str, empty when ok).
-  A failed unit has one row with status "failed" and a NaN score.
+- ``n_train``, ``n_test`` (int): samples fitted on / scored on for that row.
+- ``best_params`` (JSON), ``fit_time`` (seconds to refit the best candidate on the whole
+  training part), ``status`` ("ok" | "failed" | "skipped"), ``error`` (one line; empty when ok).
+  A failed or skipped unit has one row with a NaN score.
 
-Companion table ``predictions.csv`` (hold-out test predictions): ``dataset``, ``model``,
-``index`` (row index into the dataset), ``y_true``, ``y_pred``.
+``predictions`` (:data:`PREDICTION_COLUMNS`, then stored outputs): the hold-out test rows of
+every unit: ``index`` (row index into the dataset), ``y_true``, ``y_pred``, then
+``proba:<class>`` per class (classifiers with ``predict_proba``), or ``decision`` /
+``decision:<class>`` (decision scores), NaN where a dataset or model has none
+(``study.scoring.output_columns``).
+
+The experiments' tables (:data:`TABLES`) are described with their experiments in
+``study.experiments``; ``verdicts`` in ``study.statistics.verdicts``; ``failures`` holds one
+row per failed work item (``work`` = "unit" or the experiment's name) and ``timings`` the
+seconds of every work item computed (not those loaded from the store).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["COLUMNS", "PREDICTION_COLUMNS", "primary_metric", "summarize", "read_results"]
+__all__ = ["COLUMNS", "PREDICTION_COLUMNS", "TABLES", "frame", "primary_metric", "summarize", "read_results"]
 
 COLUMNS = [
     "dataset", "model", "framework", "split", "fold", "metric", "score",
     "n_train", "n_test", "best_params", "fit_time", "status", "error",
 ]
 PREDICTION_COLUMNS = ["dataset", "model", "index", "y_true", "y_pred"]
+LEARNING_CURVE_COLUMNS = ["dataset", "model", "metric", "train_size", "train_fraction", "fold", "split", "score"]
+VALIDATION_CURVE_COLUMNS = ["dataset", "model", "metric", "sweep", "param", "param_value", "param_label",
+                            "axis_label", "log_scale", "chosen", "chosen_source", "fold", "split", "score"]
+HISTORY_COLUMNS = ["dataset", "model", "fold", "variant", "epoch", "curve", "value", "stopped_epoch",
+                   "best_epoch", "patience"]
+ABLATION_COLUMNS = ["dataset", "model", "metric", "variant", "settings", "fold", "split", "score"]
+IMBALANCE_COLUMNS = ["dataset", "model", "class_weight", "minority_class", "ratio", "metric", "fold",
+                     "split", "score"]
+PER_CLASS_COLUMNS = ["dataset", "model", "class", "recall", "support"]
+VERDICT_COLUMNS = ["dataset", "model", "metric", "verdict", "reason", "n_folds", "train_mean", "validation_mean",
+                   "validation_std", "gap_mean", "gap_se", "gap_t", "best_validation", "train_deficit",
+                   "lc_last_gain"]
+FAILURE_COLUMNS = ["dataset", "model", "work", "error"]
+TIMING_COLUMNS = ["dataset", "model", "work", "seconds"]
+
+TABLES = {
+    "learning_curves": LEARNING_CURVE_COLUMNS,
+    "validation_curves": VALIDATION_CURVE_COLUMNS,
+    "histories": HISTORY_COLUMNS,
+    "ablation": ABLATION_COLUMNS,
+    "imbalance": IMBALANCE_COLUMNS,
+    "per_class_recall": PER_CLASS_COLUMNS,
+    "verdicts": VERDICT_COLUMNS,
+    "failures": FAILURE_COLUMNS,
+    "timings": TIMING_COLUMNS,
+}
+"""Every table beside ``results`` and ``predictions``, by name (its file is ``<name>.csv``)."""
+
+_INTEGERS = ("fold", "n_train", "n_test", "best_epoch")
+
+
+def frame(rows: list, columns: list) -> pd.DataFrame:
+    """A table from row dicts with these columns; nullable integer columns (fold, ...) as Int64."""
+    table = pd.DataFrame(rows, columns=columns)
+    for column in _INTEGERS:
+        if column in table:
+            table[column] = table[column].astype("Int64")
+    return table
 
 
 def primary_metric(results: pd.DataFrame) -> str:
@@ -53,7 +92,7 @@ def primary_metric(results: pd.DataFrame) -> str:
     ValueError
         If the table holds no scored rows.
     """
-    metrics = results["metric"].dropna().unique().tolist()
+    metrics = results.loc[results["status"] == "ok", "metric"].dropna().unique().tolist()
     if not metrics:
         raise ValueError("The results table has no scored rows (every unit failed or it is empty).")
     return metrics[0]
@@ -76,7 +115,8 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
         ``std_train_score``, ``mean_test_score`` and ``std_test_score`` (over the validation
         folds, scikit-learn's ``cv_results_`` names), ``test_score`` (hold-out),
         ``gap_train_cv`` = mean_train_score - mean_test_score, ``gap_cv_test`` =
-        mean_test_score - test_score, ``fit_time`` (seconds). Failed units have NaN scores.
+        mean_test_score - test_score, ``fit_time`` (seconds). Failed and skipped units have
+        NaN scores.
     """
     metric = metric or primary_metric(results)
     units = results.drop_duplicates(["dataset", "model"])[

@@ -1,50 +1,60 @@
-"""Run a study: datasets -> splits -> units of work -> the tidy results table.
+"""Run a study: spec -> datasets -> splits -> work items -> tidy tables.
 
-Every finished unit is stored at once (``study.cache``: joblib.Memory, an atomic write, keyed
-by a hash of the dataset, the split indices, the model, its grid and parameters, the seed, the
-library versions and the model-building code), so an interrupted study started again
-recomputes only the missing units, and an unchanged rerun fits nothing. Failed units are never
-stored. The diagnostics are stored the same way, per dataset.
+The one orchestrator. Before any training it validates the spec, resolves the models to
+:class:`backends.ModelSpec` objects, loads and checks every dataset, checks the metrics against
+them and draws each dataset's splits once. It then plans the work: one unit per dataset x model
+that applies (``study.protocol``), and, as each unit finishes, the diagnostics that follow it
+(``study.experiments``), all run by ``study.execution`` through one store (``study.store``)
+with one failure policy. Finally it assembles the tidy tables (``study.results``): the results,
+the hold-out predictions, one table per experiment, the fit verdicts, per-class recall, the
+failures and the timings.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from dataclasses import dataclass, field
 
 import pandas as pd
-from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
-from backends import get_model
-from study.cache import cached, open_memory
-from study.datasets import check_dataset, load_data
-from study.protocol import fit_and_score, make_splits, unit_settings
-from study.results import COLUMNS, PREDICTION_COLUMNS
-from study.spec import StudySpec
-from study.tasks import Task, expected_cost, run_tasks, worker_threads
+from study.data import check_dataset, load_data
+from study.execution import WorkItem, execute, worker_threads
+from study.experiments import EXPERIMENTS, ClassImbalance
+from study.protocol import Job, make_splits, run_unit, skip_reason
+from study.results import COLUMNS, FAILURE_COLUMNS, PREDICTION_COLUMNS, TABLES, TIMING_COLUMNS, frame
+from study.scoring import check_metrics, study_metrics
+from study.spec import InputError, StudySpec
+from study.statistics.holdout import per_class_recall
+from study.statistics.verdicts import verdict_table
+from study.store import Store, work_key
 
-__all__ = ["StudyResult", "run_study", "load_datasets", "skip_reason"]
+__all__ = ["StudyResult", "run_study", "prepare", "load_datasets", "budget_threads"]
+
 
 @dataclass(frozen=True, eq=False)
 class StudyResult:
-    """What a study produced.
+    """What a study produced: its settings and its tidy tables.
 
     Attributes
     ----------
+    spec : StudySpec
+        The study that ran.
     results : pandas.DataFrame
         The tidy results table (columns ``study.results.COLUMNS``).
     predictions : pandas.DataFrame
-        Hold-out test predictions (columns ``study.results.PREDICTION_COLUMNS``).
-    diagnostics : dict of str to pandas.DataFrame
-        The diagnostics' tidy tables (empty when ``spec.use_diagnostics`` is False); see
-        ``study.diagnostics.run_study_diagnostics``.
+        Hold-out test predictions and stored outputs (``study.results``).
+    tables : dict of str to pandas.DataFrame
+        Every other table, by name (``study.results.TABLES``): the experiments' tables (empty
+        when the diagnostics did not run), "verdicts", "per_class_recall", "failures",
+        "timings".
     """
 
+    spec: StudySpec
     results: pd.DataFrame
     predictions: pd.DataFrame
-    diagnostics: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -70,30 +80,36 @@ def load_datasets(spec: StudySpec) -> list:
     return datasets
 
 
-def skip_reason(model: str, dataset) -> str | None:
-    """Why ``model`` does not run on ``dataset`` (None when it does)."""
-    spec = get_model(model)
-    if dataset.task not in spec.tasks:
-        return f"{model} does not apply to {dataset.task} (it supports {', '.join(spec.tasks)})"
-    if spec.needs_image and dataset.image_shape is None:
-        return f"{model} needs image data; {dataset.name} is tabular"
-    return None
+def prepare(spec: StudySpec | None = None, datasets: list | None = None) -> tuple:
+    """Everything that can be checked before any training.
 
+    Returns
+    -------
+    (StudySpec, tuple of ModelSpec, list of Dataset)
 
-def _skipped_row(dataset, model: str, reason: str) -> dict:
-    return dict(dataset=dataset.name, model=model, framework=get_model(model).framework, split=None, fold=None,
-                metric=None, score=float("nan"), n_train=None, n_test=None, best_params="",
-                fit_time=float("nan"), status="skipped", error=reason)
+    Raises
+    ------
+    InputError
+        A bad spec, model, dataset or metric, with what was found, what was expected and how
+        to fix it.
+    """
+    try:
+        spec = (spec or StudySpec()).validate()
+        models = spec.resolved_models()
+        datasets = load_datasets(spec) if datasets is None else datasets
+        check_metrics(spec.metrics, datasets)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    return spec, models, datasets
 
 
 def budget_threads(n_jobs: int) -> None:
     """Give each parallel worker's TensorFlow one share of the cores (no oversubscription).
 
     TensorFlow reads ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` when it starts;
-    joblib's workers inherit them. BLAS/OpenMP threads in workers are limited by joblib itself.
-    Values already set by the user are kept. With ``n_jobs=1`` nothing is set: one fit at a
-    time, and TensorFlow's defaults (inter-op threads = cores) overlap its input pipeline with
-    the training step.
+    the workers inherit them. Values already set by the user are kept. With ``n_jobs=1``
+    nothing is set: one fit at a time, and TensorFlow's defaults overlap its input pipeline
+    with the training step.
     """
     if n_jobs == 1:
         return
@@ -110,7 +126,7 @@ def _client(scheduler: str | None):
     try:
         from distributed import Client
     except ImportError:
-        raise ValueError(
+        raise InputError(
             "--scheduler needs Dask's distributed package, which is not installed. "
             'Install it with: pip install -e ".[dask]"'
         ) from None
@@ -118,68 +134,166 @@ def _client(scheduler: str | None):
         yield client
 
 
-def _unit_task(unit, dataset, model: str, splits, spec: StudySpec) -> Task:
-    grid, params = unit_settings(model, spec.quick, spec.grids.get(model))
-    return Task(f"{dataset.name} / {model}", expected_cost(model, dataset.n_samples), unit,
-                (dataset, model, splits),
-                dict(seed=spec.seed, quick=spec.quick, nested=spec.use_nested, grid=grid, params=params,
-                     scheduler=spec.scheduler, metrics=spec.metrics))
+def _dask_backend():
+    from joblib import parallel_config
+
+    return parallel_config(backend="dask")
 
 
-def _run_units(tasks: list, spec: StudySpec, progress: bool) -> list:
-    """Whole units on the workers (``study.tasks.run_tasks``), or, on a Dask cluster, one unit
-    after the other with its candidates x folds on the cluster. A unit fitted in this process
-    (a single unit, or a cluster's refits) keeps BLAS to one worker's share of the cores."""
-    with threadpool_limits(worker_threads(spec.n_jobs), user_api="blas"):
-        if spec.scheduler is not None:
-            with _client(spec.scheduler):
-                return [task(spec.n_jobs) for task in tqdm(tasks, desc="units", unit="unit", disable=not progress)]
-        return run_tasks(tasks, spec.n_jobs, desc="units", unit="unit", progress=progress)
+def _builder_module(model) -> str:
+    """The module whose code builds a model's estimator (part of its work's store key)."""
+    builder = model.builder
+    return builder.partition(":")[0] if isinstance(builder, str) else getattr(builder, "func", builder).__module__
+
+
+def _fit_cost(model, dataset) -> float:
+    """Expected cost of one fit: Keras fits cost seconds of graph tracing however small the data,
+    image models most; then larger datasets."""
+    weight = 40.0 if model.framework == "keras" else 1.0
+    return weight * (2.0 if model.needs_image else 1.0) * (1.0 + dataset.n_samples / 1000)
+
+
+class _Plan:
+    """The work of one study: units first, each model's diagnostics as its unit finishes."""
+
+    def __init__(self, spec: StudySpec, models: tuple, datasets: list):
+        self.spec, self.models, self.datasets = spec, models, datasets
+        self.splits = {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed, spec.repeats) for d in datasets}
+        self.metrics = {d.name: study_metrics(spec.metrics, d.task) for d in datasets}
+        self.unit_n_jobs = -1 if spec.scheduler else 1
+
+    def job(self, dataset, model, **extra) -> Job:
+        return Job(dataset, self.splits[dataset.name], model, self.metrics[dataset.name], self.spec.seed,
+                   self.spec.quick, **extra)
+
+    def pairs(self):
+        """(dataset, model, skip reason or None) in report order."""
+        return [(d, m, skip_reason(m, d, self.metrics[d.name])) for d in self.datasets for m in self.models]
+
+    def unit(self, dataset, model) -> WorkItem:
+        job = self.job(dataset, model)
+        grid, nested = model.grid_for(self.spec.quick), self.spec.use_nested
+        n_fits = len(list(_candidates(grid))) * len(job.splits.folds) * (1 + (job.splits.n_splits if nested else 0))
+        return WorkItem(f"{dataset.name} / {model.name}", "unit", dataset.name, model.name,
+                        _fit_cost(model, dataset) * (n_fits + 1), run_unit,
+                        (job, grid, nested, self.unit_n_jobs),
+                        work_key("unit", ("study.protocol", _builder_module(model)), job, grid, nested))
+
+    def experiment(self, experiment, job: Job) -> WorkItem:
+        job = Job(job.dataset, job.splits, job.model, job.metrics, job.seed, job.quick, job.params,
+                  experiment.options(job.model))
+        return WorkItem(f"{job.dataset.name} / {job.model.name} / {experiment.name}", experiment.name,
+                        job.dataset.name, job.model.name, _fit_cost(job.model, job.dataset) * experiment.cost(
+                            job.model, job.dataset), experiment.run, (job,),
+                        work_key(experiment.name, (type(experiment).__module__, _builder_module(job.model)), job))
+
+    def initial(self) -> list:
+        """The units, and the experiments that do not follow a unit."""
+        items = [self.unit(d, m) for d, m, reason in self.pairs() if reason is None]
+        if self.spec.use_diagnostics:
+            items += self._study_level()
+        return items
+
+    def _study_level(self) -> list:
+        imbalanced = ClassImbalance.study_dataset(self.datasets, self.spec.seed)
+        if imbalanced is None:
+            return []
+        splits = make_splits(imbalanced, self.spec.cv, self.spec.test_size, self.spec.seed)
+        metrics = study_metrics(None, imbalanced.task)
+        return [self.experiment(e, Job(imbalanced, splits, m, metrics, self.spec.seed, self.spec.quick))
+                for e in EXPERIMENTS if not e.after_unit for m in self.models
+                if skip_reason(m, imbalanced, metrics) is None and e.applies(m, imbalanced, self.spec.quick)]
+
+    def follow_up(self, outcome) -> list:
+        """A successful unit's diagnostics (when the study runs them)."""
+        item = outcome.item
+        if item.work != "unit" or not outcome.ok or not self.spec.use_diagnostics:
+            return []
+        job = item.args[0]
+        job = Job(job.dataset, job.splits, job.model, job.metrics, job.seed, job.quick, outcome.value["best_params"])
+        return [self.experiment(e, job) for e in EXPERIMENTS
+                if e.after_unit and e.applies(job.model, job.dataset, self.spec.quick)]
+
+
+def _candidates(grid: dict):
+    from sklearn.model_selection import ParameterGrid
+
+    return ParameterGrid(grid)
+
+
+def _unit_rows(dataset, model, reason, outcome) -> list:
+    base = dict(dataset=dataset.name, model=model.name, framework=model.framework)
+    empty = dict(split=None, fold=None, metric=None, score=float("nan"), n_train=None, n_test=None,
+                 best_params="", fit_time=float("nan"))
+    if reason is not None:
+        return [{**base, **empty, "status": "skipped", "error": reason}]
+    if not outcome.ok:
+        return [{**base, **empty, "status": "failed", "error": outcome.error}]
+    unit = outcome.value
+    labels = dict(best_params=json.dumps(unit["best_params"], sort_keys=True, default=str),
+                  fit_time=unit["fit_time"], status="ok", error="")
+    return [{**base, **row, **labels} for row in unit["rows"]]
+
+
+def _tables(plan: _Plan, outcomes: list) -> tuple:
+    """The tidy tables, in report order whatever order the work finished in."""
+    by_key = {(o.item.work, o.item.dataset, o.item.model): o for o in outcomes}
+    rows, predictions = [], []
+    for dataset, model, reason in plan.pairs():
+        outcome = by_key.get(("unit", dataset.name, model.name))
+        rows += _unit_rows(dataset, model, reason, outcome)
+        if outcome is not None and outcome.ok:
+            predictions.append(outcome.value["predictions"].assign(dataset=dataset.name, model=model.name))
+    results = frame(rows, COLUMNS)
+    predictions = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(columns=PREDICTION_COLUMNS)
+    predictions = predictions[PREDICTION_COLUMNS + [c for c in predictions.columns if c not in PREDICTION_COLUMNS]]
+    datasets = {d.name: i for i, d in enumerate([*plan.datasets])}
+    models = {m.name: i for i, m in enumerate(plan.models)}
+    order = sorted(outcomes, key=lambda o: (datasets.get(o.item.dataset, -1), models[o.item.model], o.item.work))
+    tables = {e.name: frame([row for o in order if o.item.work == e.name and o.ok for row in o.value], e.columns)
+              for e in EXPERIMENTS}
+    tables["failures"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, error=o.error)
+                                for o in order if not o.ok], FAILURE_COLUMNS)
+    tables["timings"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, seconds=o.seconds)
+                               for o in order], TIMING_COLUMNS)
+    tables["verdicts"] = verdict_table(results, tables["learning_curves"]) if (results["status"] == "ok").any() \
+        else frame([], TABLES["verdicts"])
+    names = {d.name: d.target_names for d in plan.datasets if d.target_names}
+    tables["per_class_recall"] = per_class_recall(predictions[predictions["dataset"].isin(
+        [d.name for d in plan.datasets if d.task == "classification"])], names)
+    return results, predictions, {name: tables[name] for name in TABLES}
 
 
 def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, progress: bool = True) -> StudyResult:
-    """Run every applicable dataset x model unit of a study on shared splits.
+    """Run every applicable dataset x model unit of a study on shared splits, and its diagnostics.
 
     Parameters
     ----------
     spec : StudySpec or None, default=None
-        The study; ``None`` runs the default one. Validated before any data is loaded.
+        The study; ``None`` runs the default one.
     datasets : list of Dataset or None, default=None
         The spec's datasets already loaded by :func:`load_datasets` (so they are loaded once).
     progress : bool, default=True
-        Show a progress bar over the units.
+        Show a progress bar over the work items.
 
     Returns
     -------
     StudyResult
-        Same seed, same table: every split and model is seeded from ``spec.seed``.
+        Same seed, same tables: every split and model is seeded from ``spec.seed``, and the
+        tables are in the spec's order whatever order the work finished in.
 
     Raises
     ------
-    ValueError
-        If the spec or a dataset is invalid (raised before any training).
+    InputError
+        If the spec, a model, a dataset or a metric is invalid (raised before any training).
     """
-    spec = (spec or StudySpec()).validate()
+    spec, models, datasets = prepare(spec, datasets)
     budget_threads(spec.n_jobs)
-    datasets = load_datasets(spec) if datasets is None else datasets
-    splits = {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed, spec.repeats) for d in datasets}
-    memory = open_memory(spec.cache_dir)
-    unit = cached(memory, fit_and_score, lambda out: any(row["status"] != "ok" for row in out["rows"]),
-                  ("n_jobs", "scheduler"))
-    pairs = [(d, m, skip_reason(m, d)) for d in datasets for m in spec.models]
-    todo = [(d, m) for d, m, reason in pairs if not reason]
-    tasks = [_unit_task(unit, d, m, splits[d.name], spec) for d, m in todo]
-    units = {(d.name, m): out for (d, m), out in zip(todo, _run_units(tasks, spec, progress))}
-    rows, predictions = [], []
-    for dataset, model, reason in pairs:
-        unit = {"rows": [_skipped_row(dataset, model, reason)], "predictions": []} if reason else units[dataset.name, model]
-        rows += unit["rows"]
-        predictions += unit["predictions"]
-    results = pd.DataFrame(rows, columns=COLUMNS).astype({"fold": "Int64", "n_train": "Int64", "n_test": "Int64"})
-    predictions = pd.DataFrame(predictions, columns=PREDICTION_COLUMNS)
-    diagnostics = {}
-    if spec.use_diagnostics:
-        from study.diagnostics import run_study_diagnostics
-
-        diagnostics = run_study_diagnostics(spec, datasets, results, predictions, progress=progress, memory=memory)
-    return StudyResult(results, predictions, diagnostics)
+    plan = _Plan(spec, models, datasets)
+    store = Store(spec.cache_dir)
+    with _client(spec.scheduler):
+        outcomes = execute(plan.initial(), n_jobs=1 if spec.scheduler else spec.n_jobs, store=store,
+                           follow_up=plan.follow_up, progress=progress,
+                           in_process=_dask_backend if spec.scheduler else contextlib.nullcontext)
+    results, predictions, tables = _tables(plan, outcomes)
+    return StudyResult(spec, results, predictions, tables)

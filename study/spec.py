@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["StudySpec", "DataSource", "DEFAULT_DATASETS", "DEFAULT_MODELS"]
+__all__ = ["StudySpec", "DataSource", "InputError", "DEFAULT_DATASETS", "DEFAULT_MODELS"]
+
+MAX_SEED = 2**32 - 1
+"""Largest seed scikit-learn and NumPy accept."""
+
+
+class InputError(ValueError):
+    """Bad input found before any training: a spec, a dataset or a metric that cannot run.
+
+    The message says what was found, what was expected and how to fix it; the command line
+    prints it and exits with status 2.
+    """
 
 DEFAULT_DATASETS = ("digits", "breast_cancer", "wine")
 DEFAULT_MODELS = ("logistic_regression", "ridge", "random_forest", "keras_dense", "keras_cnn")
@@ -51,9 +62,10 @@ class StudySpec:
     ----------
     datasets : tuple of (str or DataSource), default=("digits", "breast_cancer", "wine")
         Bundled dataset names, or user data as :class:`DataSource`.
-    models : tuple of str, default=all five registered models
-        Model names from ``backends.list_models()``; a model that does not apply to a dataset
-        (the CNN on non-image data) is skipped for that dataset.
+    models : tuple of (str or backends.ModelSpec), default=the five built-in models
+        Model names (``backends.list_models()``: built in, or registered with
+        ``backends.custom.register_model``) or model specifications (``backends.custom``); a
+        model that does not apply to a dataset (the CNN on non-image data) is skipped there.
     cv : int, default=5
         Number of stratified folds (k) on the training part, shared by every model.
     repeats : int, default=1
@@ -69,25 +81,26 @@ class StudySpec:
     quick : bool, default=False
         Smaller grids and fewer epochs (about a minute for the default study on 2 cores).
     n_jobs : int, default=-1
-        Parallel fits (candidates x folds) through joblib; -1: all cores. Each worker's
-        TensorFlow gets an equal share of the cores.
+        Number of worker processes running the study's work items (units, diagnostics) at
+        once; -1: all cores; 1: everything in this process. Each worker's TensorFlow and BLAS
+        get an equal share of the cores.
     out : pathlib.Path, default=Path("reports/default")
         Output directory of the report.
     diagnostics : bool or None, default=None
-        Learning and validation curves, Keras training histories, the regularization ablation,
-        the class-imbalance experiment and the verdicts (see ``study.diagnostics``); None: on,
+        Learning and validation curves, Keras training histories, the regularization ablation
+        and the class-imbalance experiment (see ``study.experiments``); None: on,
         except in a quick study (see :attr:`use_diagnostics`).
     metrics : tuple of str or None, default=None
         scikit-learn scorer names, the first one primary (GridSearchCV's ``refit``); default
         accuracy and balanced accuracy (classification), R^2 and -RMSE (regression).
     grids : dict of str to dict, default={}
-        Per-model GridSearchCV grid overriding the registered one, e.g.
-        ``{"ridge": {"model__alpha": [0.1, 1.0]}}``.
+        Per-model GridSearchCV grid overriding the model's own (full and quick), e.g.
+        ``{"ridge": {"alpha": [0.1, 1.0]}}`` (the ``model__`` prefix is optional).
     scheduler : str or None, default=None
         Address of an existing Dask distributed scheduler (``tcp://host:8786``); the fits
-        then run on its workers through joblib's Dask backend.
+        then run on its workers through joblib's Dask backend (the diagnostics run here).
     cache_dir : pathlib.Path or None, default=Path(".study_cache")
-        Where finished units are stored (joblib.Memory); None disables caching and resuming.
+        Where finished work is stored (``study.store``); None disables caching and resuming.
 
     Raises
     ------
@@ -121,6 +134,45 @@ class StudySpec:
         """Whether the diagnostics run: ``diagnostics`` if set, else on unless ``quick``."""
         return (not self.quick) if self.diagnostics is None else bool(self.diagnostics)
 
+    @property
+    def model_names(self) -> list:
+        """The models' names, in the study's order."""
+        return [m if isinstance(m, str) else m.name for m in self.models]
+
+    @property
+    def dataset_names(self) -> list:
+        """The datasets' names, in the study's order."""
+        return [d if isinstance(d, str) else d.label for d in self.datasets]
+
+    def resolved_models(self) -> tuple:
+        """The models as :class:`backends.ModelSpec` objects, :attr:`grids` applied.
+
+        Names are resolved now, in this process (a registered name takes its current
+        registration); the study hands these objects to its workers.
+
+        Raises
+        ------
+        ValueError
+            An unknown model name.
+        """
+        from backends import get_model
+        from backends.routing import route
+
+        resolved = []
+        for model in self.models:
+            spec = get_model(model)
+            if spec.name in self.grids:
+                grid = {k: list(v) for k, v in route(self.grids[spec.name]).items()}
+                spec = replace(spec, grid=grid, quick_grid=grid)
+            resolved.append(spec)
+        return tuple(resolved)
+
+    def settings(self) -> dict:
+        """The settings as plain values (for ``study.json`` and the report's protocol section)."""
+        return dict(datasets=self.dataset_names, models=self.model_names, cv=self.cv, repeats=self.repeats,
+                    nested=self.use_nested, test_size=self.test_size, seed=self.seed, quick=self.quick,
+                    diagnostics=self.use_diagnostics, metrics=list(self.metrics) if self.metrics else None)
+
     def validate(self) -> "StudySpec":
         """Check every value; return ``self`` so it chains.
 
@@ -128,17 +180,21 @@ class StudySpec:
         ------
         ValueError
             Unknown dataset or model names, duplicated names, ``cv < 2``, ``repeats < 1``, ``test_size``
-            outside (0, 1), or ``n_jobs == 0``.
+            outside (0, 1), a seed outside [0, 2**32 - 1], or ``n_jobs == 0``.
         """
         from backends import list_models
-        from study.datasets import BUNDLED
+        from study.data import BUNDLED
 
         _check_names("dataset", [d for d in self.datasets if isinstance(d, str)], sorted(BUNDLED), "--datasets",
                      allow_empty=bool(self.datasets))
-        labels = [d if isinstance(d, str) else d.label for d in self.datasets]
+        labels = self.dataset_names
         if len(set(labels)) != len(labels):
             raise ValueError(f"Dataset names are repeated in {labels}; give each dataset a distinct name.")
-        _check_names("model", self.models, list_models(), "--models")
+        _check_names("model", [m for m in self.models if isinstance(m, str)], list_models(), "--models",
+                     allow_empty=bool(self.models))
+        names = self.model_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"Model names are repeated in {names}; give each once (--models).")
         if not isinstance(self.cv, int) or self.cv < 2:
             raise ValueError(f"cv must be an integer >= 2 (the number of folds); got {self.cv!r}. Use e.g. --cv 5.")
         if not isinstance(self.repeats, int) or self.repeats < 1:
@@ -147,12 +203,14 @@ class StudySpec:
             raise ValueError(
                 f"test_size must be a fraction in (0, 1); got {self.test_size!r}. Use e.g. 0.2."
             )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be an integer in [0, {MAX_SEED}]; got {self.seed!r}. Use e.g. --seed 0.")
         for model, grid in self.grids.items():
-            _check_grid(model, grid, self.models)
+            _check_grid(model, grid, names)
         if self.metrics is not None:
             _check_metrics(self.metrics)
-        if self.n_jobs == 0:
-            raise ValueError("n_jobs must be -1 (all cores) or a positive integer; got 0.")
+        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs == 0 or self.n_jobs < -1:
+            raise ValueError(f"n_jobs must be -1 (all cores) or a positive integer; got {self.n_jobs!r}.")
         return self
 
 
@@ -168,9 +226,9 @@ def _check_names(kind: str, names, known: list, flag: str, allow_empty: bool = F
         raise ValueError(f"{kind.capitalize()} names are repeated in {list(names)}; give each once ({flag}).")
 
 
-def _check_grid(model: str, grid, models: tuple) -> None:
+def _check_grid(model: str, grid, models: list) -> None:
     if model not in models:
-        raise ValueError(f"A grid is given for model {model!r}, which is not in the study's models {list(models)}.")
+        raise ValueError(f"A grid is given for model {model!r}, which is not in the study's models {models}.")
     if not isinstance(grid, dict) or not grid or not all(
         isinstance(values, (list, tuple)) and len(values) > 0 for values in grid.values()
     ):
@@ -181,13 +239,6 @@ def _check_grid(model: str, grid, models: tuple) -> None:
 
 
 def _check_metrics(metrics) -> None:
-    from sklearn.metrics import get_scorer_names
+    from study.scoring import check_metrics
 
-    known = set(get_scorer_names())
-    unknown = [m for m in metrics if m not in known]
-    if not metrics or unknown:
-        raise ValueError(
-            f"Unknown metric(s) {unknown or list(metrics)}; expected scikit-learn scorer names such as "
-            "'accuracy', 'balanced_accuracy', 'f1_macro', 'roc_auc_ovr', 'r2', 'neg_root_mean_squared_error' "
-            "(see sklearn.metrics.get_scorer_names())."
-        )
+    check_metrics(metrics, datasets=())

@@ -60,7 +60,7 @@ def test_quick_numbers_are_sane_and_match_the_report(quick_report):
     for (dataset, model), row in table.iterrows():
         section = report.split(f"\n## {dataset}\n", 1)[1].split("\n## ", 1)[0]
         line = next(l for l in section.splitlines() if l.startswith(f"| {model} |"))
-        assert f"| {row.mean_train_score:.3f} | {row.mean_test_score:.3f} +/- {row.std_test_score:.3f} | {row.test_score:.3f} |" in line
+        assert f"| {row.mean_train_score:.3f} | {row.mean_test_score:.3f} ± {row.std_test_score:.3f} | {row.test_score:.3f} |" in line
     predictions = pd.read_csv(quick_report / "predictions.csv")
     accuracy = (predictions["y_true"] == predictions["y_pred"]).groupby([predictions["dataset"], predictions["model"]]).mean()
     for key, value in accuracy.items():
@@ -80,6 +80,7 @@ def test_unknown_model_exits_2_before_training():
     proc = _run("--models", "ridge", "svm", "--no-cache", timeout=60)
     assert proc.returncode == 2
     assert re.search(r"error: Unknown model name\(s\) \['svm'\]; expected some of \[.*\]\. Fix --models\.", proc.stderr)
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("args, message", [
@@ -87,30 +88,48 @@ def test_unknown_model_exits_2_before_training():
     (["--data", "tests/data/customers.csv", "--target", "nope"], "error: Target column 'nope' not found in dataset 'customers'"),
     (["--target", "churned"], "error: --target and --task describe --data; give --data FILE as well."),
     (["--cv", "1"], "error: cv must be an integer >= 2 (the number of folds); got 1."),
-    (["--config", "examples/churn_csv.toml", "--cv", "3"], "error: --config cannot be combined with other options (got --cv)"),
+    (["--datasets", "iris", "--metrics", "r2"], "error: Metric 'r2' is a regression metric, but dataset 'iris' is a "
+                                                "classification task; use classification metrics such as accuracy"),
+    (["--seed", "-1"], "error: seed must be an integer in [0, 4294967295]; got -1."),
+    (["--config", "missing.toml"], "error: Config file missing.toml does not exist"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(args, message):
-    proc = _run(*args, "--no-cache", timeout=120) if "--config" not in args else _run(*args, timeout=120)
+    proc = _run(*args, "--no-cache", timeout=120)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "work:" not in proc.stderr  # refused before any work
+
+
+def test_config_then_command_line_options(tmp_path):
+    """--config applies the file, then the options given beside it override it."""
+    from study.run import build_parser, spec_from_args
+
+    spec = spec_from_args(build_parser().parse_args(
+        ["--config", "examples/churn_csv.toml", "--quick", "--out", str(tmp_path), "--cv", "3", "--no-cache"]))
+    assert spec.quick and spec.out == tmp_path and spec.cv == 3 and spec.cache_dir is None
+    assert spec.metrics == ("balanced_accuracy", "accuracy") and spec.dataset_names == ["churn"]  # from the file
+    assert spec.model_names == ["logistic_regression", "random_forest", "keras_dense"]
+    plain = spec_from_args(build_parser().parse_args([]))
+    assert plain == type(plain)()  # no option: the defaults
 
 
 def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path):
     (tmp_path / "broken_models.py").write_text(
         "from sklearn.base import BaseEstimator, ClassifierMixin\n"
         "class Broken(ClassifierMixin, BaseEstimator):\n"
-        "    def fit(self, X, y):\n        raise RuntimeError('cannot fit')\n")
+        "    def fit(self, X, y):\n        raise RuntimeError('cannot fit')\n"
+        "    def predict(self, X):\n        return X[:, 0]\n")
     (tmp_path / "study.toml").write_text(
         f'out = "{tmp_path / "out"}"\ncache_dir = "{tmp_path / "cache"}"\nquick = true\ncv = 3\nn_jobs = 1\ndiagnostics = false\n'
         'datasets = ["wine"]\nmodels = ["ridge", { name = "broken", sklearn = "broken_models:Broken" }]\n')
     proc = _run("--config", str(tmp_path / "study.toml"), timeout=300)
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "1 unit(s) failed" in proc.stderr
+    assert "1 unit(s) failed" in proc.stderr and "Traceback" not in proc.stderr
     results = read_results(tmp_path / "out" / "results.csv")
     assert set(results.loc[results["model"] == "ridge", "status"]) == {"ok"}
     assert results.loc[results["model"] == "broken", "error"].tolist() == ["RuntimeError: cannot fit"]
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| broken | scikit-learn | FAILED: RuntimeError: cannot fit |" in report
-    assert "- broken on wine: RuntimeError: cannot fit" in report
+    assert "- unit of broken on wine: RuntimeError: cannot fit" in report
 
 
 def test_diagnostics_end_to_end(tmp_path):
@@ -123,6 +142,34 @@ def test_diagnostics_end_to_end(tmp_path):
                     "## Class imbalance: class weighting off vs on", "## Statistical comparison"):
         assert heading in report
         assert f"(#{heading[3:].lower().replace(' ', '-').replace('(', '').replace(')', '').replace(':', '')})" in report
-    for table in ("learning_curves", "validation_curves", "histories", "ablation", "imbalance", "per_class_recall"):
+    for table in ("learning_curves", "validation_curves", "histories", "ablation", "imbalance", "per_class_recall",
+                  "verdicts"):
         assert len(pd.read_csv(tmp_path / f"{table}.csv")) > 0, table
     assert (tmp_path / "figures" / "learning_curves_breast_cancer.png").exists()
+
+
+@pytest.mark.parametrize("args", [["--datasets", "iris", "wine", "--metrics", "f1_macro", "balanced_accuracy"],
+                                  ["--datasets", "iris", "--metrics", "roc_auc_ovr"]])
+def test_any_scorer_from_the_command_line(tmp_path, args):
+    proc = _run(*args, "--quick", "--out", str(tmp_path), "--cache-dir", str(tmp_path / "cache"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = (tmp_path / "report.md").read_text()
+    assert f"Primary metric: **{args[-2] if args[-1] == 'balanced_accuracy' else args[-1]}** (higher is better)" in report
+    assert "95% bootstrap CI" in report and "| n/a |" not in report.split("### Hold-out test scores")[1].split("###")[0]
+
+
+def test_python_write_report_is_the_command_lines_report(tmp_path):
+    """write_report(run_study(spec), out) writes the files and the report.md the command line writes."""
+    from study import StudySpec, run_study, write_report
+
+    cache = tmp_path / "cache"
+    proc = _run("--datasets", "iris", "wine", "--models", "ridge", "random_forest", "--quick", "--diagnostics",
+                "--out", str(tmp_path / "cli"), "--cache-dir", str(cache))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    spec = StudySpec(datasets=("iris", "wine"), models=("ridge", "random_forest"), quick=True, diagnostics=True,
+                     cache_dir=cache)
+    write_report(run_study(spec, progress=False), tmp_path / "python")
+    files = {d: sorted(str(p.relative_to(tmp_path / d)) for p in (tmp_path / d).rglob("*")) for d in ("cli", "python")}
+    assert files["cli"] == files["python"] and "figures/validation_curves_iris_ridge.png" in files["cli"]
+    for name in ("report.md", "results.csv", "study.json", "learning_curves.csv", "verdicts.csv"):
+        assert (tmp_path / "cli" / name).read_text() == (tmp_path / "python" / name).read_text(), name

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from backends.custom import unregister_model
+from backends import ModelSpec
 from study.config import load_config
 from study.spec import DataSource
 
@@ -33,7 +33,8 @@ models = ["ridge", { name = "random_forest", grid = { max_depth = [2, 4] } }]
     assert spec.metrics == ("balanced_accuracy", "accuracy") and spec.out == Path("out/x")
     assert spec.datasets[0] == "wine"
     assert spec.datasets[1] == DataSource(source=str((tmp_path / "data.csv").resolve()), target="churned", name="churn")
-    assert spec.grids == {"random_forest": {"model__max_depth": [2, 4]}}
+    assert spec.grids == {"random_forest": {"max_depth": [2, 4]}}
+    assert spec.resolved_models()[1].grid == {"model__max_depth": [2, 4]}
 
 
 @pytest.mark.parametrize("text, message", [
@@ -66,10 +67,23 @@ def test_missing_config_file(tmp_path):
 def test_examples_load():
     churn = load_config(ROOT / "examples" / "churn_csv.toml")
     assert churn.datasets[0].target == "churned" and churn.metrics[0] == "balanced_accuracy"
-    try:
-        custom = load_config(ROOT / "examples" / "custom_models.toml")
-        assert custom.models == ("logistic_regression", "random_forest", "my_mlp", "my_svc")
-        assert custom.grids == {"random_forest": {"model__max_depth": [8, 16]}}
-    finally:
-        unregister_model("my_mlp")
-        unregister_model("my_svc")
+    custom = load_config(ROOT / "examples" / "custom_models.toml")
+    assert custom.model_names == ["logistic_regression", "random_forest", "my_mlp", "my_svc"]
+    assert custom.grids == {"random_forest": {"max_depth": [8, 16]}}
+    mlp, svc = custom.models[2:]
+    assert isinstance(mlp, ModelSpec) and mlp.framework == "keras" and mlp.grid == {"model__epochs": [10, 20]}
+    assert isinstance(svc, ModelSpec) and svc.framework == "scikit-learn" and svc.grid == {"model__C": [1.0, 10.0]}
+
+
+def test_user_model_errors_name_the_file_and_the_model(tmp_path):
+    (tmp_path / "mods.py").write_text("from sklearn.svm import SVC\nsvc = SVC()\n")
+    path = _toml(tmp_path, "models = [{ name = 'ridge', sklearn = 'mods:svc' }]")
+    with pytest.raises(ValueError, match=r"study\.toml: models\[0\] \(ridge\): A user model needs a new, non-empty name"):
+        load_config(path)
+    path = _toml(tmp_path, "models = [{ name = 'svc', sklearn = 'mods:svc', grid = { alphaa = [1] } }]")
+    with pytest.raises(ValueError, match=r"models\[0\] \(svc\): Model 'svc': grid parameter\(s\) \['model__alphaa'\] "
+                                         r"are not parameters of SVC"):
+        load_config(path)
+    path = _toml(tmp_path, "models = [{ name = 'x', sklearn = 'nomodule:thing' }]")
+    with pytest.raises(ValueError, match=r"models\[0\] \(x\): Cannot import module 'nomodule'"):
+        load_config(path)

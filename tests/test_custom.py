@@ -1,4 +1,12 @@
-"""User models: any scikit-learn estimator or Keras build function joins the same folds and table."""
+"""User models, from Python and from TOML, on the study's default worker processes; the README's
+Python examples and the files of examples/ run as written (quick settings)."""
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,33 +14,80 @@ from sklearn.base import is_classifier
 from sklearn.neighbors import KNeighborsClassifier
 
 from backends import list_models, make_estimator
-from backends.custom import register_model, resolve_object, unregister_model
+from backends.custom import keras_model, register_model, resolve_object, sklearn_model, unregister_model
 from study.report import write_report
+from study.results import read_results
 from study.runner import run_study
 from study.spec import StudySpec
+from tests.helpers import fits
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def user_models():
+def _python(code: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _cli(*args, cwd=ROOT, timeout=600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "study.run", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def readme_examples() -> list:
+    """The README's Python code blocks, in order."""
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("index", range(len(readme_examples())))
+def test_readme_python_examples_run_as_written(tmp_path, index):
+    """In a fresh folder (its cache and output stay there) holding the README's data files."""
+    (tmp_path / "tests" / "data").mkdir(parents=True)
+    (tmp_path / "tests" / "data" / "customers.csv").write_bytes((ROOT / "tests" / "data" / "customers.csv").read_bytes())
+    code = readme_examples()[index]
+    proc = _python(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    if "register_model" in code:  # every model ran, the user's ones on the workers
+        scores = dict(re.findall(r"^\d+\s+(\S+)\s+([0-9.]+)$", proc.stdout, flags=re.M))
+        assert set(scores) == {"logistic_regression", "svc", "my_mlp"} and min(map(float, scores.values())) > 0.9
+    if "write_report" in code:
+        assert (tmp_path / "out" / "report.md").exists() and (tmp_path / "out" / "verdicts.csv").exists()
+
+
+def test_examples_custom_models_toml_runs_with_the_default_workers(tmp_path):
+    proc = _cli("--config", "examples/custom_models.toml", "--quick", "--out", str(tmp_path / "out"),
+                "--cache-dir", str(tmp_path / "cache"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = read_results(tmp_path / "out" / "results.csv")
+    assert results["model"].unique().tolist() == ["logistic_regression", "random_forest", "my_mlp", "my_svc"]
+    assert (results["status"] == "ok").all()
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| my_mlp | keras |" in report and "| my_svc | scikit-learn | C=" in report
+
+
+def test_examples_churn_csv_toml_runs(tmp_path):
+    proc = _cli("--config", "examples/churn_csv.toml", "--quick", "--out", str(tmp_path / "out"),
+                "--cache-dir", str(tmp_path / "cache"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = read_results(tmp_path / "out" / "results.csv")
+    assert results["metric"].dropna().unique().tolist() == ["balanced_accuracy", "accuracy"]
+    assert set(results.loc[results["status"] == "ok", "model"]) == {"logistic_regression", "random_forest",
+                                                                    "keras_dense"}
+
+
+def test_user_models_run_next_to_built_ins_on_workers(tmp_path):
     import examples.my_models as mine
 
-    register_model("knn", KNeighborsClassifier(), grid={"n_neighbors": [3, 7]})
-    register_model("my_mlp", keras_build_fn=mine.build_mlp_for, epochs=20)
-    register_model("mlp10", keras_build_fn=mine.build_mlp, epochs=3)
-    yield
-    unregister_model("knn")
-    unregister_model("my_mlp")
-    unregister_model("mlp10")
-
-
-def test_user_models_run_next_to_built_ins(user_models, tmp_path):
-    assert {"knn", "my_mlp"} <= set(list_models())
-    spec = StudySpec(datasets=("wine",), models=("ridge", "knn", "my_mlp"), cv=3, quick=True, n_jobs=1,
-                     cache_dir=None, diagnostics=False)
+    knn = sklearn_model("knn", KNeighborsClassifier(), grid={"n_neighbors": [3, 7]})
+    mlp = keras_model("my_mlp", mine.build_mlp_for, epochs=20)
+    spec = StudySpec(datasets=("wine",), models=("ridge", knn, mlp), cv=3, quick=True, cache_dir=tmp_path / "cache",
+                     diagnostics=False)
     result = run_study(spec, progress=False)
     results = result.results
     assert (results["status"] == "ok").all(), results["error"].unique()
-    report = write_report(results, result.predictions, tmp_path).read_text()
+    report = write_report(result, tmp_path / "out").read_text()
     wine = report.split("\n## wine\n", 1)[1].split("\n## ", 1)[0]
     assert [line.split(" | ")[0] for line in wine.splitlines() if line.startswith("| ") and " | " in line][1:] == [
         "| ridge", "| knn", "| my_mlp"]
@@ -43,8 +98,60 @@ def test_user_models_run_next_to_built_ins(user_models, tmp_path):
     assert folds["knn"] == folds["ridge"] == folds["my_mlp"]
 
 
-def test_user_keras_model_is_a_classifier_and_compiled_loss_is_made_sparse(user_models):
-    est = make_estimator("mlp10", random_state=0)
+def test_editing_one_line_of_a_keras_build_function_refits_exactly_that_model(tmp_path):
+    """Two runs of the same TOML study; between them one line of the build function changes."""
+    log = tmp_path / "fits.log"
+    module = textwrap.dedent(f"""
+        import keras
+        from sklearn.neighbors import KNeighborsClassifier
+        from tests.helpers import CountingClassifier
+
+        def build(meta):
+            with open({str(log)!r}, "a") as handle:
+                handle.write("net\\n")
+            return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                     keras.layers.Dense(UNITS, activation="relu"),
+                                     keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+        def knn():
+            return CountingClassifier(log={str(log)!r}, inner=KNeighborsClassifier(), tag="knn")
+    """)
+    (tmp_path / "nets.py").write_text(module.replace("UNITS", "32"))
+    (tmp_path / "study.toml").write_text(textwrap.dedent(f"""
+        out = "{tmp_path / 'out'}"
+        cache_dir = "{tmp_path / 'cache'}"
+        quick = true
+        cv = 3
+        datasets = ["wine"]
+        models = [{{ name = "net", keras = "nets:build", epochs = 5 }}, {{ name = "knn", sklearn = "nets:knn" }}]
+    """))
+    env_root = {"cwd": ROOT}
+    first = _cli("--config", str(tmp_path / "study.toml"), **env_root)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert fits(log) == {"net": 3 + 1, "knn": 3 + 1}
+    unchanged = _cli("--config", str(tmp_path / "study.toml"), **env_root)
+    assert unchanged.returncode == 0 and fits(log) == {"net": 4, "knn": 4}  # nothing refit
+    (tmp_path / "nets.py").write_text(module.replace("UNITS", "1"))
+    edited = _cli("--config", str(tmp_path / "study.toml"), **env_root)
+    assert edited.returncode == 0, edited.stderr[-3000:]
+    assert fits(log) == {"net": 8, "knn": 4}  # only the edited model, on every fold and the refit
+
+
+def test_registered_names_resolve_at_run_time_in_this_process():
+    register_model("knn7", KNeighborsClassifier(n_neighbors=7))
+    try:
+        assert "knn7" in list_models()
+        spec = StudySpec(models=("knn7",)).resolved_models()[0]
+        assert spec.name == "knn7" and spec.framework == "scikit-learn" and spec.tasks == ("classification",)
+    finally:
+        unregister_model("knn7")
+    assert "knn7" not in list_models()
+
+
+def test_user_keras_model_is_a_classifier_and_compiled_loss_is_made_sparse():
+    import examples.my_models as mine
+
+    est = make_estimator(keras_model("mlp10", mine.build_mlp, epochs=3), random_state=0)
     assert is_classifier(est)
     X = np.random.default_rng(0).normal(size=(60, 5))
     y = np.arange(60) % 10
@@ -54,17 +161,23 @@ def test_user_keras_model_is_a_classifier_and_compiled_loss_is_made_sparse(user_
 
 
 def test_registration_errors():
-    with pytest.raises(ValueError, match=r"A model named 'ridge' is already registered; choose another name\."):
+    with pytest.raises(ValueError, match=r"A user model needs a new, non-empty name \(not one of the built-in"):
         register_model("ridge", KNeighborsClassifier())
     with pytest.raises(ValueError, match=r"give exactly one of estimator= \(scikit-learn\) or keras_build_fn= \(Keras\)"):
         register_model("x")
+    with pytest.raises(ValueError, match=r"grid parameter\(s\) \['model__k'\] are not parameters of KNeighborsClassifier"):
+        register_model("x", KNeighborsClassifier(), grid={"k": [1]})
     with pytest.raises(ValueError, match=r"Expected 'module:function' \(e\.g\. 'mymodels:build_mlp'\); got 'nocolon'\."):
         resolve_object("nocolon")
     with pytest.raises(ValueError, match=r"Module 'examples\.my_models' has no attribute 'nope'"):
         resolve_object("examples.my_models:nope")
+    with pytest.raises(ValueError, match=r"'x' is not a registered user model"):
+        unregister_model("x")
 
 
-def test_output_units_must_match_the_classes(user_models):
+def test_output_units_must_match_the_classes():
+    import examples.my_models as mine
+
     X = np.random.default_rng(0).normal(size=(30, 4))
     with pytest.raises(ValueError, match=r"The Keras model built by build_mlp has 10 output units, but the data has 3 classes"):
-        make_estimator("mlp10", random_state=0).fit(X, np.arange(30) % 3)
+        make_estimator(keras_model("mlp10", mine.build_mlp, epochs=3), random_state=0).fit(X, np.arange(30) % 3)

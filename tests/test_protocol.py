@@ -6,13 +6,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 
-import study.protocol as protocol
-from study.datasets import load_dataset
-from study.protocol import fit_and_score, make_splits
+from backends import BUILTIN_MODELS
+from study.data import load_dataset
+from study.protocol import fit_and_score, make_splits, skip_reason
 from study.runner import run_study
 from study.spec import StudySpec
 
-FITTED = []  # (model, which step, frozenset of row ids) for every fit
+FITTED = []  # (tag, which step, frozenset of row ids or a size) for every fit
+METRICS = ("accuracy", "balanced_accuracy")
+GRID = {"model__C": [0.1, 1.0]}
 
 
 class RowSpy(TransformerMixin, BaseEstimator):
@@ -30,8 +32,8 @@ class RowSpy(TransformerMixin, BaseEstimator):
 
 
 class SpyClassifier(ClassifierMixin, BaseEstimator):
-    def __init__(self, tag="model", alpha=1.0, C=1.0):
-        self.tag, self.alpha, self.C = tag, alpha, C
+    def __init__(self, tag="model", C=1.0):
+        self.tag, self.C = tag, C
 
     def fit(self, X, y):
         self.dummy_ = DummyClassifier(strategy="most_frequent").fit(X, y)
@@ -43,41 +45,55 @@ class SpyClassifier(ClassifierMixin, BaseEstimator):
         return self.dummy_.predict(X)
 
 
+def spy(tag):
+    return Pipeline([("preprocess", RowSpy(tag=tag)), ("model", SpyClassifier(tag=tag))])
+
+
 @pytest.fixture
-def spied(monkeypatch):
-    """Wine with a row-id column, and every registered model replaced by a spy pipeline."""
+def wine_ids():
+    """Wine with a row-id column."""
     FITTED.clear()
     data = load_dataset("wine")
     ids = np.arange(data.n_samples)[:, None]
-    data = type(data)(name="wine", X=np.hstack([ids, data.X]), y=data.y, task="classification")
-    monkeypatch.setattr(protocol, "make_estimator", lambda name, *a, **k: Pipeline(
-        [("preprocess", RowSpy(tag=name)), ("model", SpyClassifier(tag=name))]))
-    return data
+    return type(data)(name="wine", X=np.hstack([ids, data.X]), y=data.y, task="classification")
 
 
 def _fitted_rows(tag):
     return [rows for t, step, rows in FITTED if t == tag and step == "preprocess"]
 
 
-def test_every_model_sees_the_same_folds_and_never_the_test_rows(spied):
-    splits = make_splits(spied, cv=4, seed=1)
-    for model in ("logistic_regression", "ridge"):
-        out = fit_and_score(spied, model, splits, seed=1, quick=True)
-        assert out["rows"][0]["status"] == "ok", out["rows"][0]["error"]
-    train_rows = splits.train
-    expected = [frozenset(train_rows[fit]) for fit, _ in splits.folds] + [frozenset(train_rows)]
-    # quick grids have 2 candidates: each fits on every fold, then one refit on the training part
-    for model in ("logistic_regression", "ridge"):
-        seen = _fitted_rows(model)
+def test_every_model_sees_the_same_folds_and_never_the_test_rows(wine_ids):
+    splits = make_splits(wine_ids, cv=4, seed=1)
+    for tag in ("a", "b"):
+        out = fit_and_score(spy(tag), wine_ids, splits, grid=GRID, metrics=METRICS, seed=1)
+        assert out["best_params"] == {"model__C": 0.1}  # ties: the first candidate
+    expected = [frozenset(splits.train[fit]) for fit, _ in splits.folds] + [frozenset(splits.train)]
+    # 2 candidates fit on every fold, then one refit on the training part
+    for tag in ("a", "b"):
+        seen = _fitted_rows(tag)
+        assert len(seen) == 2 * 4 + 1
         assert sorted(map(sorted, set(seen))) == sorted(map(sorted, set(expected)))
         assert all(rows.isdisjoint(splits.test) for rows in seen)
-    assert set(_fitted_rows("logistic_regression")) == set(_fitted_rows("ridge"))
+    assert set(_fitted_rows("a")) == set(_fitted_rows("b"))
 
 
-def test_preprocessing_is_fitted_inside_each_fold(spied):
-    splits = make_splits(spied, cv=3, seed=0)
-    fit_and_score(spied, "logistic_regression", splits, quick=True)
-    sizes = sorted({len(rows) for rows in _fitted_rows("logistic_regression")})
+def test_the_unit_record(wine_ids):
+    splits = make_splits(wine_ids, cv=3, seed=0)
+    out = fit_and_score(spy("a"), wine_ids, splits, grid=GRID, metrics=METRICS)
+    # 3 folds x 2 splits x 2 metrics + 2 test rows
+    assert len(out["rows"]) == 3 * 2 * 2 + 2
+    assert {r["split"] for r in out["rows"]} == {"train", "validation", "test"}
+    assert [r["fold"] for r in out["rows"] if r["split"] == "test"] == [None, None]
+    predictions = out["predictions"]
+    assert predictions["index"].tolist() == splits.test.tolist()
+    assert list(predictions.columns[:3]) == ["index", "y_true", "y_pred"]
+    assert out["fit_time"] >= 0
+
+
+def test_preprocessing_is_fitted_inside_each_fold(wine_ids):
+    splits = make_splits(wine_ids, cv=3, seed=0)
+    fit_and_score(spy("a"), wine_ids, splits, grid=GRID, metrics=METRICS)
+    sizes = sorted({len(rows) for rows in _fitted_rows("a")})
     assert sizes == sorted({len(fit) for fit, _ in splits.folds} | {len(splits.train)})
 
 
@@ -93,21 +109,33 @@ def test_splits_are_stratified_seeded_and_disjoint():
     assert sorted(validation) == list(range(len(a.train)))
 
 
-def test_failing_model_is_recorded_not_raised(monkeypatch):
+def test_the_unit_raises_and_the_runner_records():
     data = load_dataset("wine")
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("boom")
+    class Broken(SpyClassifier):
+        def fit(self, X, y):
+            raise RuntimeError("boom")
 
-    monkeypatch.setattr(protocol, "make_estimator", broken)
-    with pytest.warns(RuntimeWarning, match="ridge on wine failed: RuntimeError: boom"):
-        out = fit_and_score(data, "ridge", make_splits(data))
-    assert out["rows"][0]["status"] == "failed" and out["rows"][0]["error"] == "RuntimeError: boom"
+    with pytest.raises(RuntimeError, match="boom"):
+        fit_and_score(Broken(), data, make_splits(data, cv=3), grid={}, metrics=METRICS)
+
+
+def test_skip_reason_is_the_one_applicability_rule():
+    wine, digits, diabetes = load_dataset("wine"), load_dataset("digits"), load_dataset("diabetes")
+    cnn, ridge, lr = BUILTIN_MODELS["keras_cnn"], BUILTIN_MODELS["ridge"], BUILTIN_MODELS["logistic_regression"]
+    assert skip_reason(cnn, wine, METRICS) == "keras_cnn needs image data; wine is tabular"
+    assert skip_reason(cnn, digits, METRICS) is None
+    assert skip_reason(lr, diabetes, ("r2",)) == (
+        "logistic_regression does not apply to regression (it supports classification)")
+    assert skip_reason(ridge, wine, ("roc_auc_ovr",)) == (
+        "ridge has no predict_proba, which the metric roc_auc_ovr needs")
+    assert skip_reason(ridge, wine, ("roc_auc",)) is None  # binary roc_auc takes decision scores too
+    assert skip_reason(ridge, diabetes, ("r2",)) is None
 
 
 def test_same_seed_same_results_table():
-    spec = StudySpec(datasets=("wine",), models=("ridge", "random_forest"), cv=3, quick=True, n_jobs=1,
-                     cache_dir=None, diagnostics=False)
+    spec = StudySpec(datasets=("wine",), models=("ridge", "random_forest"), cv=3, quick=True, cache_dir=None,
+                     diagnostics=False)
     first, second = run_study(spec, progress=False), run_study(spec, progress=False)
     columns = [c for c in first.results.columns if c != "fit_time"]
     assert first.results[columns].equals(second.results[columns])
@@ -116,34 +144,24 @@ def test_same_seed_same_results_table():
     assert not first.results[columns].equals(other.results[columns])
 
 
-def test_table_rows_per_unit():
-    spec = StudySpec(datasets=("wine",), models=("ridge",), cv=3, quick=True, n_jobs=1, cache_dir=None, diagnostics=False)
-    table = run_study(spec, progress=False).results
-    # 3 folds x 2 splits x 2 metrics + 2 test rows
-    assert len(table) == 3 * 2 * 2 + 2
-    assert set(table["split"]) == {"train", "validation", "test"}
-    assert table.loc[table["split"] == "test", "fold"].isna().all()
-
-
 def test_repeated_folds_are_numbered_across_repeats():
     data = load_dataset("wine")
     splits = make_splits(data, cv=3, seed=0, repeats=2)
-    assert len(splits.folds) == 6 and splits.n_splits == 3
+    assert len(splits.folds) == 6 and splits.n_splits == 3 and len(splits.first_repetition) == 3
     for repeat in range(2):
         validation = np.concatenate([val for _, val in splits.folds[3 * repeat: 3 * repeat + 3]])
         assert sorted(validation) == list(range(len(splits.train)))
     assert not np.array_equal(splits.folds[0][1], splits.folds[3][1])
 
 
-def test_nested_rows_use_the_shared_outer_folds(spied):
-    splits = make_splits(spied, cv=3, seed=0)
-    rows = fit_and_score(spied, "ridge", splits, quick=True, nested=True)["rows"]
+def test_nested_rows_use_the_shared_outer_folds(wine_ids):
+    splits = make_splits(wine_ids, cv=3, seed=0)
+    rows = fit_and_score(spy("a"), wine_ids, splits, grid=GRID, metrics=METRICS, nested=True)["rows"]
     nested = [r for r in rows if r["split"] == "nested"]
-    assert [(r["fold"], r["metric"]) for r in nested] == [
-        (k, m) for k in range(3) for m in ("accuracy", "balanced_accuracy")]
+    assert [(r["fold"], r["metric"]) for r in nested] == [(k, m) for k in range(3) for m in METRICS]
     assert [r["n_test"] for r in nested[::2]] == [len(val) for _, val in splits.folds]
     # inner searches fit only inside each outer training part, never on test rows
     outer = [frozenset(splits.train[fit]) for fit, _ in splits.folds]
-    inner_fits = _fitted_rows("ridge")
+    inner_fits = _fitted_rows("a")
     assert all(rows.isdisjoint(splits.test) for rows in inner_fits)
     assert all(any(rows <= o for o in outer + [frozenset(splits.train)]) for rows in inner_fits)

@@ -5,27 +5,32 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from study import report
-from study.compare import statistics_section
-from tests.test_compare import make_predictions, make_results
+from study.report import figures, write_report
+from study.runner import StudyResult
+from study.spec import StudySpec
+from tests.test_statistics import make_predictions, make_results
 
 
 @pytest.fixture
 def drawn(monkeypatch):
     """Counts the figures saved, by file name."""
     counts = Counter()
-    real_save = report.save_figure
+    real_save = figures.save_figure
 
     def counting_save(fig, path, *args):
         counts[path.name] += 1
         real_save(fig, path, *args)
 
-    monkeypatch.setattr(report, "save_figure", counting_save)
+    monkeypatch.setattr(figures, "save_figure", counting_save)
     return counts
 
 
 def _write(results, out):
-    return report.write_report(results, make_predictions(), out, sections=[statistics_section])
+    # The report of the constructed tables: protocol, dataset sections and the statistics
+    # section (no diagnostics tables, so no other figure).
+    spec = StudySpec(datasets=tuple(pd.unique(results["dataset"])), models=tuple(pd.unique(results["model"])),
+                     diagnostics=False, nested=True, cache_dir=None)
+    return write_report(StudyResult(spec, results, make_predictions(), {}), out)
 
 
 def test_unchanged_rerun_draws_no_figure_and_keeps_the_files(tmp_path, drawn):
@@ -63,16 +68,16 @@ def test_a_figure_without_its_key_is_drawn_again(tmp_path, drawn):
     drawn.clear()
     _write(results, tmp_path)
     assert set(drawn) == {name, other}
-    assert report._stored_key(tmp_path / "figures" / name) is not None
+    assert figures._stored_key(tmp_path / "figures" / name) is not None
 
 
 def test_figure_key_follows_content_and_code(tmp_path, monkeypatch):
     calls = []
 
-    @report.figure
+    @figures.figure
     def draw(frame, label):
         calls.append(label)
-        fig = report.plt.figure()
+        fig = figures.plt.figure()
         fig.gca().plot(frame["x"], frame["y"])
         return fig
 
@@ -85,6 +90,6 @@ def test_figure_key_follows_content_and_code(tmp_path, monkeypatch):
     draw(frame.assign(y=frame["y"] * 2), "b", path=path)  # other data
     draw(frame.astype({"x": float}), "b", path=path)  # other dtype
     assert calls == ["a", "b", "b", "b"]
-    monkeypatch.setattr(report, "_plotting_code_version", lambda: "edited code")
+    monkeypatch.setattr(figures, "_drawing_code_version", lambda: "edited code")
     draw(frame.astype({"x": float}), "b", path=path)
     assert calls == ["a", "b", "b", "b", "b"]

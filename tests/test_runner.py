@@ -1,72 +1,160 @@
-"""The runner: cached units, resume, grid changes, thread budget."""
+"""The runner: the store decides what is refit, metrics are checked before training, failures recorded.
+
+Fits are counted in a log file written by ``tests.helpers.CountingClassifier`` from whichever
+process fits it; every study here runs with the default ``n_jobs`` (all cores) and the cache on.
+"""
 
 import os
 
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 
-import study.protocol as protocol
+from backends.custom import register_model, sklearn_model, unregister_model
 from study.runner import budget_threads, run_study
-from study.spec import StudySpec
+from study.spec import DataSource, InputError, StudySpec
+from tests.helpers import CountingClassifier, fits
 
-CALLS = []
+
+class Broken(ClassifierMixin, BaseEstimator):
+    """Fails to fit while ``flag`` names an existing file."""
+
+    def __init__(self, flag=""):
+        self.flag = flag
+
+    def fit(self, X, y):
+        if os.path.exists(self.flag):
+            raise RuntimeError("transient")
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
 
 
 @pytest.fixture
-def counted(monkeypatch):
-    """Count estimator builds: one per unit actually computed (cached units build nothing)."""
-    CALLS.clear()
-    real = protocol.make_estimator
-
-    def counting(name, *args, **kwargs):
-        CALLS.append(name)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(protocol, "make_estimator", counting)
-    return CALLS
+def log(tmp_path):
+    return str(tmp_path / "fits.log")
 
 
-def _spec(tmp_path, **changes):
-    base = dict(datasets=("wine", "iris"), models=("logistic_regression", "ridge"), cv=3, quick=True,
-                n_jobs=1, cache_dir=tmp_path / "cache", diagnostics=False)
+def _counting(log, tag, inner):
+    return sklearn_model(tag, CountingClassifier(log=log, inner=inner, tag=tag))
+
+
+def _spec(tmp_path, models, **changes):
+    base = dict(datasets=("wine", "iris"), models=models, cv=3, quick=True, cache_dir=tmp_path / "cache",
+                diagnostics=False)
     return StudySpec(**{**base, **changes})
 
 
-def test_cached_rerun_fits_nothing_and_gives_the_same_table(tmp_path, counted):
-    first = run_study(_spec(tmp_path), progress=False)
-    assert len(counted) == 4
-    counted.clear()
-    second = run_study(_spec(tmp_path), progress=False)
-    assert counted == []
+def test_cached_rerun_fits_nothing_and_gives_the_same_table(tmp_path, log):
+    models = (_counting(log, "knn", KNeighborsClassifier()), _counting(log, "lr", LogisticRegression()))
+    first = run_study(_spec(tmp_path, models), progress=False)
+    assert fits(log) == {"knn": 2 * (3 + 1), "lr": 2 * (3 + 1)}  # 2 datasets x (3 folds + refit)
+    os.remove(log)
+    second = run_study(_spec(tmp_path, models), progress=False)
+    assert fits(log) == {}
     assert first.results.equals(second.results) and first.predictions.equals(second.predictions)
 
 
-def test_units_computed_on_workers_are_reused_by_a_serial_rerun(tmp_path, counted):
-    # digits' X is a strided view of the loaded table: the key must not depend on memory layout
-    study = dict(datasets=("digits", "wine"), models=("logistic_regression", "ridge"))
-    run_study(_spec(tmp_path, **study, n_jobs=2), progress=False)
-    counted.clear()
-    run_study(_spec(tmp_path, **study, n_jobs=1), progress=False)
-    assert counted == []
+def test_changing_one_grid_refits_only_that_model(tmp_path, log):
+    models = (_counting(log, "knn", KNeighborsClassifier()), _counting(log, "lr", LogisticRegression()))
+    run_study(_spec(tmp_path, models), progress=False)
+    os.remove(log)
+    run_study(_spec(tmp_path, models, grids={"knn": {"inner__n_neighbors": [3, 7]}}), progress=False)
+    assert fits(log) == {"knn": 2 * (2 * 3 + 1)}  # 2 datasets x (2 candidates x 3 folds + refit)
 
 
-def test_changing_one_grid_refits_only_that_model(tmp_path, counted):
-    run_study(_spec(tmp_path), progress=False)
-    counted.clear()
-    run_study(_spec(tmp_path, grids={"ridge": {"model__alpha": [0.5, 5.0]}}), progress=False)
-    assert sorted(counted) == ["ridge", "ridge"]  # on wine and on iris, nothing else
+def test_reregistering_a_name_refits_exactly_that_model_with_the_new_scores(tmp_path, log):
+    register_model("mine", CountingClassifier(log=log, inner=KNeighborsClassifier(), tag="mine"))
+    register_model("other", CountingClassifier(log=log, inner=LogisticRegression(), tag="other"))
+    try:
+        spec = _spec(tmp_path, ("mine", "other"), datasets=("wine",))
+        first = run_study(spec, progress=False)
+        os.remove(log)
+        register_model("mine", CountingClassifier(log=log, inner=DummyClassifier(), tag="mine"))
+        second = run_study(spec, progress=False)
+    finally:
+        unregister_model("mine")
+        unregister_model("other")
+    assert fits(log) == {"mine": 3 + 1}
+
+    def test_score(result, model):
+        r = result.results
+        return r[(r["model"] == model) & (r["split"] == "test") & (r["metric"] == "accuracy")]["score"].item()
+
+    assert test_score(first, "mine") > 0.6
+    assert test_score(second, "mine") == pytest.approx(0.389, abs=0.001)  # the majority class of wine's test split
+    assert test_score(second, "other") == test_score(first, "other")
 
 
-def test_failed_units_are_not_cached(tmp_path, monkeypatch, counted):
-    def broken(name, *args, **kwargs):
-        raise RuntimeError("transient")
+def test_failed_units_are_recorded_and_not_stored(tmp_path):
+    flag = tmp_path / "broken"
+    flag.touch()
+    model = sklearn_model("flaky", Broken(flag=str(flag)))
+    spec = _spec(tmp_path, (model, "ridge"), datasets=("wine",))
+    with pytest.warns(RuntimeWarning, match="wine / flaky failed: RuntimeError: transient"):
+        failed = run_study(spec, progress=False)
+    rows = failed.results[failed.results["model"] == "flaky"]
+    assert rows[["status", "error"]].values.tolist() == [["failed", "RuntimeError: transient"]]
+    assert failed.tables["failures"].values.tolist() == [["wine", "flaky", "unit", "RuntimeError: transient"]]
+    assert (failed.results.loc[failed.results["model"] == "ridge", "status"] == "ok").all()
+    flag.unlink()
+    ok = run_study(spec, progress=False)
+    assert (ok.results["status"] == "ok").all() and ok.tables["failures"].empty
 
-    monkeypatch.setattr(protocol, "make_estimator", broken)
-    with pytest.warns(RuntimeWarning):
-        failed = run_study(_spec(tmp_path, datasets=("wine",), models=("ridge",)), progress=False)
-    assert (failed.results["status"] == "failed").all()
-    monkeypatch.undo()
-    ok = run_study(_spec(tmp_path, datasets=("wine",), models=("ridge",)), progress=False)
-    assert (ok.results["status"] == "ok").all()
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(datasets=("iris",), metrics=("r2",)),
+     "Metric 'r2' is a regression metric, but dataset 'iris' is a classification task; use classification "
+     "metrics such as accuracy, balanced_accuracy."),
+    (dict(datasets=("diabetes",), metrics=("accuracy",)),
+     "Metric 'accuracy' is a classification metric, but dataset 'diabetes' is a regression task; use regression "
+     "metrics such as r2, neg_root_mean_squared_error."),
+    (dict(datasets=("iris",), metrics=("roc_auc",)), "Metric 'roc_auc' cannot score dataset 'iris' ("),
+    (dict(datasets=("wine",), metrics=("accuracy", "accuracy")),
+     "Metric(s) ['accuracy'] are named more than once in ['accuracy', 'accuracy']; name each metric once."),
+    (dict(datasets=("wine",), metrics=("adjusted_rand_score",)),
+     "Metric 'adjusted_rand_score' is a clustering metric, but dataset 'wine' is a classification task"),
+])
+def test_metrics_that_cannot_score_the_data_are_refused_before_training(tmp_path, log, changes, message):
+    model = _counting(log, "knn", KNeighborsClassifier())
+    with pytest.raises(InputError) as info:
+        run_study(_spec(tmp_path, (model,), **changes), progress=False)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert fits(log) == {}
+
+
+def test_binary_only_metric_on_string_labels_says_what_to_use(tmp_path):
+    frame = pd.DataFrame({"x": np.arange(40.0), "label": ["yes", "no"] * 20})
+    spec = _spec(tmp_path, ("ridge",), datasets=(DataSource(frame, target="label", name="yn"),), metrics=("f1",))
+    with pytest.raises(InputError, match=r"Metric 'f1' cannot score dataset 'yn' \(.*\); use e\.g\. f1_macro"):
+        run_study(spec, progress=False)
+
+
+def test_any_scorer_works_everywhere(tmp_path):
+    spec = _spec(tmp_path, ("logistic_regression", "ridge", "random_forest"), metrics=("f1_macro", "balanced_accuracy"),
+                 nested=True)
+    result = run_study(spec, progress=False)
+    assert (result.results["status"] == "ok").all()
+    assert set(result.results["metric"]) == {"f1_macro", "balanced_accuracy"}
+    assert set(result.results["split"]) == {"train", "validation", "test", "nested"}
+    assert set(result.tables["verdicts"]["metric"]) == {"f1_macro"}
+
+
+def test_a_metric_a_model_cannot_compute_skips_that_model(tmp_path):
+    spec = _spec(tmp_path, ("logistic_regression", "ridge"), datasets=("iris",), metrics=("roc_auc_ovr",))
+    results = run_study(spec, progress=False).results
+    ridge = results[results["model"] == "ridge"]
+    assert ridge[["status", "error"]].values.tolist() == [
+        ["skipped", "ridge has no predict_proba, which the metric roc_auc_ovr needs"]]
+    test = results[(results["model"] == "logistic_regression") & (results["split"] == "test")]
+    assert test["score"].item() > 0.9
 
 
 def test_thread_budget_splits_the_cores(monkeypatch):
@@ -85,5 +173,5 @@ def test_serial_study_keeps_tensorflow_defaults(monkeypatch):
 
 
 def test_unknown_grid_model_is_refused():
-    with pytest.raises(ValueError, match=r"A grid is given for model 'svm', which is not in the study's models"):
-        StudySpec(models=("ridge",), grids={"svm": {"C": [1]}}).validate()
+    with pytest.raises(InputError, match=r"A grid is given for model 'svm', which is not in the study's models"):
+        run_study(StudySpec(models=("ridge",), grids={"svm": {"C": [1]}}), progress=False)

@@ -1,15 +1,20 @@
-"""Tests for study/diagnostics.py and study/diagnostics_report.py.
+"""Tests for the diagnostic experiments (study/experiments/), their tables, verdicts and report sections.
 
-The protocol tests put a row-recording step in front of every pipeline the diagnostics build
-(by wrapping ``study.diagnostics.make_estimator``) and check which dataset rows each fit saw:
-the shared folds' training parts, the whole training part for refits, never a test row.
-Keras models run 2 epochs there to keep the file fast.
+The protocol tests wrap every model's builder so that its pipeline starts with a row-recording
+step (``recording_model``), run each experiment's ``run(job)`` in this process, and check which
+dataset rows each fit saw: the shared folds' training parts, the whole training part for refits,
+never a test row. Keras models run 2 epochs there to keep the file fast. The ``run_study`` tests
+go through the worker processes, so what must fail there is an estimator class defined at module
+level (importable by the workers).
 """
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import dataclasses  # noqa: E402
+import functools  # noqa: E402
+import json  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -17,7 +22,7 @@ from collections import Counter  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from sklearn.base import BaseEstimator, TransformerMixin, clone  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.dummy import DummyClassifier  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
@@ -26,15 +31,42 @@ from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from backends import get_model  # noqa: E402
-from study import diagnostics as D  # noqa: E402
-from study import diagnostics_report as R  # noqa: E402
-from study import report as report_module  # noqa: E402
-from study.datasets import Dataset, load_dataset  # noqa: E402
-from study.protocol import Splits, fit_and_score, make_splits  # noqa: E402
-from study.results import COLUMNS, PREDICTION_COLUMNS  # noqa: E402
+from backends import BUILTIN_MODELS  # noqa: E402
+from backends.custom import sklearn_model  # noqa: E402
+from study.data import Dataset, load_dataset  # noqa: E402
+from study.experiments import (  # noqa: E402
+    EXPERIMENTS,
+    Ablation,
+    ClassImbalance,
+    LearningCurves,
+    TrainingHistories,
+    ValidationCurves,
+)
+from study.experiments.curves import SWEEPS, positions  # noqa: E402
+from study.experiments.imbalance import make_imbalanced  # noqa: E402
+from study.protocol import Job, Splits, make_splits, run_unit  # noqa: E402
+from study.report import figures as figures_module  # noqa: E402
+from study.report.curves import learning_curves_section, validation_curves_section  # noqa: E402
+from study.report.imbalance import imbalance_section, per_class_section  # noqa: E402
+from study.report.keras import ablation_section, histories_section  # noqa: E402
+from study.report.verdicts import failures_section, verdicts_section  # noqa: E402
+from study.results import (  # noqa: E402
+    ABLATION_COLUMNS,
+    COLUMNS,
+    FAILURE_COLUMNS,
+    HISTORY_COLUMNS,
+    IMBALANCE_COLUMNS,
+    LEARNING_CURVE_COLUMNS,
+    PREDICTION_COLUMNS,
+    TABLES,
+    VALIDATION_CURVE_COLUMNS,
+    frame,
+)
+from study.statistics.holdout import per_class_recall  # noqa: E402
+from study.statistics.verdicts import GAP_T, MAX_GAP_SE, VERDICT_RULE, verdict, verdict_table  # noqa: E402
 
 LR, RIDGE, RF, KD = "logistic_regression", "ridge", "random_forest", "keras_dense"
+METRICS = ("accuracy", "balanced_accuracy")
 LOG: list = []  # ("fit" | "transform", copy of the X it received), appended by RowRecorder
 
 
@@ -60,21 +92,53 @@ class RowRecorder(TransformerMixin, BaseEstimator):
         return X if self.inner_ is None else self.inner_.transform(X)
 
 
-def recording_make_estimator(real):
-    def make(name, task="classification", **params):
-        if get_model(name).framework == "keras":
-            params = {**params, "model__epochs": 2}
-        estimator = real(name, task, **params)
-        estimator.steps[0] = ("preprocess", RowRecorder(estimator.steps[0][1]))
-        return estimator
+def recording_builder(spec, task, random_state=None, image_shape=None):
+    """``spec``'s own pipeline, its first step wrapped in a :class:`RowRecorder`."""
+    estimator = spec.estimator(task, random_state=random_state, image_shape=image_shape)
+    estimator.steps[0] = ("preprocess", RowRecorder(estimator.steps[0][1]))
+    return estimator
 
-    return make
+
+def recording_model(name):
+    """The built-in model ``name`` with a recording first step (Keras: 2 epochs when quick)."""
+    spec = BUILTIN_MODELS[name]
+    extra = {"quick_params": {**spec.quick_params, "model__epochs": 2}} if spec.framework == "keras" else {}
+    return dataclasses.replace(spec, builder=functools.partial(recording_builder, spec), **extra)
+
+
+class PickyClassifier(ClassifierMixin, BaseEstimator):
+    """Logistic regression that refuses to fit on fewer than ``min_rows`` rows."""
+
+    def __init__(self, C=1.0, min_rows=60):
+        self.C, self.min_rows = C, min_rows
+
+    def fit(self, X, y):
+        if len(X) < self.min_rows:
+            raise RuntimeError("too few rows")
+        self.model_ = LogisticRegression(C=self.C, max_iter=1000).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
 
 
 def row_sets(dataset: Dataset, kind: str, log=None) -> list:
     """The dataset row indices of each recorded call of ``kind``, as frozensets."""
     where = {row.tobytes(): i for i, row in enumerate(dataset.X)}
     return [frozenset(where[row.tobytes()] for row in X) for k, X in (LOG if log is None else log) if k == kind]
+
+
+def run_recorded(experiment, job: Job):
+    """``experiment.run(job)`` with the fits it makes: (rows, log)."""
+    LOG.clear()
+    rows = experiment.run(job)
+    log = list(LOG)
+    LOG.clear()
+    return rows, log
 
 
 @pytest.fixture(scope="module")
@@ -86,25 +150,42 @@ def wine():
 
 @pytest.fixture(scope="module")
 def spied(wine):
-    """Every diagnostic once on wine (3 shared folds), with fits recorded; Keras at 2 epochs."""
+    """Every experiment that applies, once per model on wine (3 shared folds, quick), with fits
+    recorded; then a full ablation on 2 folds and the imbalance experiment. Keras at 2 epochs."""
     splits = make_splits(wine, cv=3, test_size=0.2, seed=0)
     best = {LR: {"model__C": 1.0}, RIDGE: {"model__alpha": 10.0}, RF: {"model__max_depth": 8}, KD: {"model__l2": 1e-4}}
-    logs = {}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(D, "make_estimator", recording_make_estimator(D.make_estimator))
-        mp.setattr(D, "SWEEPS", {**D.SWEEPS, RF: D.SWEEPS[RF][:1]})  # keep the file fast
-        LOG.clear()
-        tables = D.run_diagnostics(wine, splits, best, [LR, RIDGE, RF, KD], seed=0, quick=True, progress=False)
-        logs["run"] = list(LOG)
-        LOG.clear()
-        two_folds = Splits(train=splits.train, test=splits.test, folds=splits.folds[:2], n_splits=2)
-        tables["ablation_full"] = D.ablation_table(wine, two_folds, KD, best[KD], metric="accuracy", seed=0)
-        logs["ablation_full"] = list(LOG)
-        LOG.clear()
-        tables["imbalance"] = D.imbalance_table(wine, [LR, RIDGE], seed=0, cv=3, test_size=0.2, ratio=0.25)
-        logs["imbalance"] = list(LOG)
-        LOG.clear()
-    return dict(splits=splits, two_folds=two_folds, tables=tables, logs=logs, best=best)
+    rows = {e.name: [] for e in EXPERIMENTS}
+    logs = {"run": []}
+    for name in (LR, RIDGE, RF, KD):
+        model = recording_model(name)
+        for experiment in EXPERIMENTS:
+            if not (experiment.after_unit and experiment.applies(model, wine, True)):
+                continue
+            options = experiment.options(model)
+            if name == RF and "sweeps" in options:
+                options = {"sweeps": options["sweeps"][:1]}  # keep the file fast
+            job = Job(wine, splits, model, METRICS, seed=0, quick=True, params=best[name], options=options)
+            got, log = run_recorded(experiment, job)
+            rows[experiment.name] += got
+            logs["run"] += log
+    tables = {e.name: frame(rows[e.name], e.columns) for e in EXPERIMENTS}
+    two_folds = Splits(train=splits.train, test=splits.test, folds=splits.folds[:2], n_splits=2)
+    full = Job(wine, two_folds, recording_model(KD), METRICS, seed=0, quick=False,
+               params={**best[KD], "model__epochs": 2})
+    got, logs["ablation_full"] = run_recorded(Ablation(), full)
+    tables["ablation_full"] = frame(got, ABLATION_COLUMNS)
+    imbalanced = make_imbalanced(wine, ratio=0.25, seed=0)
+    imbalance_splits = make_splits(imbalanced, cv=3, test_size=0.2, seed=0)
+    imbalance_rows, logs["imbalance"] = [], []
+    for name in (LR, RIDGE):
+        job = Job(imbalanced, imbalance_splits, recording_model(name), METRICS, seed=0, quick=False,
+                  options={"ratio": 0.25})
+        got, log = run_recorded(ClassImbalance(), job)
+        imbalance_rows += got
+        logs["imbalance"] += log
+    tables["imbalance"] = frame(imbalance_rows, IMBALANCE_COLUMNS)
+    return dict(splits=splits, two_folds=two_folds, tables=tables, rows=rows, logs=logs, best=best,
+                imbalanced=imbalanced, imbalance_splits=imbalance_splits, imbalance_rows=imbalance_rows)
 
 
 # ----------------------------------------------------------------------------------- protocol
@@ -114,17 +195,19 @@ def test_curves_use_the_comparisons_fold_indices(wine):
     splits = make_splits(wine, cv=5, test_size=0.2, seed=0)
     fold_fit = [frozenset(splits.train[fit]) for fit, _ in splits.folds]
     fold_val = [frozenset(splits.train[val]) for _, val in splits.folds]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(D, "make_estimator", recording_make_estimator(D.make_estimator))
-        LOG.clear()
-        vc = D.validation_curve_table(wine, splits, LR, {"model__C": 1.0}, metric="accuracy", seed=0)
-        n_values = vc.drop_duplicates(["sweep", "param_value"]).shape[0]
-        assert n_values == 6 + 5  # both LR sweeps, GridSearchCV's C=1.0 already in them
-        assert Counter(row_sets(wine, "fit")) == Counter({s: n_values for s in fold_fit})
-        assert set(fold_val) <= set(row_sets(wine, "transform"))
-        LOG.clear()
-        lc = D.learning_curve_table(wine, splits, LR, {"model__C": 1.0}, metric="accuracy", seed=0)
-        fits = row_sets(wine, "fit")
+    model = recording_model(LR)
+    vc_job = Job(wine, splits, model, METRICS, seed=0, quick=False, params={"model__C": 1.0},
+                 options=ValidationCurves().options(model))
+    vc, log = run_recorded(ValidationCurves(), vc_job)
+    vc = frame(vc, VALIDATION_CURVE_COLUMNS)
+    n_values = vc.drop_duplicates(["sweep", "param_value"]).shape[0]
+    assert n_values == 6 + 5  # both LR sweeps, GridSearchCV's C=1.0 already in them
+    assert Counter(row_sets(wine, "fit", log)) == Counter({s: n_values for s in fold_fit})
+    assert set(fold_val) <= set(row_sets(wine, "transform", log))
+    lc, log = run_recorded(LearningCurves(), Job(wine, splits, model, METRICS, seed=0, quick=False,
+                                                 params={"model__C": 1.0}))
+    lc = frame(lc, LEARNING_CURVE_COLUMNS)
+    fits = row_sets(wine, "fit", log)
     sizes = sorted(lc["train_size"].unique())
     assert len(fits) == len(sizes) * len(fold_fit)
     # learning_curve runs fold by fold, growing subsets of that fold's training part
@@ -138,7 +221,7 @@ def test_curves_use_the_comparisons_fold_indices(wine):
     assert lc["train_size"].max() == len(splits.folds[0][0])
 
 
-def test_no_diagnostic_fits_on_hold_out_test_rows(wine, spied):
+def test_no_experiment_fits_on_hold_out_test_rows(wine, spied):
     splits, logs = spied["splits"], spied["logs"]
     test, train = set(splits.test), set(splits.train)
     fold_fit = {frozenset(splits.train[fit]) for fit, _ in splits.folds}
@@ -157,9 +240,8 @@ def test_no_diagnostic_fits_on_hold_out_test_rows(wine, spied):
     assert not any(s & test for s in row_sets(wine, "transform", logs["run"]))
 
 
-def test_imbalance_uses_its_own_splits_and_never_fits_on_their_test_rows(wine, spied):
-    data = D.make_imbalanced(wine, ratio=0.25, seed=0)
-    splits = make_splits(data, cv=3, test_size=0.2, seed=0)
+def test_imbalance_uses_its_own_splits_and_never_fits_on_their_test_rows(spied):
+    data, splits = spied["imbalanced"], spied["imbalance_splits"]
     where = {row.tobytes(): i for i, row in enumerate(data.X)}
     fits = [frozenset(where[r.tobytes()] for r in X) for k, X in spied["logs"]["imbalance"] if k == "fit"]
     folds = {frozenset(splits.train[fit]) for fit, _ in splits.folds}
@@ -167,6 +249,8 @@ def test_imbalance_uses_its_own_splits_and_never_fits_on_their_test_rows(wine, s
     assert Counter(fits) == Counter({**{f: 4 for f in folds}, frozenset(splits.train): 4})
     table = spied["tables"]["imbalance"]
     assert table["dataset"].unique().tolist() == ["wine_imbalanced"]
+    assert table["minority_class"].unique().tolist() == ["class_2"]
+    assert table["ratio"].unique().tolist() == [0.25]
     assert set(table["metric"]) == {"accuracy", "balanced_accuracy", "recall[class_0]", "recall[class_1]",
                                     "recall[class_2]"}
     assert table.groupby(["model", "class_weight", "metric", "split"]).size().to_dict() == {
@@ -187,16 +271,49 @@ def test_keras_validation_data_is_an_inner_split_of_the_fit_data(spied):
     assert es["best_epoch"].notna().all() and 1 <= es["best_epoch"].iloc[0] <= es["stopped_epoch"].iloc[0]
 
 
+def test_experiments_apply_to_their_models(wine):
+    ridge, dense, cnn = BUILTIN_MODELS[RIDGE], BUILTIN_MODELS[KD], BUILTIN_MODELS["keras_cnn"]
+    for quick in (True, False):
+        assert TrainingHistories().applies(dense, wine, quick) and not TrainingHistories().applies(ridge, wine, quick)
+        assert Ablation().applies(dense, wine, quick) and not Ablation().applies(ridge, wine, quick)
+        assert all(LearningCurves().applies(BUILTIN_MODELS[m], wine, quick) for m in BUILTIN_MODELS)
+        assert ValidationCurves().applies(ridge, wine, quick)
+    assert not ValidationCurves().applies(dense, wine, True) and ValidationCurves().applies(dense, wine, False)
+    assert not ValidationCurves().applies(cnn, wine, True)
+    picky = sklearn_model("picky", PickyClassifier())
+    assert not ValidationCurves().applies(picky, wine, False)  # no sweeps for a user model
+    assert ValidationCurves().options(picky) == {"sweeps": ()}
+    assert ValidationCurves().options(ridge) == {"sweeps": SWEEPS[RIDGE]}
+    assert [e.name for e in EXPERIMENTS] == ["learning_curves", "validation_curves", "histories", "ablation",
+                                            "imbalance"]
+    assert [e.after_unit for e in EXPERIMENTS] == [True, True, True, True, False]
+
+
+def test_class_imbalance_picks_its_study_dataset(wine):
+    cancer = load_dataset("breast_cancer")
+    chosen = ClassImbalance.study_dataset([wine, cancer], seed=0)
+    assert chosen.name == "breast_cancer_imbalanced"
+    assert np.bincount(chosen.y).tolist() == [36, 357]  # malignant (212) cut to 0.1 x 357 benign
+    assert ClassImbalance.study_dataset([wine], seed=0) is None  # no binary dataset
+    binary = Dataset(name="toy", X=np.arange(300, dtype=float).reshape(150, 2), y=np.array([0] * 100 + [1] * 50),
+                     task="classification")
+    assert ClassImbalance.study_dataset([wine, binary], seed=0).name == "toy_imbalanced"
+
+
 # ----------------------------------------------------------------------------------- tables
 
 
 def test_tables_have_their_columns_and_quick_settings(spied):
     t = spied["tables"]
-    assert t["failures"].empty
-    assert list(t["learning_curves"].columns) == D.LEARNING_CURVE_COLUMNS
-    assert list(t["validation_curves"].columns) == D.VALIDATION_CURVE_COLUMNS
-    assert list(t["histories"].columns) == D.HISTORY_COLUMNS
-    assert list(t["ablation"].columns) == D.ABLATION_COLUMNS
+    for experiment in EXPERIMENTS:
+        assert experiment.columns == TABLES[experiment.name]
+        rows = spied["imbalance_rows"] if experiment.name == "imbalance" else spied["rows"][experiment.name]
+        assert rows and all(set(row) == set(experiment.columns) for row in rows)  # every row has its table's columns
+    assert list(t["learning_curves"].columns) == LEARNING_CURVE_COLUMNS
+    assert list(t["validation_curves"].columns) == VALIDATION_CURVE_COLUMNS
+    assert list(t["histories"].columns) == HISTORY_COLUMNS
+    assert list(t["ablation"].columns) == ABLATION_COLUMNS
+    assert list(t["imbalance"].columns) == IMBALANCE_COLUMNS
     lc = t["learning_curves"]
     # quick: the first 2 shared folds (Keras: fold 0), 3 sizes (Keras: 2)
     assert lc.groupby("model")["fold"].unique().apply(list).to_dict() == {LR: [0, 1], RIDGE: [0, 1], RF: [0, 1],
@@ -208,6 +325,7 @@ def test_tables_have_their_columns_and_quick_settings(spied):
     assert sorted(lc.loc[lc["model"] == KD, "train_size"].unique()) == [int(0.5 * n), n]
     # quick ablation: fold 0 only and no hold-out refit; the full one has test rows
     assert set(t["ablation"]["split"]) == {"train", "validation"}
+    assert t["ablation"]["fold"].unique().tolist() == [0]
     assert t["ablation"]["variant"].unique().tolist() == ["baseline", "all combined"]
     assert t["ablation"].loc[t["ablation"]["variant"] == "all combined", "settings"].iloc[0] == (
         "l2=0.0001, dropout=0.3, early stopping (patience 3, 20% inner validation)")
@@ -215,6 +333,8 @@ def test_tables_have_their_columns_and_quick_settings(spied):
     assert full["variant"].unique().tolist() == ["baseline", "L2", "dropout", "early stopping", "all combined"]
     assert full[full["split"] == "test"]["fold"].isna().all() and (full["split"] == "test").sum() == 5
     assert full.loc[full["variant"] == "L2", "settings"].iloc[0] == "l2=0.0001, dropout=0"
+    assert full.loc[full["variant"] == "all combined", "settings"].iloc[0] == (
+        "l2=0.0001, dropout=0.3, early stopping (patience 10, 20% inner validation)")
 
 
 def test_validation_curves_mark_the_gridsearch_choice_and_place_none(spied):
@@ -224,49 +344,52 @@ def test_validation_curves_mark_the_gridsearch_choice_and_place_none(spied):
     assert rf["param_value"].tolist() == [2.0, 8.0, 16.0]  # None: twice the largest finite depth
     assert rf["chosen"].tolist() == [False, True, False]
     assert set(rf["chosen_source"]) == {"GridSearchCV"}
+    assert set(rf["axis_label"]) == {"max_depth (tree levels, log scale; None = unlimited)"}
     lr = vc[(vc["model"] == LR) & (vc["fold"] == 0) & (vc["split"] == "train")]
     assert lr.groupby("sweep")["chosen"].sum().to_dict() == {"C, L1 penalty (saga)": 1, "C, L2 penalty": 1}
     assert set(lr.loc[lr["sweep"] == "C, L1 penalty (saga)", "chosen_source"]) == {
         "GridSearchCV (tuned with the L2 penalty)"}
-    assert KD not in set(vc["model"])  # quick: no Keras validation curves (QUICK_KERAS_SWEEPS = 0)
-    assert D._positions([0.0, 1e-4, 1e-2], log=True) == [1e-5, 1e-4, 1e-2]  # 0: a decade left of 1e-4
-    assert D._positions([1, 2, 4, 8, 16, None], log=True) == [1, 2, 4, 8, 16, 32]  # None: twice the largest
+    assert set(lr["axis_label"]) == {"C (inverse penalty strength, log scale)"}
+    assert KD not in set(vc["model"])  # quick: no Keras validation curves
+    assert positions([0.0, 1e-4, 1e-2], log=True) == [1e-5, 1e-4, 1e-2]  # 0: a decade left of 1e-4
+    assert positions([1, 2, 4, 8, 16, None], log=True) == [1, 2, 4, 8, 16, 32]  # None: twice the largest
 
 
 def test_an_untuned_swept_parameter_marks_the_value_in_use(wine):
     splits = make_splits(wine, cv=3, test_size=0.2, seed=0)
-    vc = D.validation_curve_table(wine, splits, RIDGE, {}, metric="accuracy", seed=0, quick=True)
+    ridge = BUILTIN_MODELS[RIDGE]
+    job = Job(wine, splits, ridge, METRICS, seed=0, quick=True, options=ValidationCurves().options(ridge))
+    vc = frame(ValidationCurves().run(job), VALIDATION_CURVE_COLUMNS)
     marked = vc[vc["chosen"]].drop_duplicates("param_label")
     assert marked[["param_label", "chosen_source"]].values.tolist() == [["1", "default (not tuned)"]]
 
 
-def test_a_failing_diagnostic_is_recorded_not_raised(wine, monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("boom")
+def test_a_failing_experiment_is_recorded_not_raised(tmp_path):
+    from study.runner import run_study
+    from study.spec import StudySpec
 
-    monkeypatch.setattr(D, "learning_curve_table", broken)
-    splits = make_splits(wine, cv=3, test_size=0.2, seed=0)
-    with pytest.warns(RuntimeWarning, match="diagnostic learning_curves of ridge on wine failed: RuntimeError: boom"):
-        tables = D.run_diagnostics(wine, splits, {}, [RIDGE, "keras_cnn"], seed=0, progress=False)
-    assert tables["failures"].values.tolist() == [["wine", RIDGE, "learning_curves", "RuntimeError: boom"]]
-    assert tables["learning_curves"].empty and list(tables["learning_curves"].columns) == D.LEARNING_CURVE_COLUMNS
-    assert set(tables["validation_curves"]["model"]) == {RIDGE}  # keras_cnn skipped: no images
-    assert tables["timings"]["diagnostic"].tolist() == ["learning_curves", "validation_curves"]
+    picky = sklearn_model("picky", PickyClassifier())
+    spec = StudySpec(datasets=("wine",), models=(picky,), cv=3, quick=True, diagnostics=True, cache_dir=tmp_path)
+    with pytest.warns(RuntimeWarning, match=re.escape("wine / picky / learning_curves failed")):
+        result = run_study(spec, progress=False)
+    tables = result.tables
+    # the unit fits ~95 rows per fold and succeeds; the smallest learning-curve subset has fewer than 60
+    assert set(result.results["status"]) == {"ok"}
+    assert list(tables["failures"].columns) == FAILURE_COLUMNS
+    assert tables["failures"].values.tolist() == [["wine", "picky", "learning_curves", "RuntimeError: too few rows"]]
+    lc = tables["learning_curves"]
+    assert "picky" not in set(lc["model"]) and list(lc.columns) == LEARNING_CURVE_COLUMNS
+    assert sorted(tables["timings"]["work"]) == ["learning_curves", "unit"]  # no sweeps, not Keras, no binary data
 
 
-def test_keras_only_diagnostics_reject_other_models(wine):
-    splits = make_splits(wine, cv=3, test_size=0.2, seed=0)
-    with pytest.raises(ValueError) as info:
-        D.ablation_table(wine, splits, RIDGE, {}, metric="accuracy")
-    assert str(info.value) == ("ablation_table needs a Keras model; got 'ridge' (framework 'scikit-learn'). "
-                               "Use keras_dense or keras_cnn.")
+# ----------------------------------------------------------------------------------- per-class recall
 
 
 def test_per_class_recall_exact():
     predictions = pd.DataFrame({
         "dataset": ["d"] * 6, "model": ["m"] * 6, "index": range(6),
         "y_true": [0, 0, 0, 1, 1, 2], "y_pred": [0, 0, 1, 1, 0, 2]})
-    table = D.per_class_recall(predictions, class_names={"d": ["zero", "one", "two"]})
+    table = per_class_recall(predictions, class_names={"d": ["zero", "one", "two"]})
     assert table.values.tolist() == [["d", "m", "zero", 2 / 3, 3], ["d", "m", "one", 0.5, 2],
                                      ["d", "m", "two", 1.0, 1]]
 
@@ -320,7 +443,7 @@ def noisy_scores():
 def test_verdicts_on_constructed_cases(noisy_scores):
     scores, X, y, majority = noisy_scores
     best = max(val.mean() for _, val, _ in scores.values())
-    got = {name: D.verdict(train, val, best_validation=best, learning_curve_validation=lc)
+    got = {name: verdict(train, val, best_validation=best, learning_curve_validation=lc)
            for name, (train, val, lc) in scores.items()}
     assert {k: v["verdict"] for k, v in got.items()} == {
         "memorizer": "overfitting", "constant": "underfitting", "regularized": "good fit"}
@@ -335,28 +458,28 @@ def test_verdicts_on_constructed_cases(noisy_scores):
     small = StratifiedKFold(5, shuffle=True, random_state=0).split(X[:30], y[:30])
     cv = cross_validate(make_pipeline(StandardScaler(), LogisticRegression()), X[:30], y[:30], cv=list(small),
                         return_train_score=True)
-    few = D.verdict(cv["train_score"], cv["test_score"])
+    few = verdict(cv["train_score"], cv["test_score"])
     assert few["verdict"] == "not enough data to tell" and few["reason"].startswith("3: ")
-    assert few["gap_se"] > D.MAX_GAP_SE and few["gap_t"] > D.GAP_T
+    assert few["gap_se"] > MAX_GAP_SE and few["gap_t"] > GAP_T
 
 
 def test_verdict_evidence_is_exact_on_hand_made_scores():
-    got = D.verdict([1, 1, 1, 1, 1], [0.8, 0.9, 0.8, 0.9, 0.85], best_validation=0.9,
-                    learning_curve_validation=[0.7, 0.84, 0.85])
+    got = verdict([1, 1, 1, 1, 1], [0.8, 0.9, 0.8, 0.9, 0.85], best_validation=0.9,
+                  learning_curve_validation=[0.7, 0.84, 0.85])
     assert got["verdict"] == "overfitting"
     assert got["gap_mean"] == pytest.approx(0.15)
     assert got["gap_se"] == pytest.approx(0.05 / math.sqrt(5))
     assert got["gap_t"] == pytest.approx(0.15 / (0.05 / math.sqrt(5)))
     assert got["lc_last_gain"] == pytest.approx(0.01)
     assert got["reason"] == "4: gap 0.150 >= 0.02, t 6.7 >= 2.0"
-    assert D.verdict([1, 1], [0.9, 0.9])["verdict"] == "not enough data to tell"  # 2 folds
-    rising = D.verdict([0.95] * 5, [0.945, 0.94, 0.95, 0.945, 0.94], learning_curve_validation=[0.9, 0.93])
+    assert verdict([1, 1], [0.9, 0.9])["verdict"] == "not enough data to tell"  # 2 folds
+    rising = verdict([0.95] * 5, [0.945, 0.94, 0.95, 0.945, 0.94], learning_curve_validation=[0.9, 0.93])
     assert (rising["verdict"], rising["reason"]) == ("not enough data to tell",
                                                      "6: gap 0.006 < 0.02, CV still rising (+0.030)")
-    flat = D.verdict([0.95] * 5, [0.945, 0.94, 0.95, 0.945, 0.94], learning_curve_validation=[0.94, 0.944])
+    flat = verdict([0.95] * 5, [0.945, 0.94, 0.95, 0.945, 0.94], learning_curve_validation=[0.94, 0.944])
     assert flat["verdict"] == "good fit"
     with pytest.raises(ValueError, match=re.escape("must pair fold by fold; got shapes (3,) and (2,)")):
-        D.verdict([1, 1, 1], [1, 1])
+        verdict([1, 1, 1], [1, 1])
 
 
 def test_verdict_table_reads_the_results_table(noisy_scores):
@@ -374,7 +497,7 @@ def test_verdict_table_reads_the_results_table(noisy_scores):
     results = pd.DataFrame(rows, columns=COLUMNS)
     lc = pd.DataFrame([dict(dataset="noisy", model=m, metric="accuracy", train_size=n, fold=0, split="validation",
                             score=s) for m, (_, _, means) in scores.items() for n, s in zip((620, 800), means)])
-    table = D.verdict_table(results, lc)
+    table = verdict_table(results, lc)
     assert table[["model", "verdict"]].values.tolist() == [
         ["memorizer", "overfitting"], ["constant", "underfitting"], ["regularized", "good fit"]]
     assert table["lc_last_gain"].tolist() == pytest.approx([m[1] - m[0] for _, _, m in scores.values()])
@@ -391,16 +514,16 @@ def toy():
 
 
 def test_make_imbalanced_counts_match_the_ratio(toy, wine):
-    data = D.make_imbalanced(toy, ratio=0.2, seed=0)
+    data = make_imbalanced(toy, ratio=0.2, seed=0)
     assert data.name == "toy_imbalanced"
     assert np.bincount(data.y).tolist() == [100, 20]
     assert np.isin(data.X[:, 0], toy.X[:, 0]).all()  # rows kept as they were
-    by_name = D.make_imbalanced(toy, minority_class="pos", ratio=0.2, seed=0)
+    by_name = make_imbalanced(toy, minority_class="pos", ratio=0.2, seed=0)
     np.testing.assert_array_equal(by_name.X, data.X)
-    assert not np.array_equal(D.make_imbalanced(toy, ratio=0.2, seed=1).X, data.X)  # seeded
-    flipped = D.make_imbalanced(toy, minority_class=0, ratio=0.5, seed=0)
+    assert not np.array_equal(make_imbalanced(toy, ratio=0.2, seed=1).X, data.X)  # seeded
+    flipped = make_imbalanced(toy, minority_class=0, ratio=0.5, seed=0)
     assert np.bincount(flipped.y).tolist() == [25, 50]
-    multi = D.make_imbalanced(wine, ratio=0.1, seed=0)  # smallest class 2 (48 rows); largest 71
+    multi = make_imbalanced(wine, ratio=0.1, seed=0)  # smallest class 2 (48 rows); largest 71
     assert np.bincount(multi.y).tolist() == [59, 71, 7]
 
 
@@ -419,32 +542,44 @@ def test_make_imbalanced_counts_match_the_ratio(toy, wine):
 ])
 def test_make_imbalanced_error_messages(toy, kwargs, message):
     with pytest.raises(ValueError) as info:
-        D.make_imbalanced(toy, **kwargs)
+        make_imbalanced(toy, **kwargs)
     assert str(info.value) == message
 
 
 def test_make_imbalanced_rejects_regression():
     with pytest.raises(ValueError) as info:
-        D.make_imbalanced(load_dataset("diabetes"))
+        make_imbalanced(load_dataset("diabetes"))
     assert str(info.value) == "make_imbalanced needs a classification dataset; 'diabetes' has task 'regression'."
 
 
 # ----------------------------------------------------------------------------------- report
 
 
-def test_report_sections_write_titled_figures(wine, spied, tmp_path, monkeypatch):
-    splits = spied["splits"]
+def _main_comparison(wine, splits, names):
+    """The results and predictions tables of quick units of ``names`` on wine (labelled as the runner does)."""
     rows, predictions = [], []
-    for model in (LR, RIDGE):
-        unit = fit_and_score(wine, model, splits, seed=0, quick=True)
-        rows += unit["rows"]
-        predictions += unit["predictions"]
-    results = pd.DataFrame(rows, columns=COLUMNS)
-    predictions = pd.DataFrame(predictions, columns=PREDICTION_COLUMNS)
-    tables = {**spied["tables"], "ablation": pd.concat([spied["tables"]["ablation"], spied["tables"]["ablation_full"]
-                                                        .assign(dataset="wine (full)")])}
+    for name in names:
+        model = BUILTIN_MODELS[name]
+        unit = run_unit(Job(wine, splits, model, METRICS, seed=0, quick=True), model.grid_for(True), nested=False)
+        labels = dict(dataset=wine.name, model=name, framework=model.framework,
+                      best_params=json.dumps(unit["best_params"], sort_keys=True), fit_time=unit["fit_time"],
+                      status="ok", error="")
+        rows += [{**labels, **row} for row in unit["rows"]]
+        predictions.append(unit["predictions"].assign(dataset=wine.name, model=name))
+    predictions = pd.concat(predictions, ignore_index=True)
+    return frame(rows, COLUMNS), predictions[PREDICTION_COLUMNS + [c for c in predictions if c not in
+                                                                    PREDICTION_COLUMNS]]
+
+
+def test_report_sections_write_titled_figures(wine, spied, tmp_path, monkeypatch):
+    results, predictions = _main_comparison(wine, spied["splits"], (LR, RIDGE))
+    t = spied["tables"]
+    tables = {**t, "ablation": pd.concat([t["ablation"], t["ablation_full"].assign(dataset="wine (full)")]),
+              "verdicts": verdict_table(results, t["learning_curves"]),
+              "per_class_recall": per_class_recall(predictions, {wine.name: wine.target_names}),
+              "failures": frame([], FAILURE_COLUMNS)}
     seen = {}
-    real_save = report_module.save_figure
+    real_save = figures_module.save_figure
 
     def checking_save(fig, path, *args):
         title = fig._suptitle.get_text() if fig._suptitle else ""
@@ -456,9 +591,13 @@ def test_report_sections_write_titled_figures(wine, spied, tmp_path, monkeypatch
         seen[path.name] = title
         real_save(fig, path, *args)
 
-    monkeypatch.setattr(report_module, "save_figure", checking_save)
+    monkeypatch.setattr(figures_module, "save_figure", checking_save)
     fig_dir = tmp_path / "figures"
-    markdown = R.diagnostics_sections(tables, results, predictions, fig_dir)
+    sections = (verdicts_section, learning_curves_section, validation_curves_section, histories_section,
+                ablation_section, imbalance_section, per_class_section)
+    texts = [section(tables, fig_dir) for section in sections]
+    assert [text.startswith("## ") for text in texts] == [True] * len(sections)
+    markdown = "\n".join(texts)
     links = re.findall(r"\(figures/([^)]+\.png)\)", markdown)
     assert sorted(links) == sorted(seen) and all((fig_dir / name).stat().st_size > 10_000 for name in links)
     assert {re.sub(r"_wine.*", "", name) for name in links} == {
@@ -467,31 +606,37 @@ def test_report_sections_write_titled_figures(wine, spied, tmp_path, monkeypatch
     assert headings == ["Fit verdicts", "Learning curves", "Validation curves (regularization paths)",
                         "Keras training histories and early stopping", "Regularization ablation (Keras)",
                         "Class imbalance: class weighting off vs on", "Per-class recall on the hold-out test split"]
-    assert D.VERDICT_RULE in markdown
+    assert VERDICT_RULE in markdown
     assert "| wine | logistic_regression | **" in markdown
     assert re.search(r"\| keras_dense \| \d+ \| \d\.\d{3} \| \d\.\d{3} \(1 fold\) \|", markdown)  # quick Keras: 1 fold
-    sections = R.report_sections(tables)
-    assert [s(results, predictions, fig_dir).startswith("## ") for s in sections] == [True] * 7
+    assert failures_section(tables, fig_dir) == ""  # nothing failed: no section
+    failed = {"failures": frame([dict(dataset="wine", model=RIDGE, work="learning_curves",
+                                      error="RuntimeError: boom")], FAILURE_COLUMNS)}
+    assert failures_section(failed, fig_dir).startswith("## Failures")
+    assert "- learning_curves of ridge on wine: RuntimeError: boom" in failures_section(failed, fig_dir)
 
 
-def test_run_study_diagnostics_uses_the_study_settings(wine):
+def test_run_study_experiments_use_the_study_settings(tmp_path):
+    from study.runner import run_study
     from study.spec import StudySpec
 
-    spec = StudySpec(datasets=("wine", "breast_cancer"), models=(RIDGE, "keras_cnn"), cv=3, quick=False, n_jobs=1)
-    datasets = [wine, load_dataset("breast_cancer")]
-    rows, predictions = [], []
-    for data in datasets:
-        unit = fit_and_score(data, RIDGE, make_splits(data, 3, 0.2, 0), seed=0, quick=True)
-        rows += unit["rows"]
-        predictions += unit["predictions"]
-    results = pd.DataFrame(rows, columns=COLUMNS)
-    tables = D.run_study_diagnostics(spec, datasets, results, pd.DataFrame(predictions, columns=PREDICTION_COLUMNS),
-                                     progress=False)
+    spec = StudySpec(datasets=("wine", "breast_cancer"), models=(RIDGE, "keras_cnn"), cv=3, quick=False,
+                     nested=False, grids={RIDGE: {"alpha": [1.0]}}, cache_dir=tmp_path)
+    tables = run_study(spec, progress=False).tables
+    assert set(tables) == set(TABLES)
     assert tables["failures"].empty
-    assert set(tables["learning_curves"]["dataset"]) == {"wine", "breast_cancer"}
-    assert set(tables["validation_curves"]["model"]) == {RIDGE} and tables["histories"].empty
-    assert tables["learning_curves"]["fold"].max() == 2  # the study's 3 folds
+    lc = tables["learning_curves"]
+    assert set(lc["dataset"]) == {"wine", "breast_cancer"}
+    assert lc.groupby("dataset")["fold"].unique().apply(sorted).to_dict() == {"wine": [0, 1, 2],
+                                                                              "breast_cancer": [0, 1, 2]}
+    assert lc["train_size"].nunique() > 3  # the full study's sizes
+    assert set(tables["validation_curves"]["model"]) == {RIDGE}
+    assert tables["histories"].empty and tables["ablation"].empty  # keras_cnn skipped on tabular data
     assert set(tables["imbalance"]["dataset"]) == {"breast_cancer_imbalanced"}
+    assert set(tables["imbalance"]["model"]) == {RIDGE}
     recall = tables["per_class_recall"]
     assert set(recall.loc[recall["dataset"] == "breast_cancer", "class"]) == {"malignant", "benign"}
     assert set(recall.loc[recall["dataset"] == "wine", "class"]) == {"class_0", "class_1", "class_2"}
+    verdicts = tables["verdicts"]
+    assert list(verdicts.columns) == TABLES["verdicts"]
+    assert sorted(verdicts[["dataset", "model"]].values.tolist()) == [["breast_cancer", RIDGE], ["wine", RIDGE]]

@@ -1,4 +1,5 @@
-"""Tests for study/compare.py: corrected t-test, Holm, pairwise table, intervals, ranks, report."""
+"""Tests for study/statistics (corrected t-test, Holm, pairwise table, intervals, ranks) and the
+report's statistics section (study/report/statistics.py)."""
 
 import math
 import re
@@ -8,7 +9,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from study import compare
+from study.report.statistics import statistics_section
+from study.scoring import stored_outputs
+from study.statistics.holdout import _METRICS, bootstrap_interval, nested_summary, test_score_intervals
+from study.statistics.paired import (
+    corrected_interval,
+    corrected_ttest,
+    holm_adjust,
+    pairwise_comparison,
+    posterior_probabilities,
+)
+from study.statistics.ranks import friedman_test, nemenyi_cd, rank_models
+from study.statistics.rows import resolve_metric
 
 LR, RF, KD = "logistic_regression", "random_forest", "keras_dense"
 
@@ -68,10 +80,10 @@ def test_corrected_ttest_reproduces_scikit_learn_example(moons_search):
     # The example's p = t.sf(|t|, df) is the right-tailed ("greater") p-value because t > 0
     # here; our two-sided p is twice it.
     assert t_expected > 0
-    t_stat, p_val = compare.corrected_ttest(differences, n_train, n_test, alternative="greater")
+    t_stat, p_val = corrected_ttest(differences, n_train, n_test, alternative="greater")
     assert t_stat == pytest.approx(t_expected, rel=1e-12)
     assert p_val == pytest.approx(p_expected, rel=1e-12)
-    assert compare.corrected_ttest(differences, n_train, n_test)[1] == pytest.approx(
+    assert corrected_ttest(differences, n_train, n_test)[1] == pytest.approx(
         2 * p_expected, rel=1e-12
     )
     # At the example's print precision (f"{t_stat:.3f}"). The stored source has no rendered
@@ -89,7 +101,7 @@ def test_corrected_interval_matches_published_credible_intervals(moons_search):
     published = {0.5: (0.000977, 0.019023), 0.75: (-0.005422, 0.025422),
                  0.95: (-0.016445, 0.036445)}
     for confidence, (low, high) in published.items():
-        got = compare.corrected_interval(differences, n_train, n_test, confidence)
+        got = corrected_interval(differences, n_train, n_test, confidence)
         assert got == pytest.approx((low, high), abs=5e-7)
 
 
@@ -102,7 +114,7 @@ def test_pairwise_posterior_matches_published_probabilities(moons_search):
         for kernel, scores in model_scores.iterrows()
         for fold, score in enumerate(scores.values)
     ]
-    table = compare.pairwise_comparison(pd.DataFrame(rows), rope=0.01).set_index(
+    table = pairwise_comparison(pd.DataFrame(rows), rope=0.01).set_index(
         ["model_a", "model_b"]
     )
     # Published: "'rbf' has approximately a 6.8% chance of being worse than 'linear', and a 1.8%
@@ -135,72 +147,72 @@ def test_corrected_ttest_hand_case():
     theta = math.atan(t_hand / math.sqrt(3))
     p_hand = 1 - 2 / math.pi * (theta + math.sin(theta) * math.cos(theta))
 
-    t_stat, p_two = compare.corrected_ttest(d, 90, 10)
+    t_stat, p_two = corrected_ttest(d, 90, 10)
     assert t_stat == pytest.approx(t_hand, rel=1e-12)
     assert t_stat == pytest.approx(3.2225, abs=5e-5)
     assert p_two == pytest.approx(p_hand, rel=1e-10)
     assert p_two == pytest.approx(0.048491, abs=5e-7)
-    assert compare.corrected_ttest(d, 90, 10, "greater")[1] == pytest.approx(p_hand / 2, rel=1e-10)
-    assert compare.corrected_ttest(d, 90, 10, "less")[1] == pytest.approx(1 - p_hand / 2, rel=1e-10)
+    assert corrected_ttest(d, 90, 10, "greater")[1] == pytest.approx(p_hand / 2, rel=1e-10)
+    assert corrected_ttest(d, 90, 10, "less")[1] == pytest.approx(1 - p_hand / 2, rel=1e-10)
 
     # 95% interval: 0.025 +/- t_{0.975, 3} * sqrt(6.5e-3 / 108), t_{0.975, 3} = 3.182446
     half = 3.182446305284263 * math.sqrt(6.5e-3 / 108)
-    assert compare.corrected_interval(d, 90, 10) == pytest.approx(
+    assert corrected_interval(d, 90, 10) == pytest.approx(
         (0.025 - half, 0.025 + half), rel=1e-12
     )
-    assert compare.corrected_interval(d, 90, 10) == pytest.approx((0.000311, 0.049689), abs=5e-7)
+    assert corrected_interval(d, 90, 10) == pytest.approx((0.000311, 0.049689), abs=5e-7)
 
 
 def test_corrected_ttest_zero_variance_gives_limits():
-    assert compare.corrected_ttest([0.0, 0.0, 0.0], 90, 10) == (0.0, 1.0)
-    assert compare.corrected_ttest([0.0, 0.0, 0.0], 90, 10, "greater") == (0.0, 0.5)
-    assert compare.corrected_ttest([0.1, 0.1, 0.1], 90, 10) == (math.inf, 0.0)
-    assert compare.corrected_ttest([0.1, 0.1, 0.1], 90, 10, "less") == (math.inf, 1.0)
-    assert compare.corrected_ttest([-0.1, -0.1], 90, 10, "less") == (-math.inf, 0.0)
-    assert compare.corrected_interval([0.1, 0.1, 0.1], 90, 10) == (
+    assert corrected_ttest([0.0, 0.0, 0.0], 90, 10) == (0.0, 1.0)
+    assert corrected_ttest([0.0, 0.0, 0.0], 90, 10, "greater") == (0.0, 0.5)
+    assert corrected_ttest([0.1, 0.1, 0.1], 90, 10) == (math.inf, 0.0)
+    assert corrected_ttest([0.1, 0.1, 0.1], 90, 10, "less") == (math.inf, 1.0)
+    assert corrected_ttest([-0.1, -0.1], 90, 10, "less") == (-math.inf, 0.0)
+    assert corrected_interval([0.1, 0.1, 0.1], 90, 10) == (
         pytest.approx(0.1), pytest.approx(0.1)
     )
-    assert compare.posterior_probabilities([0.02, 0.02], 90, 10, 0.01) == (1.0, 0.0, 0.0)
+    assert posterior_probabilities([0.02, 0.02], 90, 10, 0.01) == (1.0, 0.0, 0.0)
 
 
 def test_corrected_ttest_rejects_bad_input():
     with pytest.raises(ValueError, match=re.escape(
         "Got 1 score difference(s); the corrected t-test needs at least 2 paired folds."
     )):
-        compare.corrected_ttest([0.1], 90, 10)
+        corrected_ttest([0.1], 90, 10)
     with pytest.raises(ValueError, match=re.escape("Got n_train=0 and n_test=10; expected both > 0")):
-        compare.corrected_ttest([0.1, 0.2], 0, 10)
+        corrected_ttest([0.1, 0.2], 0, 10)
     with pytest.raises(ValueError, match=re.escape("The score differences contain NaN")):
-        compare.corrected_ttest([0.1, np.nan], 90, 10)
+        corrected_ttest([0.1, np.nan], 90, 10)
     with pytest.raises(ValueError, match=re.escape(
         "Got alternative='bigger'; expected one of ('two-sided', 'greater', 'less')."
     )):
-        compare.corrected_ttest([0.1, 0.2], 90, 10, alternative="bigger")
+        corrected_ttest([0.1, 0.2], 90, 10, alternative="bigger")
     with pytest.raises(ValueError, match=re.escape("Got confidence=95; expected a fraction in (0, 1).")):
-        compare.corrected_interval([0.1, 0.2], 90, 10, confidence=95)
+        corrected_interval([0.1, 0.2], 90, 10, confidence=95)
 
 
 def test_posterior_probabilities_hand_case():
     # Posterior: t with 3 df, loc 0.025, scale sqrt(6.5e-3 / 108); rope (-0.01, 0.01)
     d = [0.01, 0.02, 0.03, 0.04]
     post = stats.t(3, loc=0.025, scale=math.sqrt(6.5e-3 / 108))
-    better, equivalent, worse = compare.posterior_probabilities(d, 90, 10, 0.01)
+    better, equivalent, worse = posterior_probabilities(d, 90, 10, 0.01)
     assert better == pytest.approx(post.sf(0.01), rel=1e-12)
     assert equivalent == pytest.approx(post.cdf(0.01) - post.cdf(-0.01), rel=1e-12)
     assert worse == pytest.approx(post.cdf(-0.01), rel=1e-12)
     assert better + equivalent + worse == pytest.approx(1.0, rel=1e-12)
-    assert compare.posterior_probabilities(d, 90, 10, (-0.01, 0.01)) == (better, equivalent, worse)
+    assert posterior_probabilities(d, 90, 10, (-0.01, 0.01)) == (better, equivalent, worse)
     with pytest.raises(ValueError, match=re.escape(
         "Got rope=(0.01, -0.01); expected a number or a pair (low, high), low <= high."
     )):
-        compare.posterior_probabilities(d, 90, 10, (0.01, -0.01))
+        posterior_probabilities(d, 90, 10, (0.01, -0.01))
 
 
 def test_holm_hand_case():
     # sorted: 0.01 * 3 = 0.03; 0.03 * 2 = 0.06; 0.04 * 1 = 0.04 -> max(0.06, 0.04) = 0.06
-    assert compare.holm_adjust([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06], rel=1e-12)
-    assert compare.holm_adjust([0.5, 0.9]) == pytest.approx([1.0, 1.0])
-    assert compare.holm_adjust([]).shape == (0,)
+    assert holm_adjust([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06], rel=1e-12)
+    assert holm_adjust([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert holm_adjust([]).shape == (0,)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,7 +282,7 @@ def make_messy_results():
 
 
 def test_pairwise_comparison_on_constructed_table():
-    table = compare.pairwise_comparison(make_results())
+    table = pairwise_comparison(make_results())
     assert len(table) == 6
     assert list(zip(table["dataset"], table["model_a"], table["model_b"])) == [
         ("d1", LR, RF), ("d1", LR, KD), ("d1", RF, KD),
@@ -292,7 +304,7 @@ def test_pairwise_comparison_on_constructed_table():
     # Holm within each dataset
     for dataset in ("d1", "d2"):
         part = table[table["dataset"] == dataset]
-        assert part["p_holm"].tolist() == pytest.approx(compare.holm_adjust(part["p_value"]).tolist())
+        assert part["p_holm"].tolist() == pytest.approx(holm_adjust(part["p_value"]).tolist())
     assert table["significant"].tolist() == (table["p_holm"] < 0.05).tolist()
     assert table.loc[1, "significant"] and not table.loc[4, "significant"]
     assert (table["ci_low"] <= table["mean_difference"]).all()
@@ -305,12 +317,12 @@ def test_pairwise_comparison_rejects_unknown_metric_and_duplicates():
     with pytest.raises(ValueError, match=re.escape(
         "Got metric='r2', which has no successful rows; the table has ['accuracy']."
     )):
-        compare.pairwise_comparison(results, metric="r2")
+        pairwise_comparison(results, metric="r2")
     doubled = pd.concat([results, results.iloc[:1]], ignore_index=True)
     with pytest.raises(ValueError, match="Found more than one score for the same dataset"):
-        compare.pairwise_comparison(doubled)
+        pairwise_comparison(doubled)
     with pytest.raises(ValueError, match=re.escape("The results table has no column(s) ['n_test']")):
-        compare.pairwise_comparison(results.drop(columns="n_test"))
+        pairwise_comparison(results.drop(columns="n_test"))
 
 
 def test_primary_metric_choice():
@@ -318,38 +330,99 @@ def test_primary_metric_choice():
     other = results.assign(metric="balanced_accuracy", score=results["score"] - 0.1)
     # the study's first metric (first in row order) is primary
     both = pd.concat([other, results], ignore_index=True)
-    assert compare.pairwise_comparison(both)["metric"].unique().tolist() == ["balanced_accuracy"]
+    assert pairwise_comparison(both)["metric"].unique().tolist() == ["balanced_accuracy"]
     both = pd.concat([results, other], ignore_index=True)
-    assert compare.pairwise_comparison(both)["metric"].unique().tolist() == ["accuracy"]
-    assert compare.pairwise_comparison(other)["metric"].unique().tolist() == ["balanced_accuracy"]
+    assert pairwise_comparison(both)["metric"].unique().tolist() == ["accuracy"]
+    assert pairwise_comparison(other)["metric"].unique().tolist() == ["balanced_accuracy"]
+    assert resolve_metric(both) == "accuracy" and resolve_metric(other) == "balanced_accuracy"
+    assert resolve_metric(both, "balanced_accuracy") == "balanced_accuracy"
 
 
 def test_bootstrap_interval_contains_estimate_and_is_deterministic():
     y_true = np.array([0, 1] * 20)
     y_pred = y_true.copy()
     y_pred[:6] = 1 - y_pred[:6]  # accuracy 34/40 = 0.85
-    first = compare.bootstrap_interval(y_true, y_pred)
-    assert first == compare.bootstrap_interval(y_true, y_pred, random_state=0)
+    first = bootstrap_interval(y_true, y_pred)
+    assert first == bootstrap_interval(y_true, y_pred, random_state=0)
     assert first[0] <= 0.85 <= first[1]
     assert first == pytest.approx((0.725, 0.95))  # percentile bounds at seed 0
-    assert compare.bootstrap_interval(y_true, y_pred, "balanced_accuracy")[0] <= 0.85
-    assert compare.bootstrap_interval(y_true, y_true) == (1.0, 1.0)
+    assert bootstrap_interval(y_true, y_pred, "balanced_accuracy")[0] <= 0.85
+    assert bootstrap_interval(y_true, y_true) == (1.0, 1.0)
 
     labels = np.where(y_true == 1, "cat", "dog")  # any label type
-    assert compare.bootstrap_interval(labels, np.where(y_pred == 1, "cat", "dog")) == first
+    assert bootstrap_interval(labels, np.where(y_pred == 1, "cat", "dog")) == first
 
     rng = np.random.default_rng(0)
     y = rng.normal(size=60)
     noisy = y + rng.normal(scale=0.5, size=60)
     for metric in ("r2", "neg_root_mean_squared_error"):
-        point = compare._METRICS[metric](y, noisy)
-        low, high = compare.bootstrap_interval(y, noisy, metric, n_resamples=500)
+        point = _METRICS[metric](y, noisy)
+        low, high = bootstrap_interval(y, noisy, metric, n_resamples=500)
         assert low < point < high
 
-    with pytest.raises(ValueError, match=re.escape("Got metric='roc_auc'; bootstrap intervals support")):
-        compare.bootstrap_interval(y_true, y_pred, "roc_auc")
     with pytest.raises(ValueError, match=re.escape("Got y_true of shape (40,) and y_pred of shape (3,)")):
-        compare.bootstrap_interval(y_true, y_pred[:3])
+        bootstrap_interval(y_true, y_pred[:3])
+
+
+def test_bootstrap_interval_fast_metrics_ignore_stored_outputs():
+    # A metric with a vectorized fast path gives the same interval with or without the stored
+    # outputs (they are only for scorers that need more than the predictions).
+    y_true = np.array([0, 1] * 20)
+    y_pred = y_true.copy()
+    y_pred[:6] = 1 - y_pred[:6]
+    block = pd.DataFrame({"y_true": y_true, "y_pred": y_pred,
+                          "proba:0": np.where(y_pred == 0, 0.8, 0.2),
+                          "proba:1": np.where(y_pred == 1, 0.8, 0.2)})
+    outputs = stored_outputs(block)
+    assert "proba" in outputs
+    for metric in ("accuracy", "balanced_accuracy"):
+        assert bootstrap_interval(y_true, y_pred, metric, outputs=outputs) == \
+            bootstrap_interval(y_true, y_pred, metric)
+    assert bootstrap_interval(y_true, y_pred, outputs=outputs) == pytest.approx((0.725, 0.95))
+
+
+def test_bootstrap_interval_any_scorer_f1_macro():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 3, size=90)
+    y_pred = np.where(rng.random(90) < 0.75, y_true, rng.integers(0, 3, size=90))
+    point = f1_score(y_true, y_pred, average="macro")
+    assert "f1_macro" not in _METRICS  # the scorer itself is called on every resample
+    first = bootstrap_interval(y_true, y_pred, "f1_macro", n_resamples=500)
+    assert all(math.isfinite(bound) for bound in first)
+    assert first[0] < point < first[1]
+    assert first[1] - first[0] < 0.5  # a real interval, not the whole range
+    # deterministic for a fixed random_state; another seed resamples differently
+    assert bootstrap_interval(y_true, y_pred, "f1_macro", n_resamples=500, random_state=0) == first
+    other = bootstrap_interval(y_true, y_pred, "f1_macro", n_resamples=500, random_state=1)
+    assert other != first and other[0] < point < other[1]
+    # any label type, through the same scorer
+    names = np.array(["ant", "bee", "cat"])
+    assert bootstrap_interval(names[y_true], names[y_pred], "f1_macro", n_resamples=500) == \
+        pytest.approx(first, rel=1e-12)
+    # a perfect prediction: every resample scores 1
+    assert bootstrap_interval(y_true, y_true, "f1_macro", n_resamples=50) == (1.0, 1.0)
+
+
+def test_bootstrap_interval_roc_auc_ovr_from_stored_probabilities():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(4)
+    n = 120
+    y_true = np.arange(n) % 3
+    logits = rng.normal(size=(n, 3)) + 1.5 * np.eye(3)[y_true]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y_pred = proba.argmax(axis=1)
+    block = pd.DataFrame({"dataset": "d", "model": "m", "index": np.arange(n), "y_true": y_true,
+                          "y_pred": y_pred, **{f"proba:{c}": proba[:, c] for c in range(3)}})
+    outputs = stored_outputs(block)
+    assert outputs["proba"].shape == (n, 3) and outputs["classes"].tolist() == [0, 1, 2]
+    point = roc_auc_score(y_true, proba, multi_class="ovr")
+    low, high = bootstrap_interval(y_true, y_pred, "roc_auc_ovr", n_resamples=300, outputs=outputs)
+    assert math.isfinite(low) and math.isfinite(high)
+    assert low < point < high
+    assert bootstrap_interval(y_true, y_pred, "roc_auc_ovr", n_resamples=300, outputs=outputs) == (low, high)
 
 
 @pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
@@ -368,22 +441,46 @@ def test_vectorized_metrics_equal_sklearn(metric):
         y_true, y_pred = rng.integers(0, 4, size=(5, 30)), rng.integers(0, 5, size=(5, 30))
     else:
         y_true, y_pred = rng.normal(size=(5, 30)), rng.normal(size=(5, 30))
-    got = compare._METRICS[metric](y_true, y_pred, axis=-1)
+    got = _METRICS[metric](y_true, y_pred, axis=-1)
     expected = [sign * reference(t, p) for t, p in zip(y_true, y_pred)]
     assert got == pytest.approx(expected, rel=1e-12)
 
 
 def test_test_score_intervals():
-    table = compare.test_score_intervals(make_results(), make_predictions(), n_resamples=200)
+    table = test_score_intervals(make_results(), make_predictions(), n_resamples=200)
     assert len(table) == 6
     assert table["score"].tolist() == [0.85, 0.83, 0.72, 0.90, 0.92, 0.90]
     assert ((table["low"] <= table["score"]) & (table["score"] <= table["high"])).all()
-    no_predictions = compare.test_score_intervals(make_results(), None)
+    no_predictions = test_score_intervals(make_results(), None)
     assert no_predictions["low"].isna().all() and no_predictions["high"].isna().all()
 
 
+def test_test_score_intervals_neg_log_loss_from_stored_probabilities():
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(5)
+    rows, results = [], []
+    for dataset, model in [("d1", LR), ("d1", RF), ("d2", LR)]:
+        y_true = np.arange(40) % 3
+        logits = rng.normal(size=(40, 3)) + 2.0 * np.eye(3)[y_true]
+        proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        rows.append(pd.DataFrame({"dataset": dataset, "model": model, "index": np.arange(40),
+                                  "y_true": y_true, "y_pred": proba.argmax(axis=1),
+                                  **{f"proba:{c}": proba[:, c] for c in range(3)}}))
+        results.append({**_row(dataset, model, "test", pd.NA, -log_loss(y_true, proba), 120, 40),
+                        "metric": "neg_log_loss"})
+    predictions = pd.concat(rows, ignore_index=True)
+    table = test_score_intervals(pd.DataFrame(results), predictions, n_resamples=200)
+    assert table["metric"].unique().tolist() == ["neg_log_loss"]
+    assert len(table) == 3
+    assert np.isfinite(table[["low", "high"]].to_numpy()).all()
+    assert (table["low"] < table["high"]).all()
+    assert ((table["low"] <= table["score"]) & (table["score"] <= table["high"])).all()
+    assert (table["high"] < 0).all()  # neg_log_loss: higher is better, always negative here
+
+
 def test_nested_summary():
-    table = compare.nested_summary(make_results())
+    table = nested_summary(make_results())
     assert len(table) == 1
     row = table.iloc[0]
     assert (row["dataset"], row["model"], row["n_outer_folds"]) == ("d1", LR, 5)
@@ -394,29 +491,42 @@ def test_nested_summary():
     assert row["nested_std"] == pytest.approx(math.sqrt(8e-4))
     assert row["optimism"] == pytest.approx(0.04)
     results = make_results()
-    empty = compare.nested_summary(results[results["split"] != "nested"])
+    empty = nested_summary(results[results["split"] != "nested"])
     assert empty.empty and "optimism" in empty.columns
 
 
 def test_rank_models_with_tie_and_exclusion():
-    ranking = compare.rank_models(make_results())
+    ranking = rank_models(make_results())
     # d1: LR 0.85 > RF 0.83 > KD 0.72 -> 1, 2, 3; d2: RF 0.92 > LR = KD 0.90 -> 1, 2.5, 2.5
     assert ranking.ranks.loc["d1"].tolist() == [1.0, 2.0, 3.0]
     assert ranking.ranks.loc["d2"].tolist() == [2.5, 1.0, 2.5]
     assert ranking.mean_ranks.to_dict() == {RF: 1.5, LR: 1.75, KD: 2.75}
     assert ranking.excluded == []
 
-    messy = compare.rank_models(make_messy_results())
+    messy = rank_models(make_messy_results())
     assert messy.excluded == [RF, KD, "keras_cnn"]
     assert messy.mean_ranks.to_dict() == {LR: 1.0}
-    assert messy.note.endswith(
-        "Left out because they have no test score on some dataset: "
-        "random_forest, keras_dense, keras_cnn."
-    )
+    assert (messy.metric, messy.split) == ("accuracy", "test")
+    assert not hasattr(messy, "note")  # the sentence is composed by the report's section
+
+
+def test_statistics_section_ranks_sentence_names_excluded_models(tmp_path):
+    text = statistics_section(make_messy_results(), None, tmp_path)
+    assert (
+        "Ranks of accuracy on the test split over 3 dataset(s) and 1 model(s) present on every "
+        "dataset (1 = best, ties averaged). Left out because they have no test score on some "
+        "dataset: random_forest, keras_dense, keras_cnn."
+    ) in text
+    text = statistics_section(make_results(), None, tmp_path)
+    assert (
+        "Ranks of accuracy on the test split over 2 dataset(s) and 3 model(s) present on every "
+        "dataset (1 = best, ties averaged)."
+    ) in text
+    assert "Left out because" not in text
 
 
 def test_friedman_test():
-    result = compare.friedman_test(make_results())
+    result = friedman_test(make_results())
     # Rank sums (1 = best): LR 3.5, RF 3, KD 5.5; n = 2, k = 3
     # chi2 = 12 / (n k (k+1)) * sum R^2 - 3 n (k+1) = 0.5 * 51.5 - 24 = 1.75
     # tie correction 1 - sum(t^3 - t) / (n k (k^2 - 1)) = 1 - 6 / 48 = 0.875 -> chi2 = 2.0
@@ -426,37 +536,44 @@ def test_friedman_test():
     assert result.statistic == pytest.approx(2.0, rel=1e-12)
     assert result.p_value == pytest.approx(math.exp(-1), rel=1e-12)
     assert (result.n_datasets, result.n_models) == (2, 3)
+    assert result.reason == ""
 
-    not_enough = compare.friedman_test(make_messy_results())
+    not_enough = friedman_test(make_messy_results())
     assert math.isnan(not_enough.statistic) and math.isnan(not_enough.p_value)
-    assert not_enough.note == (
-        "Friedman test not run: not enough datasets/models (3 dataset(s), 1 model(s) on every "
-        "dataset; it needs >= 2 datasets and >= 3 models)."
+    assert (not_enough.n_datasets, not_enough.n_models) == (3, 1)
+    assert not_enough.reason == (
+        "not enough datasets/models (3 dataset(s), 1 model(s) on every "
+        "dataset; it needs >= 2 datasets and >= 3 models)"
     )
 
 
 def test_nemenyi_critical_difference_uses_demsar_table_5():
     # Demsar (2006) Table 5(a), alpha = 0.05: q = 1.960 (k=2), 2.343 (k=3), 2.569 (k=4)
     for k, q in [(2, 1.960), (3, 2.343), (4, 2.569)]:
-        cd = compare._nemenyi_cd(k, 10, 0.05)
+        cd = nemenyi_cd(k, 10, 0.05)
         assert cd / math.sqrt(k * (k + 1) / 60) == pytest.approx(q, abs=1e-3)
 
 
-def test_plot_critical_difference_writes_png(tmp_path):
-    path = compare.plot_critical_difference(make_results(), tmp_path / "figs" / "cd.png")
-    assert path == tmp_path / "figs" / "cd.png"
+def test_statistics_section_writes_critical_difference_png(tmp_path):
+    figs = tmp_path / "figs"  # created by the section when missing
+    text = statistics_section(make_results(), None, figs)
+    path = figs / "critical_difference.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert compare.plot_critical_difference(make_messy_results(), tmp_path / "none.png") is None
-    assert not (tmp_path / "none.png").exists()
+    assert "![Critical difference diagram](figures/critical_difference.png)" in text
+    none = tmp_path / "none"
+    text = statistics_section(make_messy_results(), None, none)
+    assert not (none / "critical_difference.png").exists()
+    assert "No critical-difference diagram: it needs >= 2 models on >= 2 datasets." in text
+    assert "![Critical difference diagram]" not in text
 
 
 def test_statistics_section(tmp_path):
-    text = compare.statistics_section(make_results(), make_predictions(), tmp_path)
+    text = statistics_section(make_results(), make_predictions(), tmp_path)
     assert (tmp_path / "critical_difference.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![Critical difference diagram](figures/critical_difference.png)" in text
     assert "| pair | mean difference (95% CI) | t | p | Holm p | significant |" in text
     # d1 LR - KD: +0.120, interval 0.12 +/- t_{0.975,4} sqrt(1.125e-4) = +0.091 to +0.149
-    table = compare.pairwise_comparison(make_results())
+    table = pairwise_comparison(make_results())
     holm = table.loc[1, "p_holm"]
     assert (
         f"logistic_regression vs keras_dense: difference +0.120 (95% CI +0.091 to +0.149), "
@@ -467,7 +584,7 @@ def test_statistics_section(tmp_path):
     assert "### Hold-out test scores" in text
     assert "| d1 | logistic_regression | 0.850 |" in text
     assert "### Nested versus non-nested cross-validation" in text
-    assert "| d1 | logistic_regression | 0.840 | 0.800 +/- 0.028 | +0.040 |" in text
+    assert "| d1 | logistic_regression | 0.840 | 0.800 ± 0.028 | +0.040 |" in text
     assert "| random_forest | 1.500 |" in text
     assert "Friedman test over 2 datasets and 3 models: chi-square = 2.000, p = 0.368." in text
 
@@ -475,12 +592,16 @@ def test_statistics_section(tmp_path):
 def test_statistics_section_handles_failures_single_model_and_no_nested(tmp_path):
     results = make_messy_results()
     results = results[results["split"] != "nested"]
-    text = compare.statistics_section(results, None, tmp_path)
-    assert "- d2 / keras_cnn: ValueError: keras_cnn needs image data" in text
+    text = statistics_section(results, None, tmp_path)
+    assert "Left out of every statistic (failed or skipped units):\n" \
+           "- d2 / keras_cnn: ValueError: keras_cnn needs image data" in text
     assert "Fewer than two models have validation scores on this dataset (logistic_regression); " \
            "no pairwise comparison." in text
     assert "Nested versus non-nested" not in text
-    assert "Friedman test not run: not enough datasets/models" in text
+    assert (
+        "Friedman test not run: not enough datasets/models (3 dataset(s), 1 model(s) on every "
+        "dataset; it needs >= 2 datasets and >= 3 models)."
+    ) in text
     assert "No critical-difference diagram: it needs >= 2 models on >= 2 datasets." in text
     assert not (tmp_path / "critical_difference.png").exists()
     assert "| d1 | keras_cnn | 0.760 | n/a |" in text

@@ -18,8 +18,11 @@ import pandas as pd
 import pytest
 from sklearn.utils import Bunch
 
-import study.datasets as ds
-from study.datasets import (
+import study.data.checks
+import study.data.dataset
+import study.data.loaders
+import study.data.targets
+from study.data import (
     BUNDLED,
     Dataset,
     check_dataset,
@@ -686,7 +689,9 @@ def test_checked_customers_work_with_the_shared_splits():
     assert sum(len(val) for _, val in folds) == len(train) == 240
 
 
-def test_module_docstrings_are_doctested():
+@pytest.mark.parametrize("module", [study.data, study.data.dataset, study.data.targets, study.data.loaders,
+                                    study.data.checks], ids=lambda module: module.__name__)
+def test_module_docstrings_are_doctested(module):
     import doctest
 
-    assert doctest.testmod(ds, raise_on_error=False).failed == 0
+    assert doctest.testmod(module, raise_on_error=False).failed == 0

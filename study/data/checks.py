@@ -1,0 +1,287 @@
+"""Checks of a dataset before any fitting, each failure one ``ValueError`` saying what was found,
+what was expected and how to fix it; columns that cannot help a model are dropped."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from study.data.dataset import Dataset
+from study.data.targets import label_repr
+
+__all__ = ["check_dataset", "is_id_like"]
+
+ID_NAME_TOKENS = frozenset({"id", "uuid", "guid", "key", "index", "idx"})
+
+
+def _name_tokens(name: str) -> list:
+    """Lower-case words of a column name: ``"CustomerID"`` and ``"customer_id"`` ->
+    ``["customer", "id"]``."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
+    return [t for t in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if t]
+
+
+def is_id_like(column, name: str = "") -> bool:
+    """True if a feature column looks like a row identifier rather than a feature.
+
+    The rule: the column has at least 2 rows, no missing value and a distinct value in
+    every row, and either
+
+    - its values are strings (``str``/object/``category`` of strings): UUIDs, e-mails,
+      codes; or
+    - its values are integers (an integer dtype; not bool) and either its name contains
+      the word ``id``, ``uuid``, ``guid``, ``key``, ``index`` or ``idx`` (``id``,
+      ``customer_id``, ``CustomerID``, ``row_index``) or the values are consecutive
+      (a row counter such as 0..n-1 or 1001..1300).
+
+    A float column is never ID-like, nor a unique integer measurement such as ``income``
+    (convert a column to float to keep it).
+
+    Parameters
+    ----------
+    column : pandas.Series or ndarray of shape (n_samples,)
+    name : str, default=""
+        The column's name.
+
+    Returns
+    -------
+    bool
+    """
+    series = column if isinstance(column, pd.Series) else pd.Series(np.asarray(column))
+    n = len(series)
+    if n < 2 or series.isna().any() or series.nunique(dropna=False) != n:
+        return False
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return False
+    if pd.api.types.is_integer_dtype(dtype):
+        if ID_NAME_TOKENS.intersection(_name_tokens(name)):
+            return True
+        return int(series.max()) - int(series.min()) == n - 1
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype) \
+            or pd.api.types.is_object_dtype(dtype):
+        return all(isinstance(v, str) for v in series.astype(object))
+    return False
+
+
+def _columns_of(dataset: Dataset) -> list:
+    """(name, values) of each feature column of a tabular dataset."""
+    X = dataset.X
+    if isinstance(X, pd.DataFrame):
+        return [(str(c), X.iloc[:, i]) for i, c in enumerate(X.columns)]
+    names = dataset.feature_names or [f"x{i}" for i in range(X.shape[1])]
+    return [(str(names[i]), X[:, i]) for i in range(X.shape[1])]
+
+
+def _keep_columns(dataset: Dataset, keep: list) -> Dataset:
+    X = dataset.X
+    if isinstance(X, pd.DataFrame):
+        X = X.iloc[:, keep]
+        names = list(X.columns)
+    else:
+        X = X[:, keep]
+        names = None if dataset.feature_names is None else [dataset.feature_names[i] for i in keep]
+    return dataclasses.replace(dataset, X=X, feature_names=names)
+
+
+def _check_image(dataset: Dataset) -> None:
+    X, name = dataset.X, dataset.name
+    if isinstance(X, pd.DataFrame) or np.asarray(X).dtype.kind not in "biuf":
+        found = "a DataFrame" if isinstance(X, pd.DataFrame) else f"an array of dtype {np.asarray(X).dtype}"
+        raise ValueError(
+            f"Image data of dataset {name!r} is {found}; expected a numeric ndarray of pixel "
+            "values of shape (n_samples, height*width*channels). Convert it with "
+            "np.asarray(X, dtype='float32')."
+        )
+    width = int(np.prod(dataset.image_shape))
+    if X.ndim != 2 or X.shape[1] != width:
+        raise ValueError(
+            f"image_shape {tuple(dataset.image_shape)} of dataset {name!r} needs {width} "
+            f"columns (height*width*channels), but X has shape {X.shape}. Fix image_shape, or "
+            f"flatten the images row-major to (n_samples, {width})."
+        )
+    n_missing = int(np.isnan(X).sum()) if X.dtype.kind == "f" else 0
+    if n_missing:
+        raise ValueError(
+            f"Image data of dataset {name!r} has {n_missing} missing (NaN) pixel values; "
+            "expected none. Fill them (e.g. with 0) before loading."
+        )
+
+
+def _clean_tabular(dataset: Dataset) -> Dataset:
+    name = dataset.name
+    columns = _columns_of(dataset)
+    if not columns:
+        raise ValueError(
+            f"Dataset {name!r} has no feature columns; expected at least one column besides "
+            "the target. Check the target and drop arguments."
+        )
+    empty = [c for c, values in columns if pd.isna(values).all()]
+    if len(empty) == len(columns):
+        raise ValueError(
+            f"All {len(columns)} feature columns of dataset {name!r} are entirely missing "
+            f"(NaN in every row): {empty}; expected at least one column with values. Check "
+            "that the file was read with the right separator and header."
+        )
+    if empty:
+        warnings.warn(
+            f"Dropping column(s) {empty} of dataset {name!r}: entirely missing (NaN in every "
+            "row), so they carry no information.",
+            UserWarning,
+            stacklevel=3,
+        )
+    ids = [c for c, values in columns if c not in empty and is_id_like(values, c)]
+    if ids:
+        warnings.warn(
+            f"Dropping ID-like column(s) {ids} of dataset {name!r}: a distinct integer or string "
+            "in every row identifies the row, it is not a feature. To keep such a column, "
+            "convert it to float.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if len(empty) + len(ids) == len(columns):
+        raise ValueError(
+            f"Dataset {name!r} has no feature columns left after dropping the ID-like "
+            f"column(s) {ids}; expected at least one real feature. Add feature columns to the data."
+        )
+    keep = [i for i, (c, _) in enumerate(columns) if c not in empty and c not in ids]
+    return dataset if len(keep) == len(columns) else _keep_columns(dataset, keep)
+
+
+def _needed_per_class(n_splits: int, test_size: float) -> int:
+    """Rows per class so that stratified ``n_splits``-fold CV still has ``n_splits`` rows of
+    it after a stratified hold-out of ``test_size``: ``ceil(n_splits / (1 - test_size))``.
+    (The hold-out takes at most ``ceil(count * test_size)`` rows of a class.)"""
+    return max(2, math.ceil(round(n_splits / (1.0 - test_size), 9)))
+
+
+def _check_target(dataset: Dataset, n_splits: int, test_size: float) -> None:
+    name, y = dataset.name, np.asarray(dataset.y)
+    missing = np.flatnonzero(pd.isna(y))
+    if missing.size:
+        shown = ", ".join(str(i) for i in missing[:5]) + (", ..." if missing.size > 5 else "")
+        raise ValueError(
+            f"The target of dataset {name!r} is missing in {missing.size} of {len(y)} rows "
+            f"(row positions {shown}); expected a value in every row. Drop those rows "
+            "(df.dropna(subset=[target])) or fill in their target."
+        )
+    predefined = dataset.test_index is not None
+    rows = np.setdiff1d(np.arange(len(y)), dataset.test_index) if predefined else np.arange(len(y))
+    needed = n_splits if predefined else _needed_per_class(n_splits, test_size)
+    if dataset.task != "classification":
+        if len(rows) < needed:
+            raise ValueError(
+                f"Dataset {name!r} has {len(rows)} rows; n_splits={n_splits} with "
+                f"test_size={test_size} needs at least {needed} (ceil({n_splits} / "
+                f"(1 - {test_size}))). Use more data or fewer folds (--cv)."
+            )
+        return
+    counts = pd.Series(y).value_counts(sort=False)
+    if len(counts) == 1:
+        raise ValueError(
+            f"The target of dataset {name!r} has a single class ({label_repr(counts.index[0])}, "
+            f"{int(counts.iloc[0])} rows); classification needs at least 2 classes. Check the "
+            "target column and the rows that were loaded."
+        )
+    if not predefined:
+        n_test = math.ceil(test_size * len(y))
+        if n_test < len(counts):
+            raise ValueError(
+                f"The hold-out split of dataset {name!r} would have {n_test} rows "
+                f"(test_size={test_size} of {len(y)}), fewer than its {len(counts)} classes; "
+                "stratified splitting needs at least one row per class. Increase test_size "
+                "or use more data."
+            )
+    train_counts = pd.Series(y[rows]).value_counts().reindex(counts.index, fill_value=0)
+    few = [(c, int(k)) for c, k in sorted(train_counts.items(), key=lambda ck: (ck[1], str(ck[0])))
+           if k < needed]
+    if few:
+        listing = ", ".join(f"{label_repr(c)} ({k})" for c, k in few)
+        plural = "classes" if len(few) > 1 else "class"
+        if predefined:
+            raise ValueError(
+                f"Too few training rows in {plural} {listing} of dataset {name!r}: stratified "
+                f"{n_splits}-fold CV needs at least {n_splits} rows per class outside its "
+                "predefined test split. Collect more rows of these classes, merge or drop rare "
+                "classes, or use fewer folds (--cv)."
+            )
+        raise ValueError(
+            f"Too few rows in {plural} {listing} of dataset {name!r}: n_splits={n_splits} with "
+            f"test_size={test_size} needs at least {needed} rows per class (ceil({n_splits} / "
+            f"(1 - {test_size})) = {needed}, so that {n_splits} remain for the stratified folds "
+            "after the hold-out split). Collect more rows of these classes, merge or drop rare "
+            "classes, or use fewer folds (--cv)."
+        )
+
+
+def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Dataset:
+    """Validate a dataset before any fitting; drop columns that cannot help a model.
+
+    Checks, in this order, each failure one ``ValueError`` saying what was found, what was
+    expected and how to fix it:
+
+    1. ``X`` and ``y`` have the same number of rows; there is at least one row.
+    2. Images (``image_shape`` set): a numeric ndarray with ``h*w*c`` columns, no NaN.
+       Tabular data: at least one feature column. A column entirely missing is dropped with
+       a ``UserWarning``; all columns missing is an error. ID-like columns
+       (:func:`is_id_like`) are dropped with a ``UserWarning`` naming them; an error if
+       nothing is left.
+    3. The target has no missing values.
+    4. Classification: at least 2 classes; at least one hold-out row per class; every class
+       has at least ``ceil(n_splits / (1 - test_size))`` rows, so that ``n_splits`` remain
+       for stratified k-fold CV after the stratified hold-out split (with a predefined
+       ``test_index``: ``n_splits`` rows outside the test rows). Regression: at least that
+       many rows.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    n_splits : int
+        Number of CV folds k (>= 2).
+    test_size : float
+        Fraction of rows in the hold-out test split, in (0, 1); ignored for the class
+        counts when the dataset has its own ``test_index``.
+
+    Returns
+    -------
+    Dataset
+        ``dataset`` itself, or a copy without the dropped columns (``feature_names``
+        updated).
+
+    Raises
+    ------
+    ValueError
+        On any failed check above, or ``n_splits`` / ``test_size`` out of range.
+
+    Warns
+    -----
+    UserWarning
+        For every dropped column (entirely missing, or ID-like).
+    """
+    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
+        raise ValueError(f"n_splits must be an integer >= 2 (the number of folds); got {n_splits!r}. Use e.g. 5.")
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must be a fraction in (0, 1); got {test_size!r}. Use e.g. 0.2.")
+    name = dataset.name
+    n_x, n_y = int(np.shape(dataset.X)[0]), len(dataset.y)
+    if n_x != n_y:
+        raise ValueError(
+            f"X has {n_x} rows but y has {n_y} values in dataset {name!r}; expected one target "
+            "value per row. Build X and y from the same rows."
+        )
+    if n_y == 0:
+        raise ValueError(
+            f"Dataset {name!r} is empty (0 rows); expected rows of data. Check the file and "
+            "any filtering that produced it."
+        )
+    if dataset.image_shape is not None:
+        _check_image(dataset)
+    else:
+        dataset = _clean_tabular(dataset)
+    _check_target(dataset, n_splits, test_size)
+    return dataset

@@ -1,0 +1,135 @@
+"""The Dataset: a named ``X``, ``y`` with its task and, for images, its shape; the bundled datasets.
+
+Tabular ``X`` is kept as a DataFrame with its dtypes (numbers, strings, categories, bools);
+the model's Pipeline imputes, scales and encodes it inside each fold
+(:class:`backends.preprocessing.TabularPreprocessor`). Index rows by position with
+:func:`take_rows` (``X.iloc[rows]`` for a DataFrame, ``X[rows]`` for an array).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets as skdatasets
+
+__all__ = ["Dataset", "BUNDLED", "load_dataset", "take_rows"]
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A dataset ready for the study.
+
+    Parameters
+    ----------
+    name : str
+    X : pandas.DataFrame or ndarray of shape (n_samples, n_features)
+        A DataFrame for tabular data of mixed column types (numbers, strings, categories,
+        bools; NaN for missing), with a ``RangeIndex``; or a float array. Images are flat
+        float rows: each image flattened row-major to ``h*w*c`` columns.
+    y : ndarray of shape (n_samples,)
+        Targets as found: class labels of any type (strings allowed) or numbers.
+    task : {"classification", "regression"}
+    image_shape : tuple of int (h, w, c) or None, default=None
+        Set for image data; image models run only where it is set.
+    feature_names : list of str or None, default=None
+    target_names : list of str or None, default=None
+        Class names, in the order of ``np.unique(y)``.
+    test_index : ndarray of int of shape (n_test,) or None, default=None
+        Row positions of the dataset's own test split (e.g. MNIST's 10,000 test images).
+        When set, the study uses these rows as the hold-out test split instead of drawing one.
+    """
+
+    name: str
+    X: np.ndarray | pd.DataFrame
+    y: np.ndarray
+    task: str
+    image_shape: tuple | None = None
+    feature_names: list | None = None
+    target_names: list | None = None
+    test_index: np.ndarray | None = None
+
+    def __post_init__(self):
+        # Contiguous arrays hash the same in every process (the cache key of a unit computed
+        # in a worker, which receives a pickled, hence contiguous, copy).
+        for field_name in ("X", "y"):
+            value = getattr(self, field_name)
+            if isinstance(value, np.ndarray) and not value.flags["C_CONTIGUOUS"]:
+                object.__setattr__(self, field_name, np.ascontiguousarray(value))
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows (``len(y)``)."""
+        return len(self.y)
+
+    @property
+    def n_features(self) -> int:
+        """Number of feature columns of ``X``."""
+        return int(self.X.shape[1])
+
+    @property
+    def predefined_test(self) -> bool:
+        """True if the dataset brings its own test split (``test_index`` is set)."""
+        return self.test_index is not None
+
+
+def take_rows(X, rows: np.ndarray):
+    """Rows of ``X`` by position: ndarray indexing or ``DataFrame.iloc``."""
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+
+
+# --------------------------------------------------------------------------------------
+# Bundled datasets
+
+
+def _from_bunch(name: str, bunch, task: str, image_shape=None) -> Dataset:
+    names = getattr(bunch, "target_names", None)
+    features = getattr(bunch, "feature_names", None)
+    return Dataset(
+        name=name,
+        X=np.asarray(bunch.data, dtype=np.float64),
+        y=np.asarray(bunch.target),
+        task=task,
+        image_shape=image_shape,
+        feature_names=None if features is None else [str(f) for f in features],
+        target_names=[str(t) for t in names] if task == "classification" and names is not None else None,
+    )
+
+
+BUNDLED = {
+    "digits": lambda: _from_bunch("digits", skdatasets.load_digits(), "classification", (8, 8, 1)),
+    "breast_cancer": lambda: _from_bunch("breast_cancer", skdatasets.load_breast_cancer(), "classification"),
+    "wine": lambda: _from_bunch("wine", skdatasets.load_wine(), "classification"),
+    "iris": lambda: _from_bunch("iris", skdatasets.load_iris(), "classification"),
+    "diabetes": lambda: _from_bunch("diabetes", skdatasets.load_diabetes(), "regression"),
+}
+"""Bundled datasets by name: digits (1797 8x8 images, 10 classes), breast_cancer (569 x 30,
+2 classes), wine (178 x 13, 3 classes), iris (150 x 4, 3 classes), diabetes (442 x 10,
+regression)."""
+
+
+def load_dataset(name: str) -> Dataset:
+    """Load a bundled dataset by name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`BUNDLED`.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not bundled; the message lists the bundled names.
+    """
+    try:
+        loader = BUNDLED[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown dataset {name!r}. Expected one of {sorted(BUNDLED)}."
+        ) from None
+    return loader()

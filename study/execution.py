@@ -1,0 +1,198 @@
+"""Workers: the study's work items on joblib's loky processes, the longest first, one error policy.
+
+A study's work differs in cost by two orders of magnitude (a ridge unit on wine vs a CNN unit
+on digits), and its items arrive in waves: a model's diagnostics can start only when its unit
+has chosen the parameters. :func:`execute` keeps one queue of ready items, ordered by expected
+cost, and as many in flight as there are workers; an item that finishes may add new items,
+which start at once (no barrier between the units and the diagnostics). Running the longest
+first keeps every core busy until the end: the "longest processing time first" rule, whose
+makespan is at most 4/3 of the optimum (Graham, 1969, SIAM J. Appl. Math. 17(2)).
+
+The error policy, the same for every item (as scikit-learn's ``_fit_and_score`` with
+``error_score``): an exception becomes a failed :class:`Outcome` whose error is one line
+``"Type: message"``, plus a ``RuntimeWarning``; it never stops the study. Results already in
+the store are loaded in the study's process, so a rerun that finds everything stored starts no
+worker. Workers' warnings are shown again in the study's process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import os
+import time
+import warnings
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass
+
+from tqdm.auto import tqdm
+
+__all__ = ["WorkItem", "Outcome", "execute", "worker_threads", "one_line"]
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+
+
+@dataclass(frozen=True, eq=False)
+class WorkItem:
+    """One call ``function(*args)`` of a study, stored under ``key``.
+
+    Attributes
+    ----------
+    label : str
+        Shown by the progress bar and in warnings, e.g. ``"digits / keras_cnn"``.
+    work : str
+        "unit", or the experiment's name.
+    dataset, model : str
+        What it runs on (for the failure and timing tables).
+    cost : float
+        Expected run time in arbitrary units (larger runs earlier).
+    function : callable
+        Importable in a worker (a module-level function or a method of a module-level object).
+    args : tuple
+    key : str or None, default=None
+        Store key (``study.store.work_key``); None: never stored.
+    """
+
+    label: str
+    work: str
+    dataset: str
+    model: str
+    cost: float
+    function: object
+    args: tuple
+    key: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Outcome:
+    """What came of a work item: its value, or the one-line error that replaced it.
+
+    Attributes
+    ----------
+    item : WorkItem
+    value : object
+        ``function(*args)``; None when it failed.
+    error : str
+        ``"Type: message"`` on one line; empty when it succeeded.
+    seconds : float
+        Wall time of the computation (as stored, when loaded from the store).
+    loaded : bool
+        True when the value came from the store.
+    """
+
+    item: WorkItem
+    value: object
+    error: str
+    seconds: float
+    loaded: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def one_line(exc: BaseException) -> str:
+    """``"Type: message"`` of an exception, on one line."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def worker_threads(n_jobs: int) -> int:
+    """One worker's share of the cores when ``n_jobs`` items run at once (-1: all cores)."""
+    cores = os.cpu_count() or 1
+    workers = cores if n_jobs < 0 else n_jobs
+    return max(1, cores // max(1, workers))
+
+
+def _perform(item: WorkItem, store) -> tuple:
+    """Run (or load) one item; the one error policy. Returns ``(value, error, seconds, warnings)``."""
+    with warnings.catch_warnings(record=True) as caught:
+        start = time.perf_counter()
+        try:
+            (value, seconds), error = store.call(item.key, item.function, item.args), ""
+        except Exception as exc:  # a failing item is recorded; the study goes on
+            value, seconds, error = None, time.perf_counter() - start, one_line(exc)
+    return value, error, seconds, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+
+
+def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
+    value, error, seconds, caught = result
+    for category, message, filename, lineno in caught:
+        warnings.warn_explicit(message, category, filename, lineno)
+    if error:
+        warnings.warn(f"{item.label} failed: {error}", RuntimeWarning, stacklevel=3)
+    return Outcome(item, value, error, seconds, loaded)
+
+
+def _executor(n_workers: int):
+    from joblib.externals.loky import get_reusable_executor
+
+    threads = str(worker_threads(n_workers))
+    env = {name: os.environ.get(name, threads) for name in _THREAD_VARIABLES}
+    env["TF_NUM_INTEROP_THREADS"] = os.environ.get("TF_NUM_INTEROP_THREADS", "1")
+    return get_reusable_executor(max_workers=n_workers, env=env)
+
+
+def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool = True,
+            in_process=contextlib.nullcontext) -> list:
+    """Run work items, longest first, and every item their outcomes add.
+
+    Parameters
+    ----------
+    items : list of WorkItem
+    n_jobs : int
+        Number of worker processes (-1: all cores). 1: everything runs in this process.
+    store : study.store.Store
+        Where results are loaded from and stored (in the process that computes them).
+    follow_up : callable or None, default=None
+        ``follow_up(outcome) -> list of WorkItem``, called in this process for every outcome:
+        the items it returns are queued at once (e.g. a model's diagnostics after its unit).
+    progress : bool, default=True
+        A progress bar over the items (its total grows as items are added).
+    in_process : callable, default=contextlib.nullcontext
+        A context manager entered around the items run in this process (e.g. a Dask backend).
+
+    Returns
+    -------
+    list of Outcome
+        In completion order.
+    """
+    counter = itertools.count()
+    ready: list = []
+    outcomes: list = []
+    bar = tqdm(total=0, desc="work", unit="item", disable=not progress)
+
+    def push(new):
+        for item in new:
+            heapq.heappush(ready, (-item.cost, next(counter), item))
+        bar.total += len(new)
+        bar.refresh()
+
+    def finish(outcome: Outcome):
+        outcomes.append(outcome)
+        bar.set_postfix_str(outcome.item.label)
+        bar.update()
+        push(follow_up(outcome) if follow_up else [])
+
+    push(items)
+    n_workers = (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+    in_flight: dict = {}
+    with bar, warnings.catch_warnings():
+        # loky replaces a worker whose memory grew by 300 MB (TensorFlow's graphs of many Keras fits
+        # do) and says so; the replacement is routine and loses no work
+        warnings.filterwarnings("ignore", "A worker stopped while some jobs were given", UserWarning)
+        while ready or in_flight:
+            while ready and (n_workers == 1 or len(in_flight) < n_workers):
+                item = heapq.heappop(ready)[2]
+                if store.has(item.key):  # a stored result: loaded here, no worker needed
+                    finish(_outcome(item, _perform(item, store), loaded=True))
+                elif n_workers == 1:
+                    with in_process():
+                        finish(_outcome(item, _perform(item, store)))
+                else:
+                    in_flight[_executor(n_workers).submit(_perform, item, store)] = item
+            if in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finish(_outcome(in_flight.pop(future), future.result()))
+    return outcomes

@@ -1,0 +1,80 @@
+"""The report: a study's tables -> report.md, the CSV tables, study.json and the figures.
+
+:func:`write_report` writes everything a study produced, from its :class:`~study.runner.StudyResult`
+alone; the command line calls it too, so a report written from Python is the command line's
+report. It reads only the tables and never fits anything. Every file is written atomically
+(``study.report.files``) and a figure is drawn only when its data or code changed
+(``study.report.figures``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from study.report.curves import learning_curves_section, validation_curves_section
+from study.report.files import atomic_write_text
+from study.report.format import anchor
+from study.report.imbalance import imbalance_section, per_class_section
+from study.report.keras import ablation_section, histories_section
+from study.report.main import dataset_sections, protocol_section
+from study.report.statistics import statistics_section
+from study.report.verdicts import failures_section, verdicts_section
+from study.results import primary_metric
+
+__all__ = ["write_report"]
+
+DIAGNOSTIC_SECTIONS = (learning_curves_section, validation_curves_section, histories_section, ablation_section,
+                       imbalance_section)
+"""Sections of the experiments, in report order (written when the study ran its diagnostics)."""
+
+
+def write_report(result, out) -> Path:
+    """Write every file of a study's report into ``out``.
+
+    Files: ``report.md`` (protocol, a side-by-side table and figures per dataset, the
+    statistical comparison, the fit verdicts, the diagnostics' sections, per-class recall, the
+    failures), ``results.csv``, ``predictions.csv``, one ``<table>.csv`` per table of
+    ``result.tables``, ``study.json`` (the settings) and ``figures/*.png``.
+
+    Parameters
+    ----------
+    result : study.runner.StudyResult
+        What ``study.run_study`` returned.
+    out : str or pathlib.Path
+        Output directory (created if missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``report.md``.
+    """
+    out = Path(out)
+    fig_dir = out / "figures"
+    settings = result.spec.settings()
+    tables = result.tables
+    atomic_write_text(out / "results.csv", result.results.to_csv(index=False))
+    atomic_write_text(out / "predictions.csv", result.predictions.to_csv(index=False))
+    for name, frame in tables.items():
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+    atomic_write_text(out / "study.json", json.dumps(settings, indent=2, default=str) + "\n")
+
+    metric = primary_metric(result.results) if (result.results["status"] == "ok").any() else None
+    parts = [protocol_section(settings), *dataset_sections(result.results, metric, fig_dir)]
+    if metric is not None:
+        parts.append(statistics_section(result.results, result.predictions, fig_dir, metric))
+    parts.append(verdicts_section(tables, fig_dir))
+    if settings["diagnostics"]:
+        parts += [section(tables, fig_dir) for section in DIAGNOSTIC_SECTIONS]
+    parts += [per_class_section(tables, fig_dir), failures_section(tables, fig_dir)]
+    parts = [part for part in parts if part]
+    headings = [line[3:] for part in parts for line in part.splitlines() if line.startswith("## ")]
+    contents = "\n".join(f"- [{h}](#{anchor(h)})" for h in headings)
+    header = ("# Generalization report\n\n"
+              f"Datasets: {', '.join(settings['datasets'])}. Models: {', '.join(settings['models'])}. "
+              "Tables and figures come from `results.csv` (one row per dataset x model x split x fold x metric) "
+              "and the other CSV files beside this report; the settings are in `study.json`.\n\n"
+              f"## Contents\n\n{contents}\n")
+    path = out / "report.md"
+    atomic_write_text(path, "\n".join([header, *parts]))
+    return path

@@ -1,0 +1,104 @@
+"""Figures: saved atomically, and drawn only when their data or the code drawing them changed.
+
+Each figure function ``draw(*inputs) -> matplotlib.figure.Figure`` is decorated with
+:func:`figure`; the decorated function is called with ``path=``. A content key of the inputs,
+of the report's drawing code and of the plotting libraries' versions is stored in the PNG's
+metadata: an unchanged rerun draws nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from joblib import hash as content_hash  # noqa: E402
+from PIL import Image  # noqa: E402 (matplotlib's own PNG library)
+
+from study.report.files import publish, temporary_path  # noqa: E402
+
+__all__ = ["figure", "save_figure", "FIGURE_KEY", "PALETTE"]
+
+FIGURE_KEY = "generalization-study inputs"
+_PLOTTING_LIBRARIES = ("matplotlib", "seaborn", "pandas", "numpy", "pillow", "scikit-posthocs")
+PALETTE = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
+"""Colours of the splits in every figure."""
+
+
+def save_figure(fig, path: Path, key: str | None = None, dpi: int = 110) -> None:
+    """Save a matplotlib figure as PNG atomically and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : pathlib.Path
+        The PNG file (its folder is created if missing).
+    key : str or None, default=None
+        Stored in the PNG's text metadata (see :func:`figure`).
+    dpi : int, default=110
+        Resolution (dots per inch of the figure's size in inches).
+    """
+    tmp = temporary_path(Path(path), ".png")
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={FIGURE_KEY: key} if key else None)
+    plt.close(fig)
+    publish(tmp, Path(path))
+
+
+@functools.cache
+def _drawing_code_version() -> str:
+    """Hash of the report's source and of the plotting libraries' versions: a figure drawn by
+    other code is drawn again."""
+    def installed(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "none"
+    sources = [path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py"))]
+    return content_hash((sources, [installed(name) for name in _PLOTTING_LIBRARIES]))
+
+
+def _input_key(value):
+    """A value that hashes equal for equal content: a DataFrame by its columns, dtypes and
+    pandas' row hashes (not by its pickle, which depends on its memory layout)."""
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        frame = value.to_frame() if isinstance(value, pd.Series) else value
+        return ("frame", list(map(str, frame.columns)), list(map(str, frame.dtypes)),
+                pd.util.hash_pandas_object(frame, index=True).to_numpy())
+    return value
+
+
+def _stored_key(path: Path) -> str | None:
+    """The key in an existing PNG's metadata (None: no file, another file, or no key)."""
+    try:
+        with Image.open(path) as image:
+            return image.info.get(FIGURE_KEY)
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def figure(draw=None, *, dpi: int = 110):
+    """Decorator for a figure function ``draw(*inputs) -> matplotlib.figure.Figure``.
+
+    The decorated function is called as ``draw(*inputs, path=PNG path)``: it draws and saves
+    the figure (:func:`save_figure`) unless ``path`` already holds the figure of the same
+    inputs, drawn by the same code with the same plotting libraries (a content key stored in
+    the PNG's metadata). Usable as ``@figure`` or ``@figure(dpi=150)``.
+    """
+    if draw is None:
+        return functools.partial(figure, dpi=dpi)
+
+    @functools.wraps(draw)
+    def drawn(*inputs, path: Path) -> Path:
+        path = Path(path)
+        key = content_hash((draw.__module__, draw.__qualname__, _drawing_code_version(),
+                            [_input_key(value) for value in inputs]))
+        if _stored_key(path) != key:
+            save_figure(draw(*inputs), path, key, dpi)
+        return path
+
+    return drawn

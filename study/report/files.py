@@ -1,0 +1,34 @@
+"""Report files are written atomically: to a temporary name in the same folder, then renamed, so
+a reader never sees a half-written file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_write_text", "temporary_path", "publish"]
+
+
+def temporary_path(path: Path, suffix: str) -> str:
+    """A new, empty temporary file beside ``path`` (its folder is created if missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    return tmp
+
+
+def publish(tmp: str, path: Path) -> None:
+    """Rename a finished temporary file onto ``path``, readable by all as an ordinary file
+    (``mkstemp`` creates it readable by its owner only)."""
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    tmp = temporary_path(path, ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    publish(tmp, path)

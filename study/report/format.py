@@ -1,0 +1,99 @@
+"""Shared formatting of the report: numbers, p-values, Markdown tables, headings, labels.
+
+Every section formats through these helpers, so a number or a table looks the same everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+
+from backends.routing import unroute
+
+__all__ = ["fmt", "fmt_signed", "format_p", "pm", "markdown_table", "cell", "mean_std", "anchor", "slug",
+           "metric_label",
+           "params_text", "axis_floor", "empty_section", "METRIC_LABELS"]
+
+METRIC_LABELS = {
+    "accuracy": "accuracy (fraction correct)",
+    "balanced_accuracy": "balanced accuracy (mean per-class recall)",
+    "r2": "R^2",
+    "neg_root_mean_squared_error": "-RMSE (target units)",
+}
+
+
+def fmt(value, digits: int = 3) -> str:
+    """A number with ``digits`` decimals; "n/a" for a missing value."""
+    return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def fmt_signed(value, digits: int = 3) -> str:
+    """A difference with its sign (``+0.012``); "n/a" for a missing value."""
+    return "n/a" if value is None or pd.isna(value) else f"{value:+.{digits}f}"
+
+
+def format_p(p) -> str:
+    """A p-value: 3 decimals, "< 0.001" below that, "n/a" when missing."""
+    return "n/a" if p is None or pd.isna(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def pm(mean, std) -> str:
+    """"mean ± std", or "mean (1 fold)" when there is no spread to report."""
+    return f"{fmt(mean)} (1 fold)" if pd.isna(std) and pd.notna(mean) else f"{fmt(mean)} ± {fmt(std)}"
+
+
+def cell(text) -> str:
+    """Text safe in a Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def markdown_table(header: list, rows: list) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a dataset or model name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_")
+
+
+def metric_label(metric: str) -> str:
+    """An axis label for a metric, with its units where it has them."""
+    return METRIC_LABELS.get(metric, metric)
+
+
+def params_text(best_params: str) -> str:
+    """GridSearchCV's choice (JSON of routed names) as ``C=1.0, l2=0.001``."""
+    if not best_params:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in unroute(json.loads(best_params)).items())
+
+
+def axis_floor(values) -> float:
+    """Lower y limit for score axes: a little below the lowest finite value, on a 0.05 grid."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return 0.0
+    low = values.min()
+    return max(0.0, np.floor((low - 0.02) * 20) / 20) if low > 0 else low - 0.05
+
+
+def empty_section(title: str, what: str) -> str:
+    """A section that says there was nothing of its kind in this study."""
+    return f"## {title}\n\nNo {what} in this study.\n"
+
+
+def mean_std(frame: pd.DataFrame, by: list) -> pd.DataFrame:
+    """Mean, std and count of ``score`` per group, for tables and figures over folds."""
+    return frame.groupby(by, sort=False)["score"].agg(["mean", "std", "count"]).reset_index()

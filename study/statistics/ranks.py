@@ -1,0 +1,166 @@
+"""Ranks of the models over datasets, the Friedman test and the Nemenyi post-hoc test.
+
+Source: Demsar, J. (2006). Statistical comparisons of classifiers over multiple data sets.
+JMLR 7, 1-30 (Friedman test, Nemenyi post-hoc test, critical-difference diagram).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from study.statistics.rows import resolve_metric, rows_of
+
+__all__ = ["Ranking", "rank_models", "FriedmanResult", "friedman_test", "nemenyi_cd", "nemenyi_p_values",
+           ]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Ranks of the models over datasets (see :func:`rank_models`).
+
+    Attributes
+    ----------
+    scores : pandas.DataFrame of shape (n_datasets, n_models)
+        Score per dataset (rows) and model common to every dataset (columns).
+    ranks : pandas.DataFrame of shape (n_datasets, n_models)
+        Rank within each dataset, 1 = best, ties get the average rank.
+    mean_ranks : pandas.Series of shape (n_models,)
+        Mean rank over datasets, sorted from best to worst.
+    excluded : list of str
+        Models missing on some dataset, left out of the ranking.
+    metric, split : str
+        What was ranked.
+    """
+
+    scores: pd.DataFrame
+    ranks: pd.DataFrame
+    mean_ranks: pd.Series
+    excluded: list
+    metric: str
+    split: str
+
+
+def rank_models(results, split="test", metric=None):
+    """Rank the models on every dataset and average the ranks over datasets.
+
+    Only models with a score on every dataset are ranked: the ranks of a model that is
+    missing somewhere (for example a CNN run only on image data, or a failed unit) would not
+    be comparable, so it is left out and named in ``excluded``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Tidy results table (see module docstring).
+    split : {"test", "validation", "nested"}, default="test"
+        Rows to rank on; per-fold splits are averaged per dataset x model first.
+    metric : str or None, default=None
+        Metric; None picks the primary metric.
+
+    Returns
+    -------
+    Ranking
+        Scores, per-dataset ranks (1 = best, ties averaged), mean ranks, excluded models.
+
+    Raises
+    ------
+    ValueError
+        If the table lacks a required column or the metric is absent.
+    """
+    metric = resolve_metric(results, metric)
+    rows = rows_of(results, split, metric)
+    wide = (
+        rows.groupby(["dataset", "model"], sort=False)["score"].mean().unstack("model")
+        .reindex(index=pd.unique(rows["dataset"]), columns=pd.unique(rows["model"]))
+    )
+    excluded = [m for m in wide.columns if wide[m].isna().any()]
+    scores = wide.drop(columns=excluded)
+    ranks = scores.rank(axis=1, ascending=False, method="average")
+    mean_ranks = ranks.mean().sort_values()
+    return Ranking(scores, ranks, mean_ranks, excluded, metric, split)
+
+
+@dataclass(frozen=True)
+class FriedmanResult:
+    """Result of :func:`friedman_test`.
+
+    Attributes
+    ----------
+    statistic : float
+        Friedman chi-square statistic (NaN when not computed).
+    p_value : float
+        p-value (NaN when not computed).
+    n_datasets, n_models : int
+        Size of the comparison (datasets = blocks, models = treatments).
+    reason : str
+        Why the test was not run; empty when it was.
+    """
+
+    statistic: float
+    p_value: float
+    n_datasets: int
+    n_models: int
+    reason: str = ""
+
+
+def friedman_test(results, split="test", metric=None):
+    """Friedman test that all models rank equally over datasets.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Tidy results table (see module docstring).
+    split : str, default="test"
+        Rows to rank on, as in :func:`rank_models`.
+    metric : str or None, default=None
+        Metric; None picks the primary metric.
+
+    Returns
+    -------
+    FriedmanResult
+        Statistic and p-value from ``scipy.stats.friedmanchisquare`` over the models common to
+        all datasets; NaN with a reason when there are fewer than 3 models or fewer than 2
+        datasets.
+
+    Raises
+    ------
+    ValueError
+        If the table lacks a required column or the metric is absent.
+
+    Notes
+    -----
+    Source: Friedman (1937); Demsar (2006), JMLR 7, section 3.2.2.
+    """
+    scores = rank_models(results, split, metric).scores
+    n_datasets, n_models = scores.shape
+    if n_models < 3 or n_datasets < 2:
+        return FriedmanResult(
+            np.nan, np.nan, n_datasets, n_models,
+            f"not enough datasets/models ({n_datasets} dataset(s), {n_models} model(s) on every dataset; "
+            "it needs >= 2 datasets and >= 3 models)",
+        )
+    statistic, p_value = stats.friedmanchisquare(*(scores[m] for m in scores.columns))
+    return FriedmanResult(float(statistic), float(p_value), n_datasets, n_models)
+
+
+def nemenyi_cd(n_models, n_datasets, alpha):
+    """Nemenyi critical difference ``q_alpha * sqrt(k (k + 1) / (6 N))`` (Demsar 2006, eq. 4).
+
+    ``q_alpha`` is the studentized range quantile divided by sqrt(2), which reproduces
+    Demsar (2006) Table 5(a) (k=3: 2.343, k=4: 2.569, ...).
+    """
+    q_alpha = stats.studentized_range.ppf(1 - alpha, n_models, np.inf) / np.sqrt(2)
+    return float(q_alpha * np.sqrt(n_models * (n_models + 1) / (6 * n_datasets)))
+
+
+def nemenyi_p_values(ranking: Ranking) -> pd.DataFrame:
+    """Pairwise p-values of the Nemenyi post-hoc test after Friedman
+    (``scikit_posthocs.posthoc_nemenyi_friedman``), models as index and columns."""
+    import scikit_posthocs as sp
+
+    p_values = sp.posthoc_nemenyi_friedman(ranking.scores.to_numpy())
+    p_values.index = p_values.columns = ranking.scores.columns
+    return p_values

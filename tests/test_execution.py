@@ -1,0 +1,100 @@
+"""Work items on joblib's loky workers: longest first, follow-ups at once, one error policy, the store."""
+
+import os
+import warnings
+
+import pytest
+
+from study.execution import WorkItem, execute, one_line, worker_threads
+from study.runner import run_study
+from study.spec import StudySpec
+from study.store import Store
+
+
+def _describe(name):
+    return name, os.getpid()
+
+
+def _warn_and_describe(name):
+    warnings.warn(f"{name}: careful", UserWarning)
+    return name, os.getpid()
+
+
+def _fail(name):
+    raise RuntimeError(f"{name} broke\nsecond line")
+
+
+def _items(names, function=_describe, store_keys=False):
+    return [WorkItem(name, "unit", "d", name, cost, function, (name,), key=name if store_keys else None)
+            for cost, name in enumerate(names)]
+
+
+def _values(outcomes):
+    return {o.item.label: o.value for o in outcomes}
+
+
+def test_serial_items_run_here_longest_first():
+    outcomes = execute(_items(["a", "b", "c"]), n_jobs=1, store=Store(None), progress=False)
+    assert [o.item.label for o in outcomes] == ["c", "b", "a"]  # larger cost first
+    assert {pid for _, pid in _values(outcomes).values()} == {os.getpid()}
+    assert all(o.ok and not o.loaded and o.seconds >= 0 for o in outcomes)
+
+
+def test_parallel_items_run_on_workers():
+    outcomes = execute(_items([f"t{i}" for i in range(6)]), n_jobs=2, store=Store(None), progress=False)
+    assert sorted(_values(outcomes)) == [f"t{i}" for i in range(6)]
+    assert os.getpid() not in {pid for _, pid in _values(outcomes).values()}
+
+
+def test_follow_ups_start_as_their_item_finishes():
+    def follow_up(outcome):
+        name = outcome.item.label
+        return _items([name + "+"]) if not name.endswith("+") else []
+
+    outcomes = execute(_items(["a", "b"]), n_jobs=2, store=Store(None), follow_up=follow_up, progress=False)
+    assert sorted(o.item.label for o in outcomes) == ["a", "a+", "b", "b+"]
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_failure_is_one_line_and_a_warning_and_the_rest_go_on(n_jobs):
+    items = _items(["bad"], _fail) + _items(["good"])
+    with pytest.warns(RuntimeWarning, match="bad failed: RuntimeError: bad broke second line"):
+        outcomes = {o.item.label: o for o in execute(items, n_jobs=n_jobs, store=Store(None), progress=False)}
+    assert outcomes["bad"].error == "RuntimeError: bad broke second line" and outcomes["bad"].value is None
+    assert not outcomes["bad"].ok and outcomes["good"].ok
+    assert one_line(ValueError("a\n\n  b")) == "ValueError: a b"
+
+
+def test_a_workers_warnings_are_shown_again_here():
+    with pytest.warns(UserWarning) as caught:
+        outcomes = execute(_items(["a", "b", "c"], _warn_and_describe), n_jobs=2, store=Store(None), progress=False)
+    assert os.getpid() not in {pid for _, pid in _values(outcomes).values()}
+    assert {str(w.message) for w in caught} >= {"a: careful", "b: careful", "c: careful"}
+
+
+def test_stored_results_are_loaded_here_and_start_no_worker(tmp_path):
+    store = Store(tmp_path)
+    first = execute(_items(["a", "b", "c"], store_keys=True), n_jobs=2, store=store, progress=False)
+    assert all(store.has(o.item.key) for o in first) and not any(o.loaded for o in first)
+    again = execute(_items(["a", "b", "c"], store_keys=True), n_jobs=2, store=store, progress=False)
+    assert _values(again) == _values(first) and all(o.loaded for o in again)
+    assert {o.item.label: o.seconds for o in again} == {o.item.label: o.seconds for o in first}
+    failed = execute(_items(["x"], _fail, store_keys=True), n_jobs=1, store=store, progress=False)
+    assert not failed[0].ok and not store.has("x")  # failures are never stored
+
+
+def test_worker_threads_share_the_cores(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert (worker_threads(1), worker_threads(2), worker_threads(-1), worker_threads(16)) == (8, 4, 1, 1)
+
+
+def test_parallel_study_gives_the_serial_table():
+    spec = dict(datasets=("wine", "iris"), models=("logistic_regression", "ridge", "random_forest"), cv=3,
+                quick=True, cache_dir=None, diagnostics=True)
+    serial = run_study(StudySpec(**spec, n_jobs=1), progress=False)
+    parallel = run_study(StudySpec(**spec), progress=False)
+    columns = [c for c in serial.results.columns if c != "fit_time"]
+    assert serial.results[columns].equals(parallel.results[columns])
+    assert serial.predictions.equals(parallel.predictions)
+    for name in ("learning_curves", "validation_curves", "verdicts", "per_class_recall"):
+        assert serial.tables[name].equals(parallel.tables[name]), name
