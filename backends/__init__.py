@@ -166,7 +166,6 @@ BUILTIN_MODELS = MappingProxyType({
             builder="backends.sklearn:random_forest",
             grid={"model__max_depth": [None, 8, 16], "model__min_samples_leaf": [1, 3]},
             quick_grid={"model__max_depth": [None, 8]},
-            quick_params={"model__n_estimators": 100},
             class_weight=True,
         ),
         ModelSpec(

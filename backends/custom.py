@@ -33,6 +33,7 @@ from sklearn.pipeline import Pipeline
 
 from backends import _USER_MODELS, BUILTIN_MODELS, TASKS, ModelSpec
 from backends.preprocessing import pipeline
+from backends.quiet import quiet_stderr
 from backends.routing import route
 
 __all__ = ["sklearn_model", "keras_model", "register_model", "unregister_model", "resolve_object"]
@@ -51,7 +52,8 @@ def resolve_object(reference: str):
     if not sep or not module or not attribute:
         raise ValueError(f"Expected 'module:function' (e.g. 'mymodels:build_mlp'); got {reference!r}.")
     try:
-        imported = importlib.import_module(module)
+        with quiet_stderr():  # a user module that imports Keras starts TensorFlow
+            imported = importlib.import_module(module)
     except ImportError as exc:
         raise ValueError(
             f"Cannot import module {module!r} of {reference!r}: {exc}. "
@@ -72,7 +74,7 @@ def _sklearn_builder(estimator, task: str, random_state=None, image_shape=None) 
 
 def _keras_builder(build_fn, epochs: int, batch_size: int, task: str, random_state=None,
                    image_shape=None) -> Pipeline:
-    from backends.keras import KerasBuildFnClassifier, KerasBuildFnRegressor
+    from backends.keras_wrappers import KerasBuildFnClassifier, KerasBuildFnRegressor
 
     cls = KerasBuildFnClassifier if task == "classification" else KerasBuildFnRegressor
     return pipeline(cls(model=build_fn, epochs=epochs, batch_size=batch_size, random_state=random_state))

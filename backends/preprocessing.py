@@ -4,10 +4,13 @@
 - :class:`TabularPreprocessor`: imputation, scaling and one-hot encoding of tabular data
   (a pandas DataFrame of mixed column types, or a numeric array), decided from the column
   dtypes of the training fold and learned on it only.
-- :func:`pipeline`: every model's Pipeline, ``preprocess -> model``.
+- :func:`pipeline`: every model's Pipeline, ``preprocess -> model``, whose fits are counted
+  (:class:`CountedPipeline`).
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pandas as pd
@@ -18,15 +21,44 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["ImageScaler", "TabularPreprocessor", "is_categorical", "pipeline"]
+__all__ = ["ImageScaler", "TabularPreprocessor", "CountedPipeline", "is_categorical", "pipeline", "fits_so_far",
+           "FIT_LOG"]
 
 
-def pipeline(model, preprocess=None) -> Pipeline:
+FIT_LOG = "STUDY_FIT_LOG"
+"""Environment variable naming a file to which every fit of a :class:`CountedPipeline` appends
+one byte, in whichever process it runs (a study's progress bar counts them)."""
+
+_fits = 0
+
+
+def fits_so_far() -> int:
+    """Fits of :class:`CountedPipeline` objects in this process so far."""
+    return _fits
+
+
+class CountedPipeline(Pipeline):
+    """A :class:`sklearn.pipeline.Pipeline` whose fits are counted: in this process
+    (:func:`fits_so_far`) and, when the environment names one (:data:`FIT_LOG`), in a file
+    shared by the study's worker processes. Parameters and behaviour are Pipeline's."""
+
+    def fit(self, X, y=None, **params):
+        global _fits
+        super().fit(X, y, **params)
+        _fits += 1
+        log = os.environ.get(FIT_LOG)
+        if log:
+            with open(log, "ab") as handle:
+                handle.write(b".")
+        return self
+
+
+def pipeline(model, preprocess=None) -> CountedPipeline:
     """Every model's Pipeline: ``preprocess`` (default :class:`TabularPreprocessor`), then the
     estimator as step ``model`` (the step :mod:`backends.routing` routes parameters to)."""
     from backends.routing import STEPS
 
-    return Pipeline(list(zip(STEPS, (TabularPreprocessor() if preprocess is None else preprocess, model))))
+    return CountedPipeline(list(zip(STEPS, (TabularPreprocessor() if preprocess is None else preprocess, model))))
 
 
 class ImageScaler(TransformerMixin, BaseEstimator):

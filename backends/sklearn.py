@@ -37,6 +37,8 @@ def ridge(task: str, random_state: int | None = None, image_shape=None) -> Pipel
 
 
 def random_forest(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:
-    """Imputed, one-hot encoded (unscaled: trees are invariant to it) -> random forest of 300 trees."""
+    """Imputed, one-hot encoded (unscaled: trees are invariant to it) -> random forest of 100 trees
+    (scikit-learn's default; 300 trees cost three times as much for the same CV accuracy within
+    fold-to-fold noise on the bundled datasets)."""
     cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
-    return pipeline(cls(n_estimators=300, random_state=random_state, n_jobs=1), TabularPreprocessor(scale=False))
+    return pipeline(cls(n_estimators=100, random_state=random_state, n_jobs=1), TabularPreprocessor(scale=False))

@@ -26,7 +26,8 @@ import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 
-from tqdm.auto import tqdm
+from backends.preprocessing import FIT_LOG
+from study.progress import Progress
 
 __all__ = ["WorkItem", "Outcome", "execute", "worker_threads", "one_line"]
 
@@ -47,6 +48,8 @@ class WorkItem:
         What it runs on (for the failure and timing tables).
     cost : float
         Expected run time in arbitrary units (larger runs earlier).
+    fits : int
+        Expected number of fits (for the progress bar).
     function : callable
         Importable in a worker (a module-level function or a method of a module-level object).
     args : tuple
@@ -59,6 +62,7 @@ class WorkItem:
     dataset: str
     model: str
     cost: float
+    fits: int
     function: object
     args: tuple
     key: str | None = None
@@ -77,6 +81,8 @@ class Outcome:
         ``"Type: message"`` on one line; empty when it succeeded.
     seconds : float
         Wall time of the computation (as stored, when loaded from the store).
+    fits : int
+        Fits the computation made (counted by ``backends.preprocessing.CountedPipeline``).
     loaded : bool
         True when the value came from the store.
     """
@@ -85,6 +91,7 @@ class Outcome:
     value: object
     error: str
     seconds: float
+    fits: int
     loaded: bool
 
     @property
@@ -105,23 +112,23 @@ def worker_threads(n_jobs: int) -> int:
 
 
 def _perform(item: WorkItem, store) -> tuple:
-    """Run (or load) one item; the one error policy. Returns ``(value, error, seconds, warnings)``."""
+    """Run (or load) one item; the one error policy. Returns ``(value, error, seconds, fits, warnings)``."""
     with warnings.catch_warnings(record=True) as caught:
         start = time.perf_counter()
         try:
-            (value, seconds), error = store.call(item.key, item.function, item.args), ""
+            (value, seconds, fits), error = store.call(item.key, item.function, item.args), ""
         except Exception as exc:  # a failing item is recorded; the study goes on
-            value, seconds, error = None, time.perf_counter() - start, one_line(exc)
-    return value, error, seconds, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+            value, seconds, fits, error = None, time.perf_counter() - start, 0, one_line(exc)
+    return value, error, seconds, fits, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
 
 
 def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
-    value, error, seconds, caught = result
+    value, error, seconds, fits, caught = result
     for category, message, filename, lineno in caught:
         warnings.warn_explicit(message, category, filename, lineno)
     if error:
         warnings.warn(f"{item.label} failed: {error}", RuntimeWarning, stacklevel=3)
-    return Outcome(item, value, error, seconds, loaded)
+    return Outcome(item, value, error, seconds, fits, loaded)
 
 
 def _executor(n_workers: int):
@@ -130,7 +137,16 @@ def _executor(n_workers: int):
     threads = str(worker_threads(n_workers))
     env = {name: os.environ.get(name, threads) for name in _THREAD_VARIABLES}
     env["TF_NUM_INTEROP_THREADS"] = os.environ.get("TF_NUM_INTEROP_THREADS", "1")
-    return get_reusable_executor(max_workers=n_workers, env=env)
+    env[FIT_LOG] = os.environ.get(FIT_LOG, "")
+    return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker)
+
+
+def _quiet_worker() -> None:
+    """A worker's standard error goes nowhere: its warnings and errors reach the study's process
+    through its results, and what else it writes there is TensorFlow's start-up chatter."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool = True,
@@ -148,7 +164,7 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
         ``follow_up(outcome) -> list of WorkItem``, called in this process for every outcome:
         the items it returns are queued at once (e.g. a model's diagnostics after its unit).
     progress : bool, default=True
-        A progress bar over the items (its total grows as items are added).
+        A progress bar over the fits (``study.progress``; its total grows as items are added).
     in_process : callable, default=contextlib.nullcontext
         A context manager entered around the items run in this process (e.g. a Dask backend).
 
@@ -160,18 +176,16 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
     counter = itertools.count()
     ready: list = []
     outcomes: list = []
-    bar = tqdm(total=0, desc="work", unit="item", disable=not progress)
+    bar = Progress(progress)
 
     def push(new):
         for item in new:
             heapq.heappush(ready, (-item.cost, next(counter), item))
-        bar.total += len(new)
-        bar.refresh()
+        bar.expect(sum(item.fits for item in new))
 
     def finish(outcome: Outcome):
         outcomes.append(outcome)
-        bar.set_postfix_str(outcome.item.label)
-        bar.update()
+        bar.finished(outcome)
         push(follow_up(outcome) if follow_up else [])
 
     push(items)
@@ -186,7 +200,9 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
                 item = heapq.heappop(ready)[2]
                 if store.has(item.key):  # a stored result: loaded here, no worker needed
                     finish(_outcome(item, _perform(item, store), loaded=True))
-                elif n_workers == 1:
+                    continue
+                bar.started(item)
+                if n_workers == 1:
                     with in_process():
                         finish(_outcome(item, _perform(item, store)))
                 else:

@@ -22,7 +22,6 @@ from sklearn.model_selection import (
     RepeatedKFold,
     RepeatedStratifiedKFold,
     StratifiedKFold,
-    cross_validate,
     train_test_split,
 )
 
@@ -157,6 +156,9 @@ class Job:
         Parameters chosen by the model's unit (routed names), for the experiments that follow it.
     options : dict, default={}
         An experiment's own settings for this model (e.g. the validation-curve sweeps).
+    search : dict or None, default=None
+        The unit's grid search (:func:`fit_and_score`'s ``search``), so that an experiment takes
+        the scores of a fit the unit already made instead of making it again.
     """
 
     dataset: Dataset
@@ -167,6 +169,7 @@ class Job:
     quick: bool
     params: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    search: dict | None = None
 
     @property
     def metric(self) -> str:
@@ -207,12 +210,27 @@ def _test_rows(estimator, X_test, y_test, n_train: int, metrics: tuple) -> list:
 
 
 def _nested_rows(search: GridSearchCV, X, y, splits: Splits, metrics: tuple, task: str, seed: int) -> list:
-    """Outer folds = the shared folds; inner = a fresh GridSearchCV with k seeded folds."""
-    inner = clone(search).set_params(cv=_kfold(task, splits.n_splits, seed))
-    scores = cross_validate(inner, X, y, cv=splits.folds, scoring=list(metrics), error_score="raise")
-    return [dict(split="nested", fold=k, metric=m, score=float(scores[f"test_{m}"][k]),
-                 n_train=len(fit), n_test=len(val))
-            for k, (fit, val) in enumerate(splits.folds) for m in metrics]
+    """Outer folds = the shared folds; inner = the same grid search with k seeded folds on each
+    outer training part. The selected candidate's outer score is the unit's own fit of that
+    candidate on that fold's training part (the same data and parameters): looked up in
+    ``cv_results_`` rather than fitted again."""
+    inner = clone(search).set_params(cv=_kfold(task, splits.n_splits, seed), scoring=metrics[0], refit=False)
+    candidates = search.cv_results_["params"]
+    rows = []
+    for k, (fit, val) in enumerate(splits.folds):
+        chosen = candidates.index(clone(inner).fit(take_rows(X, fit), y[fit]).best_params_)
+        rows += [dict(split="nested", fold=k, metric=m, score=float(search.cv_results_[f"split{k}_test_{m}"][chosen]),
+                      n_train=len(fit), n_test=len(val)) for m in metrics]
+    return rows
+
+
+def _search_record(search: GridSearchCV, n_folds: int, metrics: tuple, test_rows: list) -> dict:
+    """What the experiments reuse of a grid search: every candidate's per-fold scores."""
+    results = search.cv_results_
+    scores = {f"split{k}_{part}_{m}": [float(v) for v in results[f"split{k}_{part}_{m}"]]
+              for k in range(n_folds) for part in ("train", "test") for m in metrics}
+    return dict(params=list(results["params"]), scores=scores, best=int(search.best_index_),
+                test={row["metric"]: row["score"] for row in test_rows})
 
 
 def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:
@@ -252,7 +270,9 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, me
         n_train, n_test; see ``study.results``); ``predictions``: a DataFrame of the hold-out
         rows (index, y_true, y_pred and the stored outputs of ``study.scoring.output_columns``);
         ``best_params``: GridSearchCV's choice (dict of routed names to values);
-        ``fit_time``: seconds to refit it on the whole training part.
+        ``fit_time``: seconds to refit it on the whole training part; ``search``: every
+        candidate's parameters and per-fold train and validation scores, the chosen index and
+        its hold-out test scores (for the experiments that follow the unit).
 
     Raises
     ------
@@ -264,11 +284,14 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, me
     X_train, y_train = splits.training_part(dataset)
     X_test, y_test = splits.test_part(dataset)
     search.fit(X_train, y_train)
-    rows = _cv_rows(search, splits, metrics) + _test_rows(search, X_test, y_test, len(y_train), metrics)
+    test_rows = _test_rows(search, X_test, y_test, len(y_train), metrics)
+    rows = _cv_rows(search, splits, metrics) + test_rows
+    predictions = _predictions(search.best_estimator_, splits, X_test, y_test)
     if nested:
         rows += _nested_rows(search, X_train, y_train, splits, metrics, dataset.task, seed)
-    return dict(rows=rows, predictions=_predictions(search.best_estimator_, splits, X_test, y_test),
-                best_params=dict(search.best_params_), fit_time=float(search.refit_time_))
+    record = _search_record(search, len(splits.folds), metrics, test_rows)
+    return dict(rows=rows, predictions=predictions, best_params=dict(search.best_params_),
+                fit_time=float(search.refit_time_), search=record)
 
 
 def run_unit(job: Job, grid: dict, nested: bool, n_jobs: int | None = None) -> dict:

@@ -27,9 +27,12 @@ every unit: ``index`` (row index into the dataset), ``y_true``, ``y_pred``, then
 (``study.scoring.output_columns``).
 
 The experiments' tables (:data:`TABLES`) are described with their experiments in
-``study.experiments``; ``verdicts`` in ``study.statistics.verdicts``; ``failures`` holds one
+``study.experiments``; their ``source`` column says whether a row was fitted by the experiment
+("fitted"), taken from the unit's own fit of the same estimator on the same fold ("unit's grid
+search"), or derived from another fit's history ("derived"); ``verdicts`` in
+``study.statistics.verdicts``; ``failures`` holds one
 row per failed work item (``work`` = "unit" or the experiment's name) and ``timings`` the
-seconds of every work item computed (not those loaded from the store).
+seconds and the number of fits of every work item (as computed, also when loaded from the store).
 """
 
 from __future__ import annotations
@@ -43,12 +46,13 @@ COLUMNS = [
     "n_train", "n_test", "best_params", "fit_time", "status", "error",
 ]
 PREDICTION_COLUMNS = ["dataset", "model", "index", "y_true", "y_pred"]
-LEARNING_CURVE_COLUMNS = ["dataset", "model", "metric", "train_size", "train_fraction", "fold", "split", "score"]
+LEARNING_CURVE_COLUMNS = ["dataset", "model", "metric", "train_size", "train_fraction", "fold", "split", "score",
+                          "source"]
 VALIDATION_CURVE_COLUMNS = ["dataset", "model", "metric", "sweep", "param", "param_value", "param_label",
-                            "axis_label", "log_scale", "chosen", "chosen_source", "fold", "split", "score"]
+                            "axis_label", "log_scale", "chosen", "chosen_source", "fold", "split", "score", "source"]
 HISTORY_COLUMNS = ["dataset", "model", "fold", "variant", "epoch", "curve", "value", "stopped_epoch",
-                   "best_epoch", "patience"]
-ABLATION_COLUMNS = ["dataset", "model", "metric", "variant", "settings", "fold", "split", "score"]
+                   "best_epoch", "patience", "source"]
+ABLATION_COLUMNS = ["dataset", "model", "metric", "variant", "settings", "fold", "split", "score", "source"]
 IMBALANCE_COLUMNS = ["dataset", "model", "class_weight", "minority_class", "ratio", "metric", "fold",
                      "split", "score"]
 PER_CLASS_COLUMNS = ["dataset", "model", "class", "recall", "support"]
@@ -56,7 +60,7 @@ VERDICT_COLUMNS = ["dataset", "model", "metric", "verdict", "reason", "n_folds",
                    "validation_std", "gap_mean", "gap_se", "gap_t", "best_validation", "train_deficit",
                    "lc_last_gain"]
 FAILURE_COLUMNS = ["dataset", "model", "work", "error"]
-TIMING_COLUMNS = ["dataset", "model", "work", "seconds"]
+TIMING_COLUMNS = ["dataset", "model", "work", "seconds", "fits"]
 
 TABLES = {
     "learning_curves": LEARNING_CURVE_COLUMNS,

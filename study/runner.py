@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
+from sklearn.model_selection import ParameterGrid
 
 from study.data import check_dataset, load_data
 from study.execution import WorkItem, execute, worker_threads
@@ -173,19 +174,20 @@ class _Plan:
     def unit(self, dataset, model) -> WorkItem:
         job = self.job(dataset, model)
         grid, nested = model.grid_for(self.spec.quick), self.spec.use_nested
-        n_fits = len(list(_candidates(grid))) * len(job.splits.folds) * (1 + (job.splits.n_splits if nested else 0))
+        candidates, folds = len(ParameterGrid(grid)), len(job.splits.folds)
+        n_fits = candidates * folds + 1 + (folds * candidates * job.splits.n_splits if nested else 0)
         return WorkItem(f"{dataset.name} / {model.name}", "unit", dataset.name, model.name,
-                        _fit_cost(model, dataset) * (n_fits + 1), run_unit,
-                        (job, grid, nested, self.unit_n_jobs),
+                        _fit_cost(model, dataset) * n_fits, n_fits, run_unit, (job, grid, nested, self.unit_n_jobs),
                         work_key("unit", ("study.protocol", _builder_module(model)), job, grid, nested))
 
     def experiment(self, experiment, job: Job) -> WorkItem:
-        job = Job(job.dataset, job.splits, job.model, job.metrics, job.seed, job.quick, job.params,
-                  experiment.options(job.model))
+        job = replace(job, options=experiment.options(job.model))
+        n_fits = experiment.n_fits(job)
+        key = work_key(experiment.name, (type(experiment).__module__, _builder_module(job.model)), job)
         return WorkItem(f"{job.dataset.name} / {job.model.name} / {experiment.name}", experiment.name,
-                        job.dataset.name, job.model.name, _fit_cost(job.model, job.dataset) * experiment.cost(
-                            job.model, job.dataset), experiment.run, (job,),
-                        work_key(experiment.name, (type(experiment).__module__, _builder_module(job.model)), job))
+                        job.dataset.name, job.model.name,
+                        _fit_cost(job.model, job.dataset) * n_fits * experiment.fit_weight, n_fits, experiment.run,
+                        (job,), key)
 
     def initial(self) -> list:
         """The units, and the experiments that do not follow a unit."""
@@ -210,15 +212,10 @@ class _Plan:
         if item.work != "unit" or not outcome.ok or not self.spec.use_diagnostics:
             return []
         job = item.args[0]
-        job = Job(job.dataset, job.splits, job.model, job.metrics, job.seed, job.quick, outcome.value["best_params"])
+        job = Job(job.dataset, job.splits, job.model, job.metrics, job.seed, job.quick, outcome.value["best_params"],
+                  search=outcome.value["search"])
         return [self.experiment(e, job) for e in EXPERIMENTS
                 if e.after_unit and e.applies(job.model, job.dataset, self.spec.quick)]
-
-
-def _candidates(grid: dict):
-    from sklearn.model_selection import ParameterGrid
-
-    return ParameterGrid(grid)
 
 
 def _unit_rows(dataset, model, reason, outcome) -> list:
@@ -254,8 +251,8 @@ def _tables(plan: _Plan, outcomes: list) -> tuple:
               for e in EXPERIMENTS}
     tables["failures"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, error=o.error)
                                 for o in order if not o.ok], FAILURE_COLUMNS)
-    tables["timings"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, seconds=o.seconds)
-                               for o in order], TIMING_COLUMNS)
+    tables["timings"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, seconds=o.seconds,
+                                    fits=o.fits) for o in order], TIMING_COLUMNS)
     tables["verdicts"] = verdict_table(results, tables["learning_curves"]) if (results["status"] == "ok").any() \
         else frame([], TABLES["verdicts"])
     names = {d.name: d.target_names for d in plan.datasets if d.target_names}

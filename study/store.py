@@ -177,10 +177,13 @@ def work_key(kind: str, modules: tuple, *content) -> str:
 
 
 def _compute(key: str, function, args: tuple) -> tuple:
-    """The stored call, ``(function(*args), seconds it took)``: joblib.Memory hashes ``key`` only."""
-    start = time.perf_counter()
+    """The stored call, ``(function(*args), seconds it took, fits it made)``: joblib.Memory hashes
+    ``key`` only."""
+    from backends.preprocessing import fits_so_far
+
+    start, fits = time.perf_counter(), fits_so_far()
     value = function(*args)
-    return value, time.perf_counter() - start
+    return value, time.perf_counter() - start, fits_so_far() - fits
 
 
 class Store:
@@ -200,9 +203,9 @@ class Store:
         return self.cached is not None and key is not None and self.cached.check_call_in_cache(key, None, ())
 
     def call(self, key: str | None, function, args: tuple) -> tuple:
-        """``(function(*args), seconds)``: loaded from the store when present (with the seconds
-        the computation took), else computed and stored (an exception propagates and stores
-        nothing)."""
+        """``(function(*args), seconds, fits)``: loaded from the store when present (with the
+        seconds and the number of fits the computation took), else computed and stored (an
+        exception propagates and stores nothing)."""
         if self.cached is None or key is None:
             return _compute(key, function, args)
         return self.cached(key, function, args)

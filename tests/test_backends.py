@@ -143,8 +143,48 @@ def _nan_network(meta):
 
 
 def test_nan_loss_is_a_failed_fit():
-    from backends.keras import KerasBuildFnClassifier
+    from backends.keras_wrappers import KerasBuildFnClassifier
 
     X, y = _digits(200)
     with pytest.raises(ValueError, match=r"Training diverged: the loss became nan at epoch 1\. Lower learning_rate"):
         KerasBuildFnClassifier(model=_nan_network, epochs=2, random_state=0).fit(X, y)
+
+
+def _fit_dense(X, y, **params):
+    return make_estimator("keras_dense", random_state=5, epochs=3, dropout=0.3, **params).fit(X, y)
+
+
+def test_pooled_models_give_the_fit_a_fresh_model_gives():
+    """A fit's result does not depend on what ran before it in the process (the pool resets
+    weights, dropout seed states and optimizer state)."""
+    import gc
+
+    from backends import keras_pool
+
+    X, y = _digits()
+    est = _fit_dense(X[:300], y[:300])
+    first, model = est.predict_proba(X[300:]), est[-1].model_
+    del est
+    gc.collect()
+    assert keras_pool.pool_size() >= 1  # returned when its estimator went away
+    other = _fit_dense(X[100:400], y[100:400])  # same architecture, other data: the same model object
+    assert other[-1].model_ is model
+    del other
+    gc.collect()
+    again = _fit_dense(X[:300], y[:300])
+    assert again[-1].model_ is model
+    np.testing.assert_array_equal(again.predict_proba(X[300:]), first)
+    del again
+    keras_pool._IDLE.clear()  # a model built for this fit alone
+    fresh = _fit_dense(X[:300], y[:300])
+    assert fresh[-1].model_ is not model
+    np.testing.assert_allclose(fresh.predict_proba(X[300:]), first, rtol=1e-5, atol=1e-6)
+
+
+def test_a_fitted_estimator_keeps_its_model_while_others_fit():
+    X, y = _digits()
+    kept = _fit_dense(X[:300], y[:300])
+    before = kept.predict_proba(X[300:])
+    later = _fit_dense(X[100:400], y[100:400])
+    assert later[-1].model_ is not kept[-1].model_
+    np.testing.assert_array_equal(kept.predict_proba(X[300:]), before)

@@ -25,7 +25,7 @@ def _fail(name):
 
 
 def _items(names, function=_describe, store_keys=False):
-    return [WorkItem(name, "unit", "d", name, cost, function, (name,), key=name if store_keys else None)
+    return [WorkItem(name, "unit", "d", name, cost, 1, function, (name,), key=name if store_keys else None)
             for cost, name in enumerate(names)]
 
 

@@ -226,7 +226,7 @@ def test_no_experiment_fits_on_hold_out_test_rows(wine, spied):
     test, train = set(splits.test), set(splits.train)
     fold_fit = {frozenset(splits.train[fit]) for fit, _ in splits.folds}
     run_fits = row_sets(wine, "fit", logs["run"])
-    assert len(run_fits) == 48  # LR 6+12, ridge 6+6, RF 6+6 (2 quick folds), Keras 2+2+2 (fold 0)
+    assert len(run_fits) == 47  # LR 6+12, ridge 6+6, RF 6+6 (2 quick folds), Keras 2+1+2 (fold 0)
     for rows in run_fits:
         assert not rows & test
         assert any(rows <= f for f in fold_fit)  # inside one fold's training part
@@ -383,6 +383,57 @@ def test_a_failing_experiment_is_recorded_not_raised(tmp_path):
 
 
 # ----------------------------------------------------------------------------------- per-class recall
+
+
+def test_experiments_take_the_units_own_fits_instead_of_fitting_them_again(wine):
+    """Validation-curve points, the learning curve's whole-fold point and ablation variants that
+    are one of the unit's grid-search candidates on the same folds come from the unit."""
+    from sklearn.model_selection import validation_curve
+
+    from study.experiments.base import FITTED, FROM_UNIT
+    from study.protocol import fit_and_score
+
+    splits = make_splits(wine, cv=3, test_size=0.2, seed=0)
+    ridge = BUILTIN_MODELS[RIDGE]
+    job = Job(wine, splits, ridge, METRICS, seed=0, quick=False)
+    unit = fit_and_score(job.estimator(), wine, splits, grid={"model__alpha": [0.1, 1.0, 10.0]}, metrics=METRICS)
+    job = dataclasses.replace(job, params=unit["best_params"], search=unit["search"],
+                              options=ValidationCurves().options(ridge))
+    vc = pd.DataFrame(ValidationCurves().run(job), columns=VALIDATION_CURVE_COLUMNS)
+    reused = vc[vc["source"] == FROM_UNIT]
+    assert sorted(set(reused["param_label"])) == ["0.1", "1", "10"]
+    assert set(vc.loc[vc["source"] == FITTED, "param_label"]) == {"0.01", "100", "1000"}
+    X, y = splits.training_part(wine)
+    train, val = validation_curve(job.estimator(), X, y, param_name="model__alpha", param_range=[0.1, 1.0, 10.0],
+                                  cv=splits.folds, scoring="accuracy")
+    for i, label in enumerate(["0.1", "1", "10"]):  # exactly what fitting them again gives
+        point = reused[reused["param_label"] == label].sort_values("fold")
+        assert point.loc[point["split"] == "train", "score"].tolist() == train[i].tolist()
+        assert point.loc[point["split"] == "validation", "score"].tolist() == val[i].tolist()
+    lc = pd.DataFrame(LearningCurves().run(job), columns=LEARNING_CURVE_COLUMNS)
+    whole = lc[lc["train_fraction"] == 1.0]
+    assert set(whole["source"]) == {FROM_UNIT} and set(lc.loc[lc["train_fraction"] < 1, "source"]) == {FITTED}
+    chosen = reused[reused["chosen"]]
+    assert whole.sort_values(["fold", "split"])["score"].tolist() == chosen.sort_values(["fold", "split"])[
+        "score"].tolist()
+
+
+def test_the_early_stopping_history_is_the_fit_without_it_cut_where_keras_stops():
+    from study.experiments.keras_training import early_stopping_epochs
+
+    X, y = make_classification(n_samples=300, n_features=20, n_informative=3, flip_y=0.3, random_state=0)
+    noisy = Dataset(name="noisy", X=X, y=y, task="classification")
+    splits = make_splits(noisy, cv=3, test_size=0.2, seed=0)
+    job = Job(noisy, splits, BUILTIN_MODELS[KD], METRICS, seed=0, quick=False)
+    X, y = splits.training_part(noisy)
+    settings = dict(validation_fraction=0.2, epochs=60, patience=3, l2=0.0)
+    free = job.estimator(**settings).fit(X, y)[-1]
+    stopping = job.estimator(early_stopping=True, **settings).fit(X, y)[-1]
+    stopped, best = early_stopping_epochs(free.history_["val_loss"], patience=3)
+    assert (stopped, best) == (stopping.stopped_epoch_, stopping.best_epoch_) and best < stopped < 60
+    np.testing.assert_allclose(stopping.history_["val_loss"], free.history_["val_loss"][:stopped], rtol=1e-6)
+    assert early_stopping_epochs([3, 2, 1], patience=2) == (3, 3)  # never stops: the last epoch
+    assert early_stopping_epochs([3, 2, 2, 2.5], patience=2) == (4, 2)
 
 
 def test_per_class_recall_exact():

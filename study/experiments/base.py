@@ -2,7 +2,7 @@
 
 An experiment is a small object (in the manner of skorch's callbacks) that the runner
 schedules like any other work item: its ``name`` (the table it writes), which models and
-datasets it ``applies`` to, its expected ``cost``, how to ``run`` one :class:`Job`, and the
+datasets it ``applies`` to, how many fits it makes (``n_fits``), how to ``run`` one :class:`Job`, and the
 ``columns`` of its rows. The protocol rules (``study.protocol``) hold for every experiment:
 
 - Everything is fitted on rows of ``splits.train`` only, through the shared folds (positions
@@ -24,12 +24,19 @@ as a Keras fit costs seconds of graph tracing however small the data).
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import clone
 
 from backends import ModelSpec
 from study.data import Dataset
 from study.protocol import Job
 
-__all__ = ["Job", "Experiment", "QUICK_FOLDS", "QUICK_KERAS_FOLDS", "experiment_folds", "score_rows", "label"]
+__all__ = ["Job", "Experiment", "QUICK_FOLDS", "QUICK_KERAS_FOLDS", "FITTED", "FROM_UNIT", "experiment_folds",
+           "from_search", "score_rows", "label"]
+
+FITTED = "fitted"
+"""``source`` of rows an experiment fitted itself."""
+FROM_UNIT = "unit's grid search"
+"""``source`` of rows taken from the unit's own fits (the same estimator on the same folds)."""
 
 QUICK_FOLDS = 2
 """Number of shared folds (the first ones) used in quick mode."""
@@ -71,13 +78,50 @@ class Experiment:
         """The experiment's settings for a model, computed in the study's process."""
         return {}
 
-    def cost(self, model: ModelSpec, dataset: Dataset) -> float:
-        """Expected run time relative to one fit of the model (for longest-first scheduling)."""
-        return 5.0
+    fit_weight = 1.0
+    """Cost of one of its fits relative to one fit of the unit (e.g. longer training)."""
+
+    def n_fits(self, job: Job) -> int:
+        """Expected number of fits (for the progress bar and longest-first scheduling)."""
+        return len(experiment_folds(job))
 
     def run(self, job: Job) -> list:
         """Fit and score; return the rows (dicts with :attr:`columns`). Raises on failure."""
         raise NotImplementedError
+
+
+def _settings(estimator) -> dict:
+    """An estimator's own values (nested steps flattened), without the step objects."""
+    return {k: v for k, v in estimator.get_params(deep=True).items()
+            if k not in ("steps", "memory") and not hasattr(v, "get_params")}
+
+
+def from_search(job: Job, n_folds: int, **overrides):
+    """The unit's fits of this very estimator, when its grid search made them.
+
+    The estimator ``job.estimator(**overrides)`` is looked up among the unit's candidates (the
+    model's estimator with a candidate's parameters): when one has exactly its settings, its
+    scores on the first ``n_folds`` shared folds are the fits this experiment would make.
+
+    Returns
+    -------
+    dict or None
+        ``train`` and ``validation``: lists of ``n_folds`` scores of the primary metric;
+        ``test``: the hold-out score of the unit's refit, or None unless the candidate is the
+        one the unit chose. None when no candidate matches (or the job has no search).
+    """
+    if not job.search:
+        return None
+    wanted = _settings(job.estimator(**overrides))
+    base = job.model.estimator(job.dataset.task, random_state=job.seed, image_shape=job.dataset.image_shape,
+                               quick=job.quick)
+    for i, params in enumerate(job.search["params"]):
+        if _settings(clone(base).set_params(**params)) == wanted:
+            scores = job.search["scores"]
+            part = {name: [scores[f"split{k}_{key}_{job.metric}"][i] for k in range(n_folds)]
+                    for name, key in (("train", "train"), ("validation", "test"))}
+            return {**part, "test": job.search["test"].get(job.metric) if i == job.search["best"] else None}
+    return None
 
 
 def score_rows(base: dict, train_scores, val_scores, fold_ids) -> list:

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import learning_curve, validation_curve
 
-from study.experiments.base import Experiment, Job, experiment_folds, label, score_rows
+from study.experiments.base import FITTED, FROM_UNIT, Experiment, Job, experiment_folds, from_search, label, score_rows
 from study.results import LEARNING_CURVE_COLUMNS, VALIDATION_CURVE_COLUMNS
 
 __all__ = ["LearningCurves", "ValidationCurves", "Sweep", "SWEEPS", "TRAIN_SIZES", "positions"]
@@ -30,36 +30,44 @@ class LearningCurves(Experiment):
     ``cv``: for each fold, a seeded random subset (``shuffle=True, random_state=seed``, so
     small subsets contain every class) of its training part is fitted and scored on itself and
     on the fold's validation part. As in scikit-learn, the sizes are fractions of the *first*
-    fold's training part, so a fold one row larger leaves one random row out at the largest
-    size. Sizes: :data:`TRAIN_SIZES` (quick: :data:`QUICK_TRAIN_SIZES`, Keras
-    :data:`QUICK_KERAS_TRAIN_SIZES`).
+    fold's training part. Sizes: :data:`TRAIN_SIZES` (quick: :data:`QUICK_TRAIN_SIZES`, Keras
+    :data:`QUICK_KERAS_TRAIN_SIZES`). The largest size (1.0) is each fold's whole training
+    part: the very fits of the chosen candidate the unit's grid search made, taken from it
+    (``source`` "unit's grid search") rather than fitted again.
 
     Rows (:data:`study.results.LEARNING_CURVE_COLUMNS`): ``train_size`` (training examples),
     ``train_fraction`` (of the first fold's training part), ``fold``, ``split`` ("train" |
-    "validation"), ``score``.
+    "validation"), ``score``, ``source``.
     """
 
     name = "learning_curves"
     columns = LEARNING_CURVE_COLUMNS
 
-    def cost(self, model, dataset) -> float:
-        return 5 * 5 * 0.55  # sizes x folds, at about half the full size on average
+    def n_fits(self, job: Job) -> int:
+        sizes = (QUICK_KERAS_TRAIN_SIZES if job.keras else QUICK_TRAIN_SIZES) if job.quick else TRAIN_SIZES
+        return (len(sizes) - (job.search is not None)) * len(experiment_folds(job))
 
     def run(self, job: Job) -> list:
         X, y = job.training_part()
         folds = experiment_folds(job)
         sizes = (QUICK_KERAS_TRAIN_SIZES if job.keras else QUICK_TRAIN_SIZES) if job.quick else TRAIN_SIZES
+        whole = from_search(job, len(folds)) if sizes[-1] == 1.0 else None
+        n_max = len(folds[0][0])
+        base = dict(dataset=job.dataset.name, model=job.model.name, metric=job.metric)
+        rows = []
+        if whole is not None:  # each fold's whole training part: the unit's own fits
+            sizes = sizes[:-1]
+            rows += score_rows({**base, "train_size": n_max, "train_fraction": 1.0, "source": FROM_UNIT},
+                               whole["train"], whole["validation"], range(len(folds)))
         sizes_abs, train_scores, val_scores = learning_curve(
             job.estimator(), X, y, train_sizes=sizes, cv=folds, scoring=job.metric, n_jobs=1,
             shuffle=True, random_state=job.seed, error_score="raise",
         )
-        n_max = len(folds[0][0])
-        rows = []
+        fitted = []
         for i, n in enumerate(sizes_abs):
-            base = dict(dataset=job.dataset.name, model=job.model.name, metric=job.metric, train_size=int(n),
-                        train_fraction=n / n_max)
-            rows += score_rows(base, train_scores[i], val_scores[i], range(len(folds)))
-        return rows
+            fitted += score_rows({**base, "train_size": int(n), "train_fraction": n / n_max, "source": FITTED},
+                                 train_scores[i], val_scores[i], range(len(folds)))
+        return fitted + rows
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,8 @@ class ValidationCurves(Experiment):
     (the value as text), ``axis_label``, ``log_scale``, ``chosen`` (True at the value in use:
     GridSearchCV's choice if the parameter was tuned, else the estimator's value),
     ``chosen_source`` ("GridSearchCV", "GridSearchCV (<note>)" or "default (not tuned)"),
-    ``fold``, ``split``, ``score``.
+    ``fold``, ``split``, ``score``, ``source`` (a point that is one of the unit's grid-search
+    candidates, on the same folds, is taken from the unit's fits: "unit's grid search").
     """
 
     name = "validation_curves"
@@ -188,8 +197,9 @@ class ValidationCurves(Experiment):
     def applies(self, model, dataset, quick) -> bool:
         return bool(SWEEPS.get(model.name)) and not (quick and model.framework == "keras")
 
-    def cost(self, model, dataset) -> float:
-        return 5 * sum(len(s.values) + 1 for s in SWEEPS.get(model.name, ()))
+    def n_fits(self, job: Job) -> int:
+        values = sum(len(s.quick_values if job.quick else s.values) for s in job.options.get("sweeps", ()))
+        return values * len(experiment_folds(job))
 
     def run(self, job: Job) -> list:
         X, y = job.training_part()
@@ -207,17 +217,23 @@ class ValidationCurves(Experiment):
             places = positions(values, sweep.log)
             order = np.argsort(places, kind="stable")
             values, places = [values[i] for i in order], [places[i] for i in order]
-            with warnings.catch_warnings():
-                if sweep.fixed.get("model__solver") == "saga":
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                train_scores, val_scores = validation_curve(
-                    estimator, X, y, param_name=sweep.param, param_range=values, cv=folds, scoring=job.metric,
-                    n_jobs=1, error_score="raise",
-                )
+            scores = {i: from_search(job, len(folds), **sweep.fixed, **{sweep.param: v}) for i, v in enumerate(values)}
+            todo = [i for i, found in scores.items() if found is None]
+            if todo:
+                with warnings.catch_warnings():
+                    if sweep.fixed.get("model__solver") == "saga":
+                        warnings.simplefilter("ignore", ConvergenceWarning)
+                    train_scores, val_scores = validation_curve(
+                        estimator, X, y, param_name=sweep.param, param_range=[values[i] for i in todo], cv=folds,
+                        scoring=job.metric, n_jobs=1, error_score="raise",
+                    )
+                scores.update({i: dict(train=train_scores[j], validation=val_scores[j], fitted=True)
+                               for j, i in enumerate(todo)})
             for i, (value, place) in enumerate(zip(values, places)):
                 base = dict(dataset=job.dataset.name, model=job.model.name, metric=job.metric, sweep=sweep.label,
                             param=sweep.param, param_value=float(place), param_label=label(value),
                             axis_label=sweep.axis_label or sweep.param, log_scale=sweep.log,
-                            chosen=_same(value, chosen), chosen_source=source)
-                rows += score_rows(base, train_scores[i], val_scores[i], range(len(folds)))
+                            chosen=_same(value, chosen), chosen_source=source,
+                            source=FITTED if scores[i].get("fitted") else FROM_UNIT)
+                rows += score_rows(base, scores[i]["train"], scores[i]["validation"], range(len(folds)))
         return rows

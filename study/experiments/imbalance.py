@@ -133,8 +133,8 @@ class ClassImbalance(Experiment):
     def options(self, model) -> dict:
         return {"ratio": RATIO}  # the ratio study_dataset subsamples with, for the table
 
-    def cost(self, model, dataset) -> float:
-        return 2 * 6
+    def n_fits(self, job: Job) -> int:
+        return 2 * (len(experiment_folds(job)) + 1)
 
     @staticmethod
     def study_dataset(datasets: list, seed: int):

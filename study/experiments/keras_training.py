@@ -6,10 +6,13 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import cross_validate
 
 from study.data import take_rows
-from study.experiments.base import Experiment, Job, experiment_folds, score_rows
+from study.experiments.base import FITTED, FROM_UNIT, Experiment, Job, experiment_folds, from_search, score_rows
 from study.results import ABLATION_COLUMNS, HISTORY_COLUMNS
 
-__all__ = ["TrainingHistories", "Ablation"]
+__all__ = ["TrainingHistories", "Ablation", "early_stopping_epochs", "DERIVED"]
+
+DERIVED = "derived from the run without early stopping"
+"""``source`` of the early-stopping history: the same fit up to the epoch it stops."""
 
 HISTORY_VALIDATION_FRACTION = 0.2
 """Inner validation fraction of the training histories and of early stopping in the ablation."""
@@ -31,19 +34,37 @@ def _patience(quick: bool) -> int:
     return QUICK_PATIENCE if quick else PATIENCE
 
 
+def early_stopping_epochs(val_loss, patience: int) -> tuple:
+    """``(stopped, best)``: the 1-based epoch at which Keras' ``EarlyStopping(monitor="val_loss",
+    patience=patience, restore_best_weights=True)`` stops training with this validation-loss
+    curve, and the epoch whose weights it restores (its rule, ``keras/callbacks/early_stopping.py``:
+    an epoch improves when its loss is below the best so far; training stops once ``patience``
+    epochs in a row have not improved). ``stopped`` is the last epoch when it never stops."""
+    best, best_epoch, wait = float("inf"), 0, 0
+    for epoch, loss in enumerate(val_loss):
+        wait += 1
+        if loss < best:
+            best, best_epoch, wait = loss, epoch, 0
+        elif wait >= patience and epoch > 0:
+            return epoch + 1, best_epoch + 1
+    return len(val_loss), best_epoch + 1
+
+
 class TrainingHistories(Experiment):
     """Per-epoch loss and accuracy of a Keras model, without and with early stopping.
 
-    Both fits run :data:`HISTORY_EPOCHS` epochs at most (the quick epochs when quick) on the
-    training part of shared fold 0 only, of which a stratified, seeded inner split of
-    :data:`HISTORY_VALIDATION_FRACTION` gives the per-epoch ``val_loss``; the early-stopping
-    fit monitors that ``val_loss`` (patience :data:`PATIENCE`, quick :data:`QUICK_PATIENCE`)
-    and restores the best weights.
+    One fit of :data:`HISTORY_EPOCHS` epochs (the quick epochs when quick) on the training part
+    of shared fold 0 only, of which a stratified, seeded inner split of
+    :data:`HISTORY_VALIDATION_FRACTION` gives the per-epoch ``val_loss``. The early-stopping run
+    (monitoring that ``val_loss``, patience :data:`PATIENCE`, quick :data:`QUICK_PATIENCE`,
+    restoring the best weights) is the same seeded fit up to the epoch at which it stops, so
+    its curves are that fit's first epochs (:func:`early_stopping_epochs`; ``source``
+    "derived from the run without early stopping") rather than a second fit.
 
     Rows (:data:`study.results.HISTORY_COLUMNS`): ``variant`` ("no early stopping" | "early
     stopping"), ``epoch`` (1-based), ``curve`` ("loss", "val_loss", "accuracy",
     "val_accuracy"), ``value``, ``stopped_epoch`` (last epoch run), ``best_epoch`` (restored
-    epoch; NA without early stopping), ``patience``.
+    epoch; NA without early stopping), ``patience``, ``source``.
     """
 
     name = "histories"
@@ -52,26 +73,28 @@ class TrainingHistories(Experiment):
     def applies(self, model, dataset, quick) -> bool:
         return model.framework == "keras"
 
-    def cost(self, model, dataset) -> float:
-        return 2 * HISTORY_EPOCHS / 40
+    fit_weight = HISTORY_EPOCHS / 40
+
+    def n_fits(self, job: Job) -> int:
+        return 1
 
     def run(self, job: Job) -> list:
         patience = _patience(job.quick)
         X, y = job.training_part()
         fit = job.splits.folds[0][0]
-        X, y = take_rows(X, fit), y[fit]
+        longer = {} if job.quick else {"epochs": HISTORY_EPOCHS}
+        estimator = job.estimator(validation_fraction=HISTORY_VALIDATION_FRACTION, **longer)
+        history = estimator.fit(take_rows(X, fit), y[fit])[-1].history_
+        ran = len(history.get("loss", []))
+        stopped, best = early_stopping_epochs(history.get("val_loss", []), patience)
+        base = dict(dataset=job.dataset.name, model=job.model.name, fold=0, patience=patience)
         rows = []
-        for variant, stopping in (("no early stopping", False), ("early stopping", True)):
-            longer = {} if job.quick else {"epochs": HISTORY_EPOCHS}
-            estimator = job.estimator(early_stopping=stopping, validation_fraction=HISTORY_VALIDATION_FRACTION,
-                                      patience=patience, **longer)
-            net = estimator.fit(X, y)[-1]
-            best = net.best_epoch_ if stopping else None
+        for variant, epochs, restored, source in (("no early stopping", ran, None, FITTED),
+                                                   ("early stopping", stopped, best, DERIVED)):
             for curve in HISTORY_CURVES:
-                for epoch, value in enumerate(net.history_.get(curve, []), start=1):
-                    rows.append(dict(dataset=job.dataset.name, model=job.model.name, fold=0, variant=variant,
-                                     epoch=epoch, curve=curve, value=float(value),
-                                     stopped_epoch=int(net.stopped_epoch_), best_epoch=best, patience=patience))
+                for epoch, value in enumerate(history.get(curve, [])[:epochs], start=1):
+                    rows.append(dict(base, variant=variant, epoch=epoch, curve=curve, value=float(value),
+                                     stopped_epoch=epochs, best_epoch=restored, source=source))
         return rows
 
 
@@ -123,10 +146,12 @@ class Ablation(Experiment):
     only); "all combined". A technique whose parameter the model lacks (a user's Keras build
     function has no ``l2``) is left out. Each variant: ``cross_validate`` on the shared folds
     with train scores, then a refit on the whole training part scored once on the hold-out test
-    split. Quick mode: only :data:`QUICK_ABLATION_VARIANTS`, and no hold-out refit.
+    split; a variant that is one of the unit's grid-search candidates takes the unit's own fits
+    instead (and, for the chosen candidate, its hold-out score). Quick mode: only
+    :data:`QUICK_ABLATION_VARIANTS`, and no hold-out refit.
 
     Rows (:data:`study.results.ABLATION_COLUMNS`): ``variant``, ``settings`` (text), ``fold``
-    (NA for test), ``split`` ("train" | "validation" | "test"), ``score``.
+    (NA for test), ``split`` ("train" | "validation" | "test"), ``score``, ``source``.
     """
 
     name = "ablation"
@@ -135,8 +160,9 @@ class Ablation(Experiment):
     def applies(self, model, dataset, quick) -> bool:
         return model.framework == "keras"
 
-    def cost(self, model, dataset) -> float:
-        return 6 * 6
+    def n_fits(self, job: Job) -> int:
+        variants = len(QUICK_ABLATION_VARIANTS) if job.quick else 6
+        return variants * (len(experiment_folds(job)) + (not job.quick))
 
     def run(self, job: Job) -> list:
         X, y = job.training_part()
@@ -147,12 +173,20 @@ class Ablation(Experiment):
         for variant, settings in _variants(job, available):
             if job.quick and variant not in QUICK_ABLATION_VARIANTS:
                 continue
-            cv = cross_validate(job.estimator(**settings), X, y, cv=folds, scoring=job.metric,
-                                return_train_score=True, n_jobs=1, error_score="raise")
             base = dict(dataset=job.dataset.name, model=job.model.name, metric=job.metric, variant=variant,
                         settings=_settings_text(settings))
-            rows += score_rows(base, cv["train_score"], cv["test_score"], range(len(folds)))
-            if not job.quick:
-                refit = job.estimator(**settings).fit(X, y)
-                rows.append({**base, "fold": None, "split": "test", "score": float(scorer(refit, *job.test_part()))})
+            unit = from_search(job, len(folds), **settings)  # the unit's own fits of this very estimator
+            if unit is None:
+                cv = cross_validate(job.estimator(**settings), X, y, cv=folds, scoring=job.metric,
+                                    return_train_score=True, n_jobs=1, error_score="raise")
+                unit = dict(train=cv["train_score"], validation=cv["test_score"], test=None, fitted=True)
+            source = FITTED if unit.get("fitted") else FROM_UNIT
+            rows += score_rows({**base, "source": source}, unit["train"], unit["validation"], range(len(folds)))
+            if job.quick:
+                continue
+            test = unit["test"]
+            if test is None:
+                test = float(scorer(job.estimator(**settings).fit(X, y), *job.test_part()))
+            rows.append({**base, "fold": None, "split": "test", "score": test,
+                         "source": FROM_UNIT if unit["test"] is not None else FITTED})
         return rows

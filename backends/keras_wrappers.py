@@ -1,0 +1,283 @@
+"""scikeras adapters shared by every Keras model of the study (built-in and user-written).
+
+Importing this module imports TensorFlow (about 4 s); the registry imports it only when a
+Keras model is built. Over plain scikeras 0.13.0 (its last release):
+
+- scikit-learn >= 1.6 reads estimator tags from ``__sklearn_tags__``; scikeras declares them
+  with the old ``_more_tags`` and puts ``ClassifierMixin`` after ``BaseEstimator``, so
+  ``is_classifier(KerasClassifier())`` is False and an integer ``cv`` silently gives plain
+  KFold. The mixins here declare the tags explicitly.
+- Keras' ``validation_split`` takes the *last* rows of the training data (one class only on
+  data sorted by label). Here the validation data is a seeded, stratified inner split of the
+  training data passed to ``fit``; nothing else is ever used for validation.
+- A fit costs what it computes: the training data is one seeded ``tf.data`` pipeline with one
+  iterator for the whole fit (Keras' array adapter builds a new iterator every epoch), and fits
+  of the same architecture in one process reuse one built model and its traced functions, its
+  state reset to a freshly built model's (``backends.keras_pool``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from backends.quiet import quiet_stderr
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log after start-up
+
+with quiet_stderr():  # its start-up lines
+    import keras  # noqa: E402
+    import tensorflow as tf  # noqa: E402
+
+import math  # noqa: E402
+from collections import defaultdict  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scikeras.utils import metric_name  # noqa: E402
+from scikeras.utils.random_state import tensorflow_random_state  # noqa: E402
+from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402
+from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402 (re-exported to backends.keras)
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
+
+from backends.keras_pool import lease  # noqa: E402
+
+__all__ = ["KerasBuildFnClassifier", "KerasBuildFnRegressor", "StandardizedTarget", "ClassifierTagsMixin",
+           "RegressorTagsMixin", "InnerValidationMixin", "StandardizedTargetMixin", "STEPS_PER_EXECUTION",
+           "KerasClassifier", "KerasRegressor", "keras"]
+
+tf.get_logger().setLevel("ERROR")  # retracing notes
+
+STEPS_PER_EXECUTION = 8
+"""Training steps per call of the traced train function for the built-in models (fewer Python
+round trips per epoch; results are those of single steps)."""
+
+GRAPH_NEUTRAL = frozenset({"random_state", "epochs", "batch_size", "early_stopping", "patience",
+                           "validation_fraction", "class_weight", "verbose", "shuffle", "callbacks",
+                           "validation_batch_size"})
+"""Parameters that do not change a model's graph: fits differing only in them share a pooled model."""
+
+
+def _class_labels(y: np.ndarray) -> np.ndarray:
+    """Class index per row of an encoded target: ordinal (n,) / (n, 1) or one-hot (n, k)."""
+    y = np.asarray(y).reshape(len(y), -1)
+    return y.argmax(1) if y.shape[1] > 1 else y.ravel()
+
+
+class InnerValidationMixin:
+    """Inner validation split, early stopping and the epochs it chose.
+
+    Attributes set by ``fit``: ``history_`` (dict of per-epoch lists: ``loss``,
+    ``val_loss``, ...), ``stopped_epoch_`` (1-based epoch where training stopped, or the
+    last epoch), ``best_epoch_`` (1-based epoch whose weights were restored, or None
+    without early stopping).
+    """
+
+    def _check_validation_params(self) -> None:
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1); got {self.validation_fraction!r}. "
+                "Use e.g. 0.1 to hold out 10% of the training data for validation."
+            )
+        if self.early_stopping and self.validation_fraction == 0.0:
+            raise ValueError(
+                "early_stopping=True needs an inner validation split, but "
+                "validation_fraction=0.0. Set validation_fraction to e.g. 0.1."
+            )
+
+    def _initialize_callbacks(self) -> None:
+        super()._initialize_callbacks()
+        self._early_stopping = None
+        if self.early_stopping:
+            self._early_stopping = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=self.patience, restore_best_weights=True
+            )
+            self._fit_callbacks = [*self._fit_callbacks, self._early_stopping]
+
+    def _ensure_compiled_model(self) -> None:
+        super()._ensure_compiled_model()
+        self.model_ = lease(self, self._graph_key(), self.model_)
+
+    def _graph_key(self) -> tuple:
+        """Everything that determines the model's graph (see ``backends.keras_pool``)."""
+        params = tuple(sorted((k, repr(v)) for k, v in self.get_params().items() if k not in GRAPH_NEUTRAL))
+        shapes = tuple(getattr(self, name, None) for name in ("n_features_in_", "n_classes_", "n_outputs_expected_"))
+        return type(self).__qualname__, params, shapes
+
+    def _split_inner(self, X, y, sample_weight) -> tuple:
+        """``(X, y, sample_weight, validation)``: the seeded, stratified inner validation split."""
+        if self.validation_fraction == 0.0:
+            return X, y, sample_weight, None
+        stratify = _class_labels(y) if self._stratify_inner else None
+        parts = [X, y] + ([sample_weight] if sample_weight is not None else [])
+        split = train_test_split(*parts, test_size=self.validation_fraction, random_state=self._random_state,
+                                 stratify=stratify)
+        weights = split[4] if sample_weight is not None else None
+        return split[0], split[2], weights, (split[1], split[3])
+
+    def _dataset(self, X, y, sample_weight=None, shuffle=False) -> tuple:
+        """A repeated ``tf.data`` pipeline of batches (seeded reshuffle every epoch) and its steps
+        per epoch: one iterator serves the whole fit."""
+        tensors = (X, y) if sample_weight is None else (X, y, np.asarray(sample_weight, dtype="float32"))
+        data = tf.data.Dataset.from_tensor_slices(tensors)
+        if shuffle:
+            data = data.shuffle(len(X), seed=self._random_state, reshuffle_each_iteration=True)
+        return data.batch(self.batch_size).repeat(), math.ceil(len(X) / self.batch_size)
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        self._check_validation_params()
+        X, y, sample_weight, validation = self._split_inner(X, y, sample_weight)
+        seeded = tensorflow_random_state(self._random_state) if self._random_state is not None \
+            else contextlib.nullcontext()
+        with seeded:
+            train, steps = self._dataset(X, y, sample_weight, shuffle=True)
+            fit_args = dict(steps_per_epoch=steps, epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
+                            callbacks=self._fit_callbacks, verbose=self.verbose, shuffle=False)
+            if validation is not None:
+                fit_args["validation_data"], fit_args["validation_steps"] = self._dataset(*validation)
+            history = self.model_.fit(train, **fit_args)
+        self.history_ = defaultdict(list)
+        for key, values in history.history.items():
+            if not (key == "loss" or key.startswith("val_")):
+                with contextlib.suppress(ValueError):  # a user's custom metric keeps its name
+                    key = metric_name(key)
+            self.history_[key] += values
+        self.history_ = dict(self.history_)
+        losses = np.asarray(self.history_.get("loss", []), dtype=float)
+        if not np.all(np.isfinite(losses)):
+            epoch = int(np.argmin(np.isfinite(losses))) + 1
+            raise ValueError(
+                f"Training diverged: the loss became {losses[epoch - 1]} at epoch {epoch}. "
+                "Lower learning_rate, scale the inputs, or add regularization."
+            )
+        ran = len(self.history_.get("loss", []))
+        stopper = self._early_stopping
+        self.stopped_epoch_ = stopper.stopped_epoch + 1 if stopper and stopper.stopped_epoch else ran
+        best = getattr(stopper, "best_epoch", None) if stopper else None
+        self.best_epoch_ = None if best is None else best + 1
+
+
+class ClassifierTagsMixin:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags()
+        tags.regressor_tags = None
+        return tags
+
+
+class RegressorTagsMixin:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "regressor"
+        tags.regressor_tags = RegressorTags()
+        tags.classifier_tags = None
+        return tags
+
+
+class StandardizedTarget(RegressorTargetEncoder):
+    """scikeras target encoder that standardizes y (learned on the training data of each fit).
+
+    A network regresses the standardized target and predictions are mapped back to the
+    target's units; without it, MSE on raw targets (e.g. diabetes, 25..346) trains poorly.
+    """
+
+    def fit(self, y):
+        super().fit(y)
+        values = np.asarray(y, dtype=np.float64)
+        self.mean_ = values.mean(axis=0)
+        self.scale_ = np.where(values.std(axis=0) > 0, values.std(axis=0), 1.0)
+        return self
+
+    def transform(self, y):
+        return (super().transform(y) - self.mean_) / self.scale_
+
+    def inverse_transform(self, y):
+        return super().inverse_transform(np.asarray(y) * self.scale_ + self.mean_)
+
+
+class StandardizedTargetMixin:
+    @property
+    def target_encoder(self):
+        return StandardizedTarget()
+
+
+def _built(model: keras.Model, n_features: int) -> keras.Model:
+    """Build a model written without an input shape (Keras infers it) for ``n_features`` inputs."""
+    if not model.built:
+        model.build((None, n_features))
+    return model
+
+
+def _sparse_loss(model: keras.Model) -> keras.Model:
+    """Recompile a model compiled with categorical cross-entropy with its sparse equivalent.
+
+    scikeras encodes class labels as integers unless its own ``loss`` parameter says
+    categorical cross-entropy; the sparse loss is the same quantity on integer labels.
+    """
+    loss = getattr(model, "loss", None)
+    name = loss if isinstance(loss, str) else getattr(loss, "name", type(loss).__name__)
+    if str(name).lower() in ("categorical_crossentropy", "categoricalcrossentropy"):
+        model.compile(optimizer=model.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class KerasBuildFnClassifier(ClassifierTagsMixin, InnerValidationMixin, KerasClassifier):
+    """A user's Keras build function as a classifier (see ``backends.custom.register_model``).
+
+    Parameters
+    ----------
+    model : callable
+        Returns a ``keras.Model``; may take scikeras' ``meta``. Uncompiled models are compiled
+        with ``optimizer`` and ``loss``.
+    epochs, batch_size, early_stopping, patience, validation_fraction, class_weight,
+    random_state, verbose
+        As :class:`KerasDenseClassifier`.
+    optimizer : str, default="adam"
+    loss : str, default="sparse_categorical_crossentropy"
+    **kwargs
+        Other scikeras parameters, e.g. ``model__units`` routed to the build function.
+    """
+
+    _stratify_inner = True
+
+    def __init__(self, model=None, epochs=20, batch_size=32, early_stopping=False, patience=10,
+                 validation_fraction=0.0, class_weight=None, random_state=None, verbose=0,
+                 optimizer="adam", loss="sparse_categorical_crossentropy", **kwargs):
+        super().__init__(model=model, epochs=epochs, batch_size=batch_size, class_weight=class_weight,
+                         random_state=random_state, verbose=verbose, optimizer=optimizer, loss=loss, **kwargs)
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+
+    def _build_keras_model(self):
+        model = _sparse_loss(_built(super()._build_keras_model(), self.n_features_in_))
+        outputs = model.output_shape[-1]
+        if outputs != self.n_classes_ and not (outputs == 1 and self.n_classes_ == 2):
+            name = getattr(self.model, "__name__", repr(self.model))
+            raise ValueError(
+                f"The Keras model built by {name} has {outputs} output units, but the data has "
+                f"{self.n_classes_} classes; expected Dense({self.n_classes_}, activation='softmax') as the "
+                "last layer. Take the number of classes from scikeras' meta: def build(meta): ... "
+                "Dense(meta['n_classes_'], activation='softmax')."
+            )
+        return model
+
+
+class KerasBuildFnRegressor(StandardizedTargetMixin, RegressorTagsMixin, InnerValidationMixin, KerasRegressor):
+    """A user's Keras build function as a regressor (MSE loss unless the model is compiled),
+    trained on the standardized target (:class:`StandardizedTarget`)."""
+
+    _stratify_inner = False
+
+    def __init__(self, model=None, epochs=20, batch_size=32, early_stopping=False, patience=10,
+                 validation_fraction=0.0, random_state=None, verbose=0, optimizer="adam", loss="mse",
+                 **kwargs):
+        super().__init__(model=model, epochs=epochs, batch_size=batch_size, random_state=random_state,
+                         verbose=verbose, optimizer=optimizer, loss=loss, **kwargs)
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+
+    def _build_keras_model(self):
+        return _built(super()._build_keras_model(), self.n_features_in_)
