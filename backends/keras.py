@@ -8,7 +8,6 @@ Keras model is built.
 from __future__ import annotations
 
 from backends.keras_wrappers import (  # first: it starts TensorFlow quietly
-    STEPS_PER_EXECUTION,
     ClassifierTagsMixin,
     InnerValidationMixin,
     KerasClassifier,
@@ -44,9 +43,9 @@ def _augmentation(image_shape) -> list:
     ]
 
 
-def _compile(model, learning_rate: float, loss: str, metrics: list) -> keras.Model:
+def _compile(model, learning_rate: float, loss: str, metrics: list, steps_per_execution: int) -> keras.Model:
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
-                  steps_per_execution=STEPS_PER_EXECUTION)
+                  steps_per_execution=steps_per_execution)
     return model
 
 
@@ -56,7 +55,8 @@ class _KerasClassifierBase(ClassifierTagsMixin, InnerValidationMixin, KerasClass
     def _keras_build_fn(self, meta):
         head = keras.layers.Dense(meta["n_classes_"], activation="softmax")
         model = keras.Sequential([*self._body(meta), head])
-        return _compile(model, self.learning_rate, "sparse_categorical_crossentropy", ["accuracy"])
+        return _compile(model, self.learning_rate, "sparse_categorical_crossentropy", ["accuracy"],
+                        self._steps_per_execution())
 
 
 class KerasDenseClassifier(_KerasClassifierBase):
@@ -245,7 +245,7 @@ class KerasDenseRegressor(StandardizedTargetMixin, RegressorTagsMixin, InnerVali
     def _keras_build_fn(self, meta):
         body = [keras.Input((meta["n_features_in_"],)), *_hidden_stack(self.hidden_units, self.l2, self.dropout)]
         model = keras.Sequential([*body, keras.layers.Dense(1)])
-        return _compile(model, self.learning_rate, "mse", [])
+        return _compile(model, self.learning_rate, "mse", [], self._steps_per_execution())
 
 
 def dense(task: str, random_state: int | None = None, image_shape=None) -> Pipeline:

@@ -25,9 +25,11 @@ from backends.quiet import quiet_stderr
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log after start-up
 
-with quiet_stderr():  # its start-up lines
+with quiet_stderr():  # its start-up lines, and those of its first operation (device probing)
     import keras  # noqa: E402
     import tensorflow as tf  # noqa: E402
+
+    tf.config.list_logical_devices()
 
 import math  # noqa: E402
 from collections import defaultdict  # noqa: E402
@@ -37,6 +39,7 @@ from scikeras.utils import metric_name  # noqa: E402
 from scikeras.utils.random_state import tensorflow_random_state  # noqa: E402
 from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402
 from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402 (re-exported to backends.keras)
+from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
 
@@ -49,8 +52,11 @@ __all__ = ["KerasBuildFnClassifier", "KerasBuildFnRegressor", "StandardizedTarge
 tf.get_logger().setLevel("ERROR")  # retracing notes
 
 STEPS_PER_EXECUTION = 8
-"""Training steps per call of the traced train function for the built-in models (fewer Python
-round trips per epoch; results are those of single steps)."""
+"""Training steps per call of the traced train function of the built-in models fitted without
+an inner validation split (fewer round trips from Python; the same steps as one at a time)."""
+
+PREDICT_ROWS = 8192
+"""Rows per call of the traced predict function."""
 
 GRAPH_NEUTRAL = frozenset({"random_state", "epochs", "batch_size", "early_stopping", "patience",
                            "validation_fraction", "class_weight", "verbose", "shuffle", "callbacks",
@@ -102,7 +108,24 @@ class InnerValidationMixin:
         """Everything that determines the model's graph (see ``backends.keras_pool``)."""
         params = tuple(sorted((k, repr(v)) for k, v in self.get_params().items() if k not in GRAPH_NEUTRAL))
         shapes = tuple(getattr(self, name, None) for name in ("n_features_in_", "n_classes_", "n_outputs_expected_"))
-        return type(self).__qualname__, params, shapes
+        return type(self).__qualname__, params, shapes, self._steps_per_execution()
+
+    def _steps_per_execution(self) -> int:
+        """Steps per call of the train function of a built-in model: one when the fit runs epoch
+        by epoch (a validation pass or callbacks after each epoch, whose steps need not be a
+        multiple of it), else :data:`STEPS_PER_EXECUTION`."""
+        return 1 if self.validation_fraction > 0 or getattr(self, "callbacks", None) else STEPS_PER_EXECUTION
+
+    def _predict_raw(self, X, **kwargs):
+        """The network's outputs for ``X``: its traced predict function called on whole chunks
+        of rows (``predict_on_batch``), without the per-call data pipeline of ``Model.predict``,
+        which costs more than the arithmetic on the study's data."""
+        if not self.initialized_:
+            raise NotFittedError("Estimator needs to be fit before `predict` can be called")
+        X, _ = self._validate_data(X=X, y=None)
+        X = self.feature_encoder_.transform(X)
+        chunks = [self.model_.predict_on_batch(X[i:i + PREDICT_ROWS]) for i in range(0, max(len(X), 1), PREDICT_ROWS)]
+        return np.concatenate([np.asarray(c) for c in chunks])
 
     def _split_inner(self, X, y, sample_weight) -> tuple:
         """``(X, y, sample_weight, validation)``: the seeded, stratified inner validation split."""
@@ -115,14 +138,14 @@ class InnerValidationMixin:
         weights = split[4] if sample_weight is not None else None
         return split[0], split[2], weights, (split[1], split[3])
 
-    def _dataset(self, X, y, sample_weight=None, shuffle=False) -> tuple:
-        """A repeated ``tf.data`` pipeline of batches (seeded reshuffle every epoch) and its steps
-        per epoch: one iterator serves the whole fit."""
+    def _dataset(self, X, y, sample_weight=None, shuffle=False, epochs=None) -> tuple:
+        """A ``tf.data`` pipeline of batches, reshuffled (seeded) every epoch, repeated ``epochs``
+        times (None: without end), and its steps per epoch: one iterator serves the whole fit."""
         tensors = (X, y) if sample_weight is None else (X, y, np.asarray(sample_weight, dtype="float32"))
         data = tf.data.Dataset.from_tensor_slices(tensors)
         if shuffle:
             data = data.shuffle(len(X), seed=self._random_state, reshuffle_each_iteration=True)
-        return data.batch(self.batch_size).repeat(), math.ceil(len(X) / self.batch_size)
+        return data.batch(self.batch_size).repeat(epochs), math.ceil(len(X) / self.batch_size)
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
         self._check_validation_params()
@@ -130,12 +153,22 @@ class InnerValidationMixin:
         seeded = tensorflow_random_state(self._random_state) if self._random_state is not None \
             else contextlib.nullcontext()
         with seeded:
-            train, steps = self._dataset(X, y, sample_weight, shuffle=True)
-            fit_args = dict(steps_per_epoch=steps, epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
-                            callbacks=self._fit_callbacks, verbose=self.verbose, shuffle=False)
-            if validation is not None:
-                fit_args["validation_data"], fit_args["validation_steps"] = self._dataset(*validation)
-            history = self.model_.fit(train, **fit_args)
+            if validation is None and not self._fit_callbacks:
+                # nothing to do between epochs: all of them as one pass over the repeated data,
+                # the same batches in the same order (history_["loss"] is then their mean)
+                train, _ = self._dataset(X, y, sample_weight, shuffle=True, epochs=epochs)
+                history = self.model_.fit(train, epochs=1, verbose=self.verbose, shuffle=False)
+            else:  # epoch by epoch, for the validation pass and the callbacks
+                # one iterator without end, unless a call of the train function runs several steps
+                # (Keras would then run whole calls past an epoch's last batch): an epoch's batches
+                one_at_a_time = self.model_.steps_per_execution == 1
+                train, steps = self._dataset(X, y, sample_weight, shuffle=True, epochs=None if one_at_a_time else 1)
+                fit_args = dict(steps_per_epoch=steps if one_at_a_time else None, epochs=initial_epoch + epochs,
+                                initial_epoch=initial_epoch, callbacks=self._fit_callbacks, verbose=self.verbose,
+                                shuffle=False)
+                if validation is not None:
+                    fit_args["validation_data"], fit_args["validation_steps"] = self._dataset(*validation)
+                history = self.model_.fit(train, **fit_args)
         self.history_ = defaultdict(list)
         for key, values in history.history.items():
             if not (key == "loss" or key.startswith("val_")):

@@ -1,23 +1,25 @@
-"""Wall time and peak memory of the default study, so that regressions show up.
+"""The default study, cold: its wall time against a hand-written baseline, its fits, its memory.
 
-Runs ``python -m study.run --no-cache --out <temporary dir>`` (the full default study, 10+
-minutes on 2 cores; the quick one with ``--quick``) in a fresh subprocess, sampling its
-process tree with psutil every 0.1 s: wall time, CPU seconds, peak RSS of the main process,
-of the largest joblib worker and of the whole tree (sum).
+Runs, in fresh subprocesses and in one run of this script:
 
-Wall times are not comparable between machines or loads, so the script also times a fixed
-calibration workload that does not use the project's code (``_measure.CALIBRATION_CODE``:
-scikit-learn fits, TensorFlow's import, a small Keras fit), interleaved with the study
-(calibration, study, [study, calibration] ...), and reports the study's wall time in
-calibration units: RATIO default_study = min study wall / min calibration wall.
+- ``study``: ``python -m study.run --no-cache --out <temporary dir> --n-jobs N`` (the full
+  default study: units, nested CV, every diagnostic, the report; ``--quick``: the quick one);
+- ``hand``: the comparison written by hand the way the questions in ``shared/seeds`` do it, on
+  the same splits: GridSearchCV over the same grids for the scikit-learn models, and for the
+  Keras dense network and CNN a ``keras.Sequential`` built, compiled and ``fit`` for every
+  candidate and fold, then refit and tested (no nested CV, no diagnostics, no report); with
+  ``joblib.Parallel(n_jobs=N)`` over the fits.
 
-Target: RATIO <= 1.25 x the baseline recorded in ``BASELINE`` below (measured on this 2-core
-machine with nothing else running), i.e. no slowdown of more than 25%.
-The calibration itself varies with the load (15-29 s in one run at load ~4.5), so compare
-runs made on a quiet machine.
-Peak memories are printed for the record (absolute MiB; compare runs of this script).
+Prints both wall times and CPU seconds, the study's peak RSS (main process, largest worker,
+whole tree), the number of fits the study made (the sum of ``timings.csv``'s ``fits``) and:
 
-Usage: python benchmarks/default_study.py [--quick] [--repeats N] [--n-jobs N]
+- ``RATIO default_study_vs_hand`` = study wall / hand wall (how much the whole study costs
+  beyond the bare comparison; recorded, target <= 3);
+- ``RATIO fits`` = fits made / 3,050 (the fits of the study before work was shared; target
+  <= 0.85);
+- ``RATIO memory`` = peak RSS of the whole tree / 2 GiB (target <= 1 with ``--n-jobs 1``).
+
+Usage: python benchmarks/default_study.py [--quick] [--n-jobs N] [--no-hand]
 """
 
 from __future__ import annotations
@@ -28,59 +30,107 @@ import shutil
 import _measure
 
 NAME = "default_study"
-#: study wall / calibration wall: quick recorded 2026-11-21 (commit 952f061, 2 cores, nothing else
-#: running: 44.7 s / 10.8 s); the full study has not been measured by this script yet (one
-#: cold `python -m study.run` took 2328 s that day): record it from its first run.
-BASELINE = {"quick": 4.1, "full": None}
-SLACK = 1.25
+FITS_BEFORE = 3050
+GiB = 1024.0 ** 3
+
+HAND_CODE = r"""
+import sys, time
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, ParameterGrid
+from sklearn.metrics import accuracy_score
+
+from backends import BUILTIN_MODELS, make_estimator
+from study.data import load_dataset
+from study.protocol import make_splits
+
+n_jobs = int(sys.argv[1])
+
+
+def keras_fit(kind, params, X, y):
+    import keras
+    from sklearn.preprocessing import StandardScaler
+    keras.utils.set_random_seed(0)
+    scale = StandardScaler().fit(X) if kind == "dense" else None
+    Z = scale.transform(X) if scale else X / 16.0
+    if kind == "dense":
+        reg = keras.regularizers.L2(params["model__l2"])
+        body = [keras.layers.Dense(128, activation="relu", kernel_regularizer=reg),
+                keras.layers.Dropout(params["model__dropout"])]
+    else:
+        body = [keras.layers.Reshape((8, 8, 1)), keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+                keras.layers.MaxPooling2D(2), keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+                keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dropout(params["model__dropout"]),
+                keras.layers.Dense(128, activation="relu"), keras.layers.Dropout(params["model__dropout"])]
+    model = keras.Sequential([keras.Input((X.shape[1],)), *body, keras.layers.Dense(len(np.unique(y)), activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(Z, y, epochs=40 if kind == "dense" else 25, batch_size=64, verbose=0)
+    return lambda Xt: model.predict(scale.transform(Xt) if scale else Xt / 16.0, verbose=0).argmax(1)
+
+
+def keras_cv(kind, params, X, y, fit, val):
+    predict = keras_fit(kind, params, X[fit], y[fit])
+    return accuracy_score(y[val], predict(X[val]))
+
+
+for name in ("digits", "breast_cancer", "wine"):
+    data = load_dataset(name)
+    splits = make_splits(data, 5, 0.2, 0)
+    X, y = splits.training_part(data)
+    Xt, yt = splits.test_part(data)
+    for model in ("logistic_regression", "ridge", "random_forest"):
+        spec = BUILTIN_MODELS[model]
+        search = GridSearchCV(make_estimator(model, random_state=0), spec.grid, cv=splits.folds, n_jobs=n_jobs)
+        search.fit(X, y)
+        print(name, model, round(search.score(Xt, yt), 3), flush=True)
+    for kind, model in (("dense", "keras_dense"), ("cnn", "keras_cnn")):
+        if kind == "cnn" and data.image_shape is None:
+            continue
+        grid = list(ParameterGrid(BUILTIN_MODELS[model].grid))
+        scores = Parallel(n_jobs=n_jobs)(delayed(keras_cv)(kind, p, X, y, fit, val)
+                                         for p in grid for fit, val in splits.folds)
+        means = np.asarray(scores).reshape(len(grid), -1).mean(1)
+        best = grid[int(np.argmax(means))]
+        print(name, model, round(accuracy_score(yt, keras_fit(kind, best, X, y)(Xt)), 3), flush=True)
+"""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog="Target: study / calibration <= 1.25 x BASELINE.")
-    parser.add_argument("--quick", action="store_true", help="the quick default study (about a minute)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="study runs (default 2 with --quick, 1 for the full study, which takes 10+ minutes)")
-    parser.add_argument("--n-jobs", type=int, default=-1, help="--n-jobs of the study (default: %(default)s)")
+                                     epilog="Targets: fits <= 0.85 x 3,050; memory <= 2 GiB with --n-jobs 1.")
+    parser.add_argument("--quick", action="store_true", help="the quick default study")
+    parser.add_argument("--n-jobs", type=int, default=2, help="--n-jobs of the study and the hand loop")
+    parser.add_argument("--no-hand", action="store_true", help="skip the hand-written baseline")
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
-    repeats = args.repeats or (2 if args.quick else 1)
-    print(f"{NAME}: the {mode} default study (--no-cache, --n-jobs {args.n_jobs}), {repeats} run(s), "
-          f"interleaved with a fixed calibration workload")
-    if not args.quick:
-        print("note: the full default study takes many minutes (10+ on 2 cores)")
+    print(f"{NAME}: the {mode} default study (--no-cache, --n-jobs {args.n_jobs}) and the hand-written "
+          "comparison, in fresh subprocesses")
     print(_measure.machine_note())
     _measure.freeze_source()
+    out = _measure.temp_dir("default-study")
+    try:
+        cmd = _measure.study_command(*(["--quick"] if args.quick else []), "--n-jobs", args.n_jobs, "--no-cache",
+                                     "--out", out)
+        study = _measure.run(cmd, label=f"{mode} default study").check()
+        import pandas as pd
 
-    def study():
-        out = _measure.temp_dir("default-study")
-        try:
-            cmd = _measure.study_command(*(["--quick"] if args.quick else []), "--n-jobs", args.n_jobs,
-                                         "--no-cache", "--out", out)
-            return _measure.run(cmd, label=f"{mode} default study").check()
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
-
-    runs = _measure.interleave({"calibration": _measure.calibration, "study": study}, repeats)
-    if repeats % 2 == 1:  # end with a calibration too: calibration, study, calibration
-        runs["calibration"].append(_measure.calibration())
-    studies, calibrations = runs["study"], runs["calibration"]
+        fits = int(pd.read_csv(out / "timings.csv")["fits"].sum())
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
     mib = _measure.MiB
-    print(f"      study wall: {_measure.describe(_measure.walls(studies))}")
-    print(f"calibration wall: {_measure.describe(_measure.walls(calibrations))}")
-    print(f"study CPU: {', '.join(f'{m.cpu:.0f} s ({m.cpu / m.wall:.2f} busy cores)' for m in studies)}")
-    print(f"study peak RSS: main process {max(m.peak_main_rss for m in studies) / mib:.0f} MiB, "
-          f"largest worker {max(m.peak_worker_rss for m in studies) / mib:.0f} MiB, "
-          f"whole tree {max(m.peak_tree_rss for m in studies) / mib:.0f} MiB "
-          f"(up to {max(m.max_descendants for m in studies)} descendant processes)")
+    print(f"study: wall {study.wall:.1f} s, CPU {study.cpu:.0f} s ({study.cpu / study.wall:.2f} busy cores), "
+          f"{fits} fits; peak RSS main {study.peak_main_rss / mib:.0f} MiB, largest worker "
+          f"{study.peak_worker_rss / mib:.0f} MiB, whole tree {study.peak_tree_rss / mib:.0f} MiB")
+    if not args.no_hand:
+        hand = _measure.run([_measure.PYTHON, "-c", HAND_CODE, str(args.n_jobs)], label="hand-written comparison",
+                            env={"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}).check()
+        print(f"hand: wall {hand.wall:.1f} s, CPU {hand.cpu:.0f} s; test accuracies:\n{hand.stdout.strip()}")
+        _measure.ratio_line(f"{NAME}_vs_hand", study.wall / hand.wall, "<=", 3.0)
     print(_measure.machine_note())
-    value = min(_measure.walls(studies)) / min(_measure.walls(calibrations))
-    baseline = BASELINE[mode]
-    if baseline is None:
-        print(f"no baseline recorded for the {mode} study: record {value:.2f} in BASELINE")
-        baseline = value
-    print(f"baseline {baseline:.2f} calibration units; target <= {SLACK} x baseline")
-    _measure.ratio_line(NAME, value, "<=", SLACK * baseline)
+    if not args.quick:
+        _measure.ratio_line("fits", fits / FITS_BEFORE, "<=", 0.85)
+    _measure.ratio_line("memory", study.peak_tree_rss / GiB / 2.0, "<=", 1.0)
 
 
 if __name__ == "__main__":

@@ -188,3 +188,16 @@ def test_a_fitted_estimator_keeps_its_model_while_others_fit():
     later = _fit_dense(X[100:400], y[100:400])
     assert later[-1].model_ is not kept[-1].model_
     np.testing.assert_array_equal(kept.predict_proba(X[300:]), before)
+
+
+def test_a_fit_is_the_same_training_in_one_pass_or_epoch_by_epoch():
+    """Without callbacks the epochs run as one pass over the repeated data (several steps per
+    call of the train function); with a callback, epoch by epoch: the same batches, the same model."""
+    import keras
+
+    X, y = _digits()
+    one_pass = make_estimator("keras_dense", random_state=1, epochs=5).fit(X[:300], y[:300])
+    by_epoch = make_estimator("keras_dense", random_state=1, epochs=5,
+                              model__callbacks=[keras.callbacks.Callback()]).fit(X[:300], y[:300])
+    assert len(one_pass[-1].history_["loss"]) == 1 and len(by_epoch[-1].history_["loss"]) == 5
+    np.testing.assert_allclose(one_pass.predict_proba(X[300:]), by_epoch.predict_proba(X[300:]), rtol=1e-5, atol=1e-6)
