@@ -48,7 +48,7 @@ COLUMNS = [
 PREDICTION_COLUMNS = ["dataset", "model", "index", "y_true", "y_pred"]
 LEARNING_CURVE_COLUMNS = ["dataset", "model", "metric", "train_size", "train_fraction", "fold", "split", "score",
                           "source"]
-VALIDATION_CURVE_COLUMNS = ["dataset", "model", "metric", "sweep", "param", "param_value", "param_label",
+VALIDATION_CURVE_COLUMNS = ["dataset", "model", "metric", "sweep", "param", "param_value", "param_label", "params",
                             "axis_label", "log_scale", "chosen", "chosen_source", "fold", "split", "score", "source"]
 HISTORY_COLUMNS = ["dataset", "model", "fold", "variant", "epoch", "curve", "value", "stopped_epoch",
                    "best_epoch", "patience", "source"]

@@ -180,8 +180,11 @@ class _Plan:
                         _fit_cost(model, dataset) * n_fits, n_fits, run_unit, (job, grid, nested, self.unit_n_jobs),
                         work_key("unit", ("study.protocol", _builder_module(model)), job, grid, nested))
 
-    def experiment(self, experiment, job: Job) -> WorkItem:
-        job = replace(job, options=experiment.options(job.model))
+    def experiment(self, experiment, job: Job, earlier: list | None = None) -> WorkItem:
+        options = experiment.options(job.model)
+        if experiment.after not in (None, "unit"):
+            options["earlier"] = list(earlier or [])
+        job = replace(job, options=options)
         n_fits = experiment.n_fits(job)
         key = work_key(experiment.name, (type(experiment).__module__, _builder_module(job.model)), job)
         return WorkItem(f"{job.dataset.name} / {job.model.name} / {experiment.name}", experiment.name,
@@ -203,19 +206,31 @@ class _Plan:
         splits = make_splits(imbalanced, self.spec.cv, self.spec.test_size, self.spec.seed)
         metrics = study_metrics(None, imbalanced.task)
         return [self.experiment(e, Job(imbalanced, splits, m, metrics, self.spec.seed, self.spec.quick))
-                for e in EXPERIMENTS if not e.after_unit for m in self.models
+                for e in EXPERIMENTS if e.after is None for m in self.models
                 if skip_reason(m, imbalanced, metrics) is None and e.applies(m, imbalanced, self.spec.quick)]
 
+    def _waits_for(self, experiment, job: Job) -> str:
+        """What ``experiment`` waits for on ``job``'s model: "unit", or an experiment that applies."""
+        earlier = next((e for e in EXPERIMENTS if e.name == experiment.after), None)
+        if earlier is None or not earlier.applies(job.model, job.dataset, self.spec.quick):
+            return "unit"
+        return earlier.name
+
     def follow_up(self, outcome) -> list:
-        """A successful unit's diagnostics (when the study runs them)."""
+        """The diagnostics that were waiting for this outcome (when the study runs them): those
+        that follow a successful unit, and those that follow an experiment that ended."""
         item = outcome.item
-        if item.work != "unit" or not outcome.ok or not self.spec.use_diagnostics:
+        if not self.spec.use_diagnostics or item.work is None or (item.work == "unit" and not outcome.ok):
             return []
         job = item.args[0]
-        job = Job(job.dataset, job.splits, job.model, job.metrics, job.seed, job.quick, outcome.value["best_params"],
-                  search=outcome.value["search"])
-        return [self.experiment(e, job) for e in EXPERIMENTS
-                if e.after_unit and e.applies(job.model, job.dataset, self.spec.quick)]
+        if item.work == "unit":
+            job = replace(job, params=outcome.value["best_params"], search=outcome.value["search"])
+        elif job.dataset.name not in self.splits:  # a study-level experiment (e.g. class imbalance)
+            return []
+        earlier = outcome.value if item.work != "unit" and outcome.ok else []
+        return [self.experiment(e, job, earlier) for e in EXPERIMENTS
+                if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick)
+                and self._waits_for(e, job) == item.work]
 
 
 def _unit_rows(dataset, model, reason, outcome) -> list:

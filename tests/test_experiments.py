@@ -159,7 +159,7 @@ def spied(wine):
     for name in (LR, RIDGE, RF, KD):
         model = recording_model(name)
         for experiment in EXPERIMENTS:
-            if not (experiment.after_unit and experiment.applies(model, wine, True)):
+            if not (experiment.after is not None and experiment.applies(model, wine, True)):
                 continue
             options = experiment.options(model)
             if name == RF and "sweeps" in options:
@@ -286,7 +286,7 @@ def test_experiments_apply_to_their_models(wine):
     assert ValidationCurves().options(ridge) == {"sweeps": SWEEPS[RIDGE]}
     assert [e.name for e in EXPERIMENTS] == ["learning_curves", "validation_curves", "histories", "ablation",
                                             "imbalance"]
-    assert [e.after_unit for e in EXPERIMENTS] == [True, True, True, True, False]
+    assert [e.after for e in EXPERIMENTS] == ["unit", "unit", "unit", "validation_curves", None]
 
 
 def test_class_imbalance_picks_its_study_dataset(wine):
@@ -416,6 +416,26 @@ def test_experiments_take_the_units_own_fits_instead_of_fitting_them_again(wine)
     chosen = reused[reused["chosen"]]
     assert whole.sort_values(["fold", "split"])["score"].tolist() == chosen.sort_values(["fold", "split"])[
         "score"].tolist()
+
+
+def test_the_ablation_takes_the_validation_curves_points_it_shares(wine):
+    """keras_dense chose dropout 0: its ablation baseline (l2 0, dropout 0) is the L2 sweep's 0 point."""
+    from study.experiments.base import FITTED
+    from study.experiments.keras_training import FROM_CURVES
+
+    splits = make_splits(wine, cv=3, test_size=0.2, seed=0)
+    dense = dataclasses.replace(BUILTIN_MODELS[KD], quick_params={"model__epochs": 3})
+    job = Job(wine, splits, dense, METRICS, seed=0, quick=False, params={"model__l2": 1e-4, "model__dropout": 0.0},
+              options={"sweeps": SWEEPS[KD][:1]})
+    curves = ValidationCurves().run(dataclasses.replace(job, params={**job.params, "model__epochs": 3}))
+    ablation = Ablation().run(dataclasses.replace(job, params={**job.params, "model__epochs": 3},
+                                                  options={"earlier": curves}))
+    table = pd.DataFrame(ablation, columns=ABLATION_COLUMNS)
+    baseline = table[(table["variant"] == "baseline") & (table["split"] != "test")]
+    assert set(baseline["source"]) == {FROM_CURVES}
+    point = pd.DataFrame(curves, columns=VALIDATION_CURVE_COLUMNS).query("param_label == '0'")
+    assert sorted(baseline["score"]) == sorted(point["score"])
+    assert set(table.loc[table["variant"] == "dropout", "source"]) == {FITTED}
 
 
 def test_the_early_stopping_history_is_the_fit_without_it_cut_where_keras_stops():

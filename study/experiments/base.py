@@ -31,7 +31,7 @@ from study.data import Dataset
 from study.protocol import Job
 
 __all__ = ["Job", "Experiment", "QUICK_FOLDS", "QUICK_KERAS_FOLDS", "FITTED", "FROM_UNIT", "experiment_folds",
-           "from_search", "score_rows", "label"]
+           "from_search", "settings_key", "score_rows", "label"]
 
 FITTED = "fitted"
 """``source`` of rows an experiment fitted itself."""
@@ -61,14 +61,16 @@ class Experiment:
         The experiment's table (``<name>.csv``).
     columns : list of str
         Columns of its rows (``study.results`` holds every table's columns).
-    after_unit : bool
-        True: runs on each model after the model's unit succeeded, with its chosen
-        parameters. False: runs once per model and study (:meth:`study_dataset`).
+    after : str or None
+        What the experiment waits for on each model: "unit" (its unit succeeded; it runs with
+        the chosen parameters), the name of another experiment (that one ended, or does not
+        apply; its rows are in ``job.options["earlier"]``, so fits it made are not made again),
+        or None (it runs once per model and study at once: :meth:`study_dataset`).
     """
 
     name = ""
     columns: list = []
-    after_unit = True
+    after = "unit"
 
     def applies(self, model: ModelSpec, dataset: Dataset, quick: bool) -> bool:
         """Whether the experiment runs on this model and dataset (the model already applies)."""
@@ -122,6 +124,12 @@ def from_search(job: Job, n_folds: int, **overrides):
                     for name, key in (("train", "train"), ("validation", "test"))}
             return {**part, "test": job.search["test"].get(job.metric) if i == job.search["best"] else None}
     return None
+
+
+def settings_key(job: Job, **overrides) -> tuple:
+    """The settings of ``job.estimator(**overrides)``, hashable: two estimators with the same key
+    make the same fits."""
+    return tuple(sorted((k, repr(v)) for k, v in _settings(job.estimator(**overrides)).items()))
 
 
 def score_rows(base: dict, train_scores, val_scores, fold_ids) -> list:

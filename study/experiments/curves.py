@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -181,8 +182,10 @@ class ValidationCurves(Experiment):
 
     Rows (:data:`study.results.VALIDATION_CURVE_COLUMNS`): ``sweep`` (label), ``param`` (routed
     name), ``param_value`` (plot position; see :data:`SWEEPS` for None and 0), ``param_label``
-    (the value as text), ``axis_label``, ``log_scale``, ``chosen`` (True at the value in use:
-    GridSearchCV's choice if the parameter was tuned, else the estimator's value),
+    (the value as text), ``params`` (JSON of the point's parameters set on top of GridSearchCV's
+    choice: the swept one and the sweep's fixed ones), ``axis_label``, ``log_scale``, ``chosen``
+    (True at the value in use: GridSearchCV's choice if the parameter was tuned, else the
+    estimator's value),
     ``chosen_source`` ("GridSearchCV", "GridSearchCV (<note>)" or "default (not tuned)"),
     ``fold``, ``split``, ``score``, ``source`` (a point that is one of the unit's grid-search
     candidates, on the same folds, is taken from the unit's fits: "unit's grid search").
@@ -232,6 +235,7 @@ class ValidationCurves(Experiment):
             for i, (value, place) in enumerate(zip(values, places)):
                 base = dict(dataset=job.dataset.name, model=job.model.name, metric=job.metric, sweep=sweep.label,
                             param=sweep.param, param_value=float(place), param_label=label(value),
+                            params=json.dumps({**sweep.fixed, sweep.param: value}),
                             axis_label=sweep.axis_label or sweep.param, log_scale=sweep.log,
                             chosen=_same(value, chosen), chosen_source=source,
                             source=FITTED if scores[i].get("fitted") else FROM_UNIT)

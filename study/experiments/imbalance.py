@@ -125,7 +125,7 @@ class ClassImbalance(Experiment):
 
     name = "imbalance"
     columns = IMBALANCE_COLUMNS
-    after_unit = False
+    after = None
 
     def applies(self, model, dataset, quick) -> bool:
         return model.class_weight and dataset.task == "classification"

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import json
+
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import cross_validate
 
 from study.data import take_rows
-from study.experiments.base import FITTED, FROM_UNIT, Experiment, Job, experiment_folds, from_search, score_rows
+from study.experiments.base import (
+    FITTED,
+    FROM_UNIT,
+    Experiment,
+    Job,
+    experiment_folds,
+    from_search,
+    score_rows,
+    settings_key,
+)
 from study.results import ABLATION_COLUMNS, HISTORY_COLUMNS
 
 __all__ = ["TrainingHistories", "Ablation", "early_stopping_epochs", "DERIVED"]
 
 DERIVED = "derived from the run without early stopping"
 """``source`` of the early-stopping history: the same fit up to the epoch it stops."""
+FROM_CURVES = "validation curves"
+"""``source`` of an ablation variant that is a point of the model's validation curves."""
 
 HISTORY_VALIDATION_FRACTION = 0.2
 """Inner validation fraction of the training histories and of early stopping in the ablation."""
@@ -147,7 +160,8 @@ class Ablation(Experiment):
     function has no ``l2``) is left out. Each variant: ``cross_validate`` on the shared folds
     with train scores, then a refit on the whole training part scored once on the hold-out test
     split; a variant that is one of the unit's grid-search candidates takes the unit's own fits
-    instead (and, for the chosen candidate, its hold-out score). Quick mode: only
+    instead (and, for the chosen candidate, its hold-out score), and one that is a point of the
+    model's validation curves (the ablation runs after them) takes theirs. Quick mode: only
     :data:`QUICK_ABLATION_VARIANTS`, and no hold-out refit.
 
     Rows (:data:`study.results.ABLATION_COLUMNS`): ``variant``, ``settings`` (text), ``fold``
@@ -156,6 +170,7 @@ class Ablation(Experiment):
 
     name = "ablation"
     columns = ABLATION_COLUMNS
+    after = "validation_curves"
 
     def applies(self, model, dataset, quick) -> bool:
         return model.framework == "keras"
@@ -164,23 +179,38 @@ class Ablation(Experiment):
         variants = len(QUICK_ABLATION_VARIANTS) if job.quick else 6
         return variants * (len(experiment_folds(job)) + (not job.quick))
 
+    @staticmethod
+    def _curve_points(job: Job, n_folds: int) -> dict:
+        """The validation curves' points by estimator settings: ``{key: {"train": [...], "validation": [...]}}``."""
+        points: dict = {}
+        for row in job.options.get("earlier", []):
+            if row["metric"] != job.metric or row["fold"] >= n_folds:
+                continue
+            scores = points.setdefault(settings_key(job, **json.loads(row["params"])),
+                                       {"train": [None] * n_folds, "validation": [None] * n_folds, "test": None,
+                                        "curves": True})
+            scores[row["split"]][row["fold"]] = row["score"]
+        return {k: v for k, v in points.items() if None not in v["train"] + v["validation"]}
+
     def run(self, job: Job) -> list:
         X, y = job.training_part()
         folds = experiment_folds(job)
         scorer = get_scorer(job.metric)
         available = set(job.estimator().get_params())
+        curve_points = self._curve_points(job, len(folds))
         rows = []
         for variant, settings in _variants(job, available):
             if job.quick and variant not in QUICK_ABLATION_VARIANTS:
                 continue
             base = dict(dataset=job.dataset.name, model=job.model.name, metric=job.metric, variant=variant,
                         settings=_settings_text(settings))
-            unit = from_search(job, len(folds), **settings)  # the unit's own fits of this very estimator
+            # the unit's own fits of this very estimator, or its validation curves' (same folds)
+            unit = from_search(job, len(folds), **settings) or curve_points.get(settings_key(job, **settings))
             if unit is None:
                 cv = cross_validate(job.estimator(**settings), X, y, cv=folds, scoring=job.metric,
                                     return_train_score=True, n_jobs=1, error_score="raise")
                 unit = dict(train=cv["train_score"], validation=cv["test_score"], test=None, fitted=True)
-            source = FITTED if unit.get("fitted") else FROM_UNIT
+            source = FITTED if unit.get("fitted") else FROM_CURVES if unit.get("curves") else FROM_UNIT
             rows += score_rows({**base, "source": source}, unit["train"], unit["validation"], range(len(folds)))
             if job.quick:
                 continue
