@@ -85,6 +85,9 @@ class Progress(contextlib.AbstractContextManager):
         self.stop.set()
         self.thread.join()
         self._refresh()
+        if exc[0] is None:  # finished: the expected number of fits was an estimate
+            self.bar.total = self.bar.n
+            self.bar.refresh()
         self.bar.close()
         if self.previous is None:
             os.environ.pop(FIT_LOG, None)

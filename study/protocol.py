@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import (
     GridSearchCV,
@@ -30,7 +29,7 @@ from backends.routing import route
 from study.data import Dataset, take_rows
 from study.scoring import missing_responses, output_columns, response_methods
 
-__all__ = ["Splits", "make_splits", "skip_reason", "Job", "fit_and_score", "run_unit"]
+__all__ = ["Splits", "make_splits", "skip_reason", "Job", "fit_and_score", "run_unit", "inner_search", "nested_rows"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,17 +208,50 @@ def _test_rows(estimator, X_test, y_test, n_train: int, metrics: tuple) -> list:
                  n_train=n_train, n_test=len(y_test)) for m in metrics]
 
 
-def _nested_rows(search: GridSearchCV, X, y, splits: Splits, metrics: tuple, task: str, seed: int) -> list:
-    """Outer folds = the shared folds; inner = the same grid search with k seeded folds on each
-    outer training part. The selected candidate's outer score is the unit's own fit of that
-    candidate on that fold's training part (the same data and parameters): looked up in
-    ``cv_results_`` rather than fitted again."""
-    inner = clone(search).set_params(cv=_kfold(task, splits.n_splits, seed), scoring=metrics[0], refit=False)
-    candidates = search.cv_results_["params"]
+def inner_search(job: Job, grid: dict, fold: int) -> dict:
+    """Nested cross-validation's inner search on one outer fold (a work item of its own).
+
+    The outer folds are the shared folds; on outer fold ``fold``'s training part, the same grid
+    search with k seeded inner folds chooses a candidate (by the primary metric). Its outer
+    score is the unit's own fit of that candidate on that fold's training part, scored on the
+    fold's validation part (the same data and parameters): :func:`nested_rows` takes it from
+    the unit's search instead of fitting it again. Source: Cawley & Talbot (2010), JMLR 11;
+    scikit-learn's "Nested versus non-nested cross-validation" example.
+
+    Returns
+    -------
+    dict
+        ``best_params``: the inner search's choice (routed names).
+    """
+    X, y = job.training_part()
+    fit = job.splits.folds[fold][0]
+    inner = GridSearchCV(job.estimator(), grid, scoring=job.metric, refit=False, error_score="raise",
+                         cv=_kfold(job.dataset.task, job.splits.n_splits, job.seed))
+    return {"best_params": dict(inner.fit(take_rows(X, fit), y[fit]).best_params_)}
+
+
+def nested_rows(search: dict, choices: dict, splits: Splits, metrics: tuple) -> list:
+    """The "nested" result rows: each outer fold's score of the candidate its inner search chose.
+
+    Parameters
+    ----------
+    search : dict
+        The unit's ``search`` record (:func:`fit_and_score`).
+    choices : dict of int to dict
+        ``{outer fold: inner search's best_params}`` (folds whose inner search failed are absent).
+    splits : Splits
+    metrics : tuple of str
+
+    Returns
+    -------
+    list of dict
+        Rows without the unit's labels, as :func:`fit_and_score`'s.
+    """
     rows = []
-    for k, (fit, val) in enumerate(splits.folds):
-        chosen = candidates.index(clone(inner).fit(take_rows(X, fit), y[fit]).best_params_)
-        rows += [dict(split="nested", fold=k, metric=m, score=float(search.cv_results_[f"split{k}_test_{m}"][chosen]),
+    for k, params in sorted(choices.items()):
+        chosen = search["params"].index(params)
+        fit, val = splits.folds[k]
+        rows += [dict(split="nested", fold=k, metric=m, score=search["scores"][f"split{k}_test_{m}"][chosen],
                       n_train=len(fit), n_test=len(val)) for m in metrics]
     return rows
 
@@ -239,7 +271,7 @@ def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:
 
 
 def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, metrics: tuple,
-                  nested: bool = False, seed: int = 0, n_jobs: int | None = None) -> dict:
+                  n_jobs: int | None = None) -> dict:
     """The unit of work: tune ``estimator`` on ``dataset``'s training part, then test it once.
 
     Parameters
@@ -253,13 +285,6 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, me
         GridSearchCV grid (routed keys); ``{}`` is a single candidate.
     metrics : tuple of str
         scikit-learn scorer names, primary first (GridSearchCV's ``refit``).
-    nested : bool, default=False
-        Also run nested cross-validation: the shared folds as outer folds, the same grid search
-        with k seeded inner folds on each outer training part; adds "nested" rows. Source:
-        Cawley & Talbot (2010), JMLR 11; scikit-learn's "Nested versus non-nested
-        cross-validation" example.
-    seed : int, default=0
-        Seed of nested CV's inner folds.
     n_jobs : int or None, default=None
         GridSearchCV's ``n_jobs``.
 
@@ -287,14 +312,11 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, me
     test_rows = _test_rows(search, X_test, y_test, len(y_train), metrics)
     rows = _cv_rows(search, splits, metrics) + test_rows
     predictions = _predictions(search.best_estimator_, splits, X_test, y_test)
-    if nested:
-        rows += _nested_rows(search, X_train, y_train, splits, metrics, dataset.task, seed)
     record = _search_record(search, len(splits.folds), metrics, test_rows)
     return dict(rows=rows, predictions=predictions, best_params=dict(search.best_params_),
                 fit_time=float(search.refit_time_), search=record)
 
 
-def run_unit(job: Job, grid: dict, nested: bool, n_jobs: int | None = None) -> dict:
+def run_unit(job: Job, grid: dict, n_jobs: int | None = None) -> dict:
     """:func:`fit_and_score` of a fresh estimator of ``job.model`` (the runner's work function)."""
-    return fit_and_score(job.estimator(), job.dataset, job.splits, grid=grid, metrics=job.metrics, nested=nested,
-                         seed=job.seed, n_jobs=n_jobs)
+    return fit_and_score(job.estimator(), job.dataset, job.splits, grid=grid, metrics=job.metrics, n_jobs=n_jobs)

@@ -23,7 +23,7 @@ from sklearn.model_selection import ParameterGrid
 from study.data import check_dataset, load_data
 from study.execution import WorkItem, execute, worker_threads
 from study.experiments import EXPERIMENTS, ClassImbalance
-from study.protocol import Job, make_splits, run_unit, skip_reason
+from study.protocol import Job, inner_search, make_splits, nested_rows, run_unit, skip_reason
 from study.results import COLUMNS, FAILURE_COLUMNS, PREDICTION_COLUMNS, TABLES, TIMING_COLUMNS, frame
 from study.scoring import check_metrics, study_metrics
 from study.spec import InputError, StudySpec
@@ -173,12 +173,20 @@ class _Plan:
 
     def unit(self, dataset, model) -> WorkItem:
         job = self.job(dataset, model)
-        grid, nested = model.grid_for(self.spec.quick), self.spec.use_nested
-        candidates, folds = len(ParameterGrid(grid)), len(job.splits.folds)
-        n_fits = candidates * folds + 1 + (folds * candidates * job.splits.n_splits if nested else 0)
+        grid = model.grid_for(self.spec.quick)
+        n_fits = len(ParameterGrid(grid)) * len(job.splits.folds) + 1
         return WorkItem(f"{dataset.name} / {model.name}", "unit", dataset.name, model.name,
-                        _fit_cost(model, dataset) * n_fits, n_fits, run_unit, (job, grid, nested, self.unit_n_jobs),
-                        work_key("unit", ("study.protocol", _builder_module(model)), job, grid, nested))
+                        _fit_cost(model, dataset) * n_fits, n_fits, run_unit, (job, grid, self.unit_n_jobs),
+                        work_key("unit", ("study.protocol", _builder_module(model)), job, grid))
+
+    def nested(self, job: Job, grid: dict) -> list:
+        """Nested CV's inner searches, one work item per outer fold (``protocol.inner_search``)."""
+        n_fits = len(ParameterGrid(grid)) * job.splits.n_splits
+        modules = ("study.protocol", _builder_module(job.model))
+        return [WorkItem(f"{job.dataset.name} / {job.model.name} / nested fold {k}", "nested", job.dataset.name,
+                         job.model.name, _fit_cost(job.model, job.dataset) * n_fits, n_fits, inner_search,
+                         (job, grid, k), work_key("nested", modules, job, grid, k))
+                for k in range(len(job.splits.folds))]
 
     def experiment(self, experiment, job: Job, earlier: list | None = None) -> WorkItem:
         options = experiment.options(job.model)
@@ -217,23 +225,27 @@ class _Plan:
         return earlier.name
 
     def follow_up(self, outcome) -> list:
-        """The diagnostics that were waiting for this outcome (when the study runs them): those
-        that follow a successful unit, and those that follow an experiment that ended."""
+        """The work that was waiting for this outcome: after a successful unit, its nested CV's
+        inner searches (when the study runs nested CV) and the diagnostics that follow the unit;
+        after an experiment, the diagnostics that follow it (when the study runs them)."""
         item = outcome.item
-        if not self.spec.use_diagnostics or item.work is None or (item.work == "unit" and not outcome.ok):
+        if item.work == "nested" or (item.work == "unit" and not outcome.ok):
             return []
         job = item.args[0]
+        items = self.nested(job, item.args[1]) if item.work == "unit" and self.spec.use_nested else []
+        if not self.spec.use_diagnostics:
+            return items
         if item.work == "unit":
             job = replace(job, params=outcome.value["best_params"], search=outcome.value["search"])
         elif job.dataset.name not in self.splits:  # a study-level experiment (e.g. class imbalance)
             return []
         earlier = outcome.value if item.work != "unit" and outcome.ok else []
-        return [self.experiment(e, job, earlier) for e in EXPERIMENTS
-                if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick)
-                and self._waits_for(e, job) == item.work]
+        return items + [self.experiment(e, job, earlier) for e in EXPERIMENTS
+                        if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick)
+                        and self._waits_for(e, job) == item.work]
 
 
-def _unit_rows(dataset, model, reason, outcome) -> list:
+def _unit_rows(dataset, model, reason, outcome, nested: list, splits) -> list:
     base = dict(dataset=dataset.name, model=model.name, framework=model.framework)
     empty = dict(split=None, fold=None, metric=None, score=float("nan"), n_train=None, n_test=None,
                  best_params="", fit_time=float("nan"))
@@ -244,7 +256,10 @@ def _unit_rows(dataset, model, reason, outcome) -> list:
     unit = outcome.value
     labels = dict(best_params=json.dumps(unit["best_params"], sort_keys=True, default=str),
                   fit_time=unit["fit_time"], status="ok", error="")
-    return [{**base, **row, **labels} for row in unit["rows"]]
+    choices = {o.item.args[2]: o.value["best_params"] for o in nested if o.ok}
+    rows = unit["rows"] + nested_rows(unit["search"], choices, splits, tuple(r["metric"] for r in unit["rows"]
+                                                                             if r["split"] == "test"))
+    return [{**base, **row, **labels} for row in rows]
 
 
 def _tables(plan: _Plan, outcomes: list) -> tuple:
@@ -253,7 +268,9 @@ def _tables(plan: _Plan, outcomes: list) -> tuple:
     rows, predictions = [], []
     for dataset, model, reason in plan.pairs():
         outcome = by_key.get(("unit", dataset.name, model.name))
-        rows += _unit_rows(dataset, model, reason, outcome)
+        nested = [o for o in outcomes if o.item.work == "nested" and (o.item.dataset, o.item.model) == (
+            dataset.name, model.name)]
+        rows += _unit_rows(dataset, model, reason, outcome, nested, plan.splits[dataset.name])
         if outcome is not None and outcome.ok:
             predictions.append(outcome.value["predictions"].assign(dataset=dataset.name, model=model.name))
     results = frame(rows, COLUMNS)
@@ -261,7 +278,8 @@ def _tables(plan: _Plan, outcomes: list) -> tuple:
     predictions = predictions[PREDICTION_COLUMNS + [c for c in predictions.columns if c not in PREDICTION_COLUMNS]]
     datasets = {d.name: i for i, d in enumerate([*plan.datasets])}
     models = {m.name: i for i, m in enumerate(plan.models)}
-    order = sorted(outcomes, key=lambda o: (datasets.get(o.item.dataset, -1), models[o.item.model], o.item.work))
+    order = sorted(outcomes, key=lambda o: (datasets.get(o.item.dataset, -1), models[o.item.model], o.item.work,
+                                          o.item.label))
     tables = {e.name: frame([row for o in order if o.item.work == e.name and o.ok for row in o.value], e.columns)
               for e in EXPERIMENTS}
     tables["failures"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, error=o.error)

@@ -631,7 +631,7 @@ def _main_comparison(wine, splits, names):
     rows, predictions = [], []
     for name in names:
         model = BUILTIN_MODELS[name]
-        unit = run_unit(Job(wine, splits, model, METRICS, seed=0, quick=True), model.grid_for(True), nested=False)
+        unit = run_unit(Job(wine, splits, model, METRICS, seed=0, quick=True), model.grid_for(True))
         labels = dict(dataset=wine.name, model=name, framework=model.framework,
                       best_params=json.dumps(unit["best_params"], sort_keys=True), fit_time=unit["fit_time"],
                       status="ok", error="")

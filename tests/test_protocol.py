@@ -65,7 +65,7 @@ def _fitted_rows(tag):
 def test_every_model_sees_the_same_folds_and_never_the_test_rows(wine_ids):
     splits = make_splits(wine_ids, cv=4, seed=1)
     for tag in ("a", "b"):
-        out = fit_and_score(spy(tag), wine_ids, splits, grid=GRID, metrics=METRICS, seed=1)
+        out = fit_and_score(spy(tag), wine_ids, splits, grid=GRID, metrics=METRICS)
         assert out["best_params"] == {"model__C": 0.1}  # ties: the first candidate
     expected = [frozenset(splits.train[fit]) for fit, _ in splits.folds] + [frozenset(splits.train)]
     # 2 candidates fit on every fold, then one refit on the training part
@@ -154,14 +154,29 @@ def test_repeated_folds_are_numbered_across_repeats():
     assert not np.array_equal(splits.folds[0][1], splits.folds[3][1])
 
 
+def _spy_builder(task, random_state=None, image_shape=None):
+    return spy("a")
+
+
 def test_nested_rows_use_the_shared_outer_folds(wine_ids):
+    from backends import ModelSpec
+    from study.protocol import Job, inner_search, nested_rows
+
     splits = make_splits(wine_ids, cv=3, seed=0)
-    rows = fit_and_score(spy("a"), wine_ids, splits, grid=GRID, metrics=METRICS, nested=True)["rows"]
-    nested = [r for r in rows if r["split"] == "nested"]
+    unit = fit_and_score(spy("a"), wine_ids, splits, grid=GRID, metrics=METRICS)
+    FITTED.clear()
+    model = ModelSpec(name="a", framework="scikit-learn", builder=_spy_builder, grid=GRID, quick_grid=GRID)
+    job = Job(wine_ids, splits, model, METRICS, seed=0, quick=False)
+    choices = {k: inner_search(job, GRID, k)["best_params"] for k in range(3)}
+    nested = nested_rows(unit["search"], choices, splits, METRICS)
     assert [(r["fold"], r["metric"]) for r in nested] == [(k, m) for k in range(3) for m in METRICS]
     assert [r["n_test"] for r in nested[::2]] == [len(val) for _, val in splits.folds]
-    # inner searches fit only inside each outer training part, never on test rows
+    # the outer score is the unit's fit of the chosen candidate on that fold
+    validation = {(r["fold"], r["metric"]): r["score"] for r in unit["rows"] if r["split"] == "validation"}
+    assert all(r["score"] == validation[(r["fold"], r["metric"])] for r in nested)  # C=0.1 chosen everywhere
+    # inner searches fit only inside each outer training part (3 inner folds x 2 candidates), never on test rows
     outer = [frozenset(splits.train[fit]) for fit, _ in splits.folds]
     inner_fits = _fitted_rows("a")
+    assert len(inner_fits) == 3 * 3 * 2
     assert all(rows.isdisjoint(splits.test) for rows in inner_fits)
-    assert all(any(rows <= o for o in outer + [frozenset(splits.train)]) for rows in inner_fits)
+    assert all(any(rows < o for o in outer) for rows in inner_fits)
