@@ -72,12 +72,16 @@ def _sklearn_builder(estimator, task: str, random_state=None, image_shape=None) 
     return pipeline(model)
 
 
-def _keras_builder(build_fn, epochs: int, batch_size: int, task: str, random_state=None,
+def _keras_builder(build_fn, options: dict, needs_image: bool, task: str, random_state=None,
                    image_shape=None) -> Pipeline:
     from backends.keras_wrappers import KerasBuildFnClassifier, KerasBuildFnRegressor
+    from backends.preprocessing import ImageScaler
 
     cls = KerasBuildFnClassifier if task == "classification" else KerasBuildFnRegressor
-    return pipeline(cls(model=build_fn, epochs=epochs, batch_size=batch_size, random_state=random_state))
+    options = {k: v for k, v in options.items() if k != "class_weight" or task == "classification"}
+    model = cls(model=build_fn, random_state=random_state, image_input=tuple(image_shape) if needs_image else None,
+                **options)
+    return pipeline(model, ImageScaler() if needs_image else None)
 
 
 def _name(name) -> str:
@@ -140,9 +144,14 @@ def sklearn_model(name: str, estimator, *, grid: dict | None = None, tasks: tupl
 
 
 def keras_model(name: str, build_fn, *, grid: dict | None = None, tasks: tuple | None = None,
-                epochs: int = 20, batch_size: int = 32) -> ModelSpec:
+                epochs: int = 20, batch_size: int = 32, early_stopping: bool = False, patience: int = 10,
+                validation_fraction: float | None = None, class_weight=None, needs_image: bool = False) -> ModelSpec:
     """A function that builds a Keras model (the usual ``keras.Sequential([...])`` code) as a
     study model, wrapped as a scikit-learn estimator (scikeras).
+
+    The model is trained as written: a compiled loss and its metrics are kept (a categorical
+    loss gets one-hot targets, so ``from_logits`` and ``label_smoothing`` keep their meaning;
+    logits are turned into probabilities for probability-based metrics).
 
     Parameters
     ----------
@@ -152,15 +161,27 @@ def keras_model(name: str, build_fn, *, grid: dict | None = None, tasks: tuple |
         Returns a ``keras.Model``. It may take scikeras' ``meta`` argument
         (``meta["n_features_in_"]``, ``meta["n_classes_"]``) or no argument (then leave the
         input shape out: Keras infers it). An uncompiled model is compiled with Adam and sparse
-        categorical cross-entropy (classification) or MSE (regression); a model compiled with
-        ``categorical_crossentropy`` is recompiled with its sparse equivalent.
+        categorical cross-entropy (classification) or MSE (regression).
     grid : dict of str to list or None, default=None
         GridSearchCV grid over the wrapper's parameters (``epochs``, ``batch_size``) or
         ``model__<argument>`` of the build function. None: a single candidate.
     tasks : tuple of str or None, default=None
         Tasks the model supports; default both.
     epochs, batch_size : int, default=20, 32
-        Training length and batch size.
+        Training length (passes over the data) and batch size.
+    early_stopping : bool, default=False
+        Stop when the inner validation loss has not improved for ``patience`` epochs and restore
+        the best weights (Keras' ``EarlyStopping(monitor="val_loss", restore_best_weights=True)``).
+    patience : int, default=10
+    validation_fraction : float in [0, 1) or None, default=None
+        Fraction of the data each fit receives that is held out (stratified, seeded) as its
+        inner validation data; None: 0.2 with early stopping, else 0 (no validation data).
+    class_weight : dict, "balanced" or None, default=None
+        Class weights of the training loss (classification only).
+    needs_image : bool, default=False
+        The model takes images: it runs only on image datasets, whose rows it receives reshaped
+        to ``(height, width, channels)`` and scaled to [0, 1] like the built-in CNN's (write
+        ``keras.Input((8, 8, 1))`` for digits; no ``Reshape`` layer needed).
 
     Returns
     -------
@@ -169,18 +190,37 @@ def keras_model(name: str, build_fn, *, grid: dict | None = None, tasks: tuple |
     Raises
     ------
     ValueError
-        A built-in or empty name, a build function that is not callable, or a bad grid.
+        A built-in or empty name, a build function that is not callable, a bad grid, or an
+        option out of range.
     """
     name = _name(name)
     if not callable(build_fn):
         raise ValueError(f"Model {name!r}: keras_build_fn must be callable; got {build_fn!r}.")
+    if validation_fraction is None:
+        validation_fraction = 0.2 if early_stopping else 0.0
+    for option, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("patience", patience, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"Model {name!r}: {option} must be an integer >= {low}; got {value!r}.")
+    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
+            or not 0 <= validation_fraction < 1:
+        raise ValueError(f"Model {name!r}: validation_fraction must be a fraction in [0, 1); "
+                         f"got {validation_fraction!r}.")
+    if not (class_weight is None or class_weight == "balanced" or isinstance(class_weight, dict)):
+        raise ValueError(f'Model {name!r}: class_weight must be None, "balanced" or a dict {{class: weight}}; '
+                         f"got {class_weight!r}.")
+    if early_stopping and validation_fraction == 0:
+        raise ValueError(f"Model {name!r}: early_stopping needs an inner validation split; validation_fraction is 0. "
+                         "Give e.g. validation_fraction=0.2.")
     grid = _grid(name, grid)
-    return ModelSpec(name=name, framework="keras", builder=partial(_keras_builder, build_fn, epochs, batch_size),
-                     grid=grid, quick_grid=grid, tasks=tuple(tasks or TASKS), class_weight=True)
+    options = dict(epochs=epochs, batch_size=batch_size, early_stopping=bool(early_stopping), patience=patience,
+                   validation_fraction=float(validation_fraction), class_weight=class_weight)
+    return ModelSpec(name=name, framework="keras", builder=partial(_keras_builder, build_fn, options, needs_image),
+                     grid=grid, quick_grid=grid, tasks=tuple(tasks or (("classification",) if needs_image else TASKS)),
+                     needs_image=needs_image, class_weight=True)
 
 
 def register_model(name: str, estimator=None, *, keras_build_fn=None, grid: dict | None = None,
-                   tasks: tuple | None = None, epochs: int = 20, batch_size: int = 32) -> ModelSpec:
+                   tasks: tuple | None = None, **keras_options) -> ModelSpec:
     """Name a user model so that a study can use it like a built-in one.
 
     Registering again under the same name replaces the earlier model. The name is known to
@@ -195,8 +235,12 @@ def register_model(name: str, estimator=None, *, keras_build_fn=None, grid: dict
         See :func:`sklearn_model`. Exactly one of ``estimator`` and ``keras_build_fn``.
     keras_build_fn : callable or None
         See :func:`keras_model`.
-    grid, tasks, epochs, batch_size
+    grid, tasks
         See :func:`sklearn_model` and :func:`keras_model`.
+    **keras_options
+        With ``keras_build_fn``: the options of :func:`keras_model` (``epochs``, ``batch_size``,
+        ``early_stopping``, ``patience``, ``validation_fraction``, ``class_weight``,
+        ``needs_image``).
 
     Returns
     -------
@@ -211,9 +255,12 @@ def register_model(name: str, estimator=None, *, keras_build_fn=None, grid: dict
     if (estimator is None) == (keras_build_fn is None):
         raise ValueError(f"Model {name!r}: give exactly one of estimator= (scikit-learn) or keras_build_fn= (Keras).")
     if estimator is not None:
+        if keras_options:
+            raise ValueError(f"Model {name!r}: {sorted(keras_options)} are options of a Keras build function "
+                             "(keras_build_fn=...), not of a scikit-learn estimator.")
         spec = sklearn_model(name, estimator, grid=grid, tasks=tasks)
     else:
-        spec = keras_model(name, keras_build_fn, grid=grid, tasks=tasks, epochs=epochs, batch_size=batch_size)
+        spec = keras_model(name, keras_build_fn, grid=grid, tasks=tasks, **keras_options)
     _USER_MODELS[name] = spec
     return spec
 

@@ -64,6 +64,16 @@ GRAPH_NEUTRAL = frozenset({"random_state", "epochs", "batch_size", "early_stoppi
 """Parameters that do not change a model's graph: fits differing only in them share a pooled model."""
 
 
+_ONE_HOT_LOSSES = frozenset({"categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge"})
+
+
+def _loss_kind(loss) -> tuple:
+    """``(one_hot, from_logits)`` of a compiled loss: whether it takes one-hot targets, and
+    whether the network's outputs are logits."""
+    name = loss if isinstance(loss, str) else getattr(loss, "name", None) or getattr(loss, "__name__", "")
+    return str(name) in _ONE_HOT_LOSSES, bool(getattr(loss, "from_logits", False))
+
+
 def _class_labels(y: np.ndarray) -> np.ndarray:
     """Class index per row of an encoded target: ordinal (n,) / (n, 1) or one-hot (n, k)."""
     y = np.asarray(y).reshape(len(y), -1)
@@ -116,16 +126,33 @@ class InnerValidationMixin:
         multiple of it), else :data:`STEPS_PER_EXECUTION`."""
         return 1 if self.validation_fraction > 0 or getattr(self, "callbacks", None) else STEPS_PER_EXECUTION
 
+    def _model_input(self, X):
+        """``X`` as the network takes it (flat rows; a user model declared image-only: images)."""
+        shape = getattr(self, "image_input", None)
+        return X if not shape else np.asarray(X).reshape(len(X), *shape)
+
+    def _model_target(self, y):
+        """``y`` as the network's loss takes it: one-hot rows for a categorical loss, so that a
+        user's loss keeps its meaning (``from_logits``, ``label_smoothing``) instead of being
+        replaced; class indices otherwise."""
+        if not _loss_kind(self.model_.loss)[0]:
+            return y
+        return keras.utils.to_categorical(np.asarray(y).ravel(), num_classes=self.n_classes_).astype("float32")
+
     def _predict_raw(self, X, **kwargs):
         """The network's outputs for ``X``: its traced predict function called on whole chunks
         of rows (``predict_on_batch``), without the per-call data pipeline of ``Model.predict``,
-        which costs more than the arithmetic on the study's data."""
+        which costs more than the arithmetic on the study's data. A network trained on logits
+        (``from_logits=True``) has its outputs turned into probabilities."""
         if not self.initialized_:
             raise NotFittedError("Estimator needs to be fit before `predict` can be called")
         X, _ = self._validate_data(X=X, y=None)
-        X = self.feature_encoder_.transform(X)
+        X = self._model_input(self.feature_encoder_.transform(X))
         chunks = [self.model_.predict_on_batch(X[i:i + PREDICT_ROWS]) for i in range(0, max(len(X), 1), PREDICT_ROWS)]
-        return np.concatenate([np.asarray(c) for c in chunks])
+        raw = np.concatenate([np.asarray(c) for c in chunks])
+        if _loss_kind(self.model_.loss)[1]:
+            raw = np.asarray(keras.ops.softmax(raw) if raw.shape[-1] > 1 else keras.ops.sigmoid(raw))
+        return raw
 
     def _split_inner(self, X, y, sample_weight) -> tuple:
         """``(X, y, sample_weight, validation)``: the seeded, stratified inner validation split."""
@@ -141,6 +168,7 @@ class InnerValidationMixin:
     def _dataset(self, X, y, sample_weight=None, shuffle=False, epochs=None) -> tuple:
         """A ``tf.data`` pipeline of batches, reshuffled (seeded) every epoch, repeated ``epochs``
         times (None: without end), and its steps per epoch: one iterator serves the whole fit."""
+        X, y = self._model_input(X), self._model_target(y)
         tensors = (X, y) if sample_weight is None else (X, y, np.asarray(sample_weight, dtype="float32"))
         data = tf.data.Dataset.from_tensor_slices(tensors)
         if shuffle:
@@ -235,28 +263,19 @@ class StandardizedTargetMixin:
         return StandardizedTarget()
 
 
-def _built(model: keras.Model, n_features: int) -> keras.Model:
-    """Build a model written without an input shape (Keras infers it) for ``n_features`` inputs."""
+def _built(model: keras.Model, input_shape: tuple) -> keras.Model:
+    """Build a model written without an input shape (Keras infers it) for ``input_shape`` rows."""
     if not model.built:
-        model.build((None, n_features))
-    return model
-
-
-def _sparse_loss(model: keras.Model) -> keras.Model:
-    """Recompile a model compiled with categorical cross-entropy with its sparse equivalent.
-
-    scikeras encodes class labels as integers unless its own ``loss`` parameter says
-    categorical cross-entropy; the sparse loss is the same quantity on integer labels.
-    """
-    loss = getattr(model, "loss", None)
-    name = loss if isinstance(loss, str) else getattr(loss, "name", type(loss).__name__)
-    if str(name).lower() in ("categorical_crossentropy", "categoricalcrossentropy"):
-        model.compile(optimizer=model.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.build((None, *input_shape))
     return model
 
 
 class KerasBuildFnClassifier(ClassifierTagsMixin, InnerValidationMixin, KerasClassifier):
-    """A user's Keras build function as a classifier (see ``backends.custom.register_model``).
+    """A user's Keras build function as a classifier (see ``backends.custom.keras_model``).
+
+    The user's model is trained as written: a compiled loss and metrics are kept (targets are
+    one-hot rows for a categorical loss, class indices otherwise; logits are turned into
+    probabilities for ``predict_proba``).
 
     Parameters
     ----------
@@ -265,9 +284,12 @@ class KerasBuildFnClassifier(ClassifierTagsMixin, InnerValidationMixin, KerasCla
         with ``optimizer`` and ``loss``.
     epochs, batch_size, early_stopping, patience, validation_fraction, class_weight,
     random_state, verbose
-        As :class:`KerasDenseClassifier`.
+        As ``backends.keras.KerasDenseClassifier``.
     optimizer : str, default="adam"
     loss : str, default="sparse_categorical_crossentropy"
+    image_input : tuple of int (h, w, c) or None, default=None
+        Feed the network images of this shape (rows of ``h*w*c`` values reshaped), for a model
+        written for image input; None: flat rows.
     **kwargs
         Other scikeras parameters, e.g. ``model__units`` routed to the build function.
     """
@@ -276,15 +298,16 @@ class KerasBuildFnClassifier(ClassifierTagsMixin, InnerValidationMixin, KerasCla
 
     def __init__(self, model=None, epochs=20, batch_size=32, early_stopping=False, patience=10,
                  validation_fraction=0.0, class_weight=None, random_state=None, verbose=0,
-                 optimizer="adam", loss="sparse_categorical_crossentropy", **kwargs):
+                 optimizer="adam", loss="sparse_categorical_crossentropy", image_input=None, **kwargs):
         super().__init__(model=model, epochs=epochs, batch_size=batch_size, class_weight=class_weight,
                          random_state=random_state, verbose=verbose, optimizer=optimizer, loss=loss, **kwargs)
         self.early_stopping = early_stopping
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.image_input = image_input
 
     def _build_keras_model(self):
-        model = _sparse_loss(_built(super()._build_keras_model(), self.n_features_in_))
+        model = _built(super()._build_keras_model(), self.image_input or (self.n_features_in_,))
         outputs = model.output_shape[-1]
         if outputs != self.n_classes_ and not (outputs == 1 and self.n_classes_ == 2):
             name = getattr(self.model, "__name__", repr(self.model))
@@ -305,12 +328,13 @@ class KerasBuildFnRegressor(StandardizedTargetMixin, RegressorTagsMixin, InnerVa
 
     def __init__(self, model=None, epochs=20, batch_size=32, early_stopping=False, patience=10,
                  validation_fraction=0.0, random_state=None, verbose=0, optimizer="adam", loss="mse",
-                 **kwargs):
+                 image_input=None, **kwargs):
         super().__init__(model=model, epochs=epochs, batch_size=batch_size, random_state=random_state,
                          verbose=verbose, optimizer=optimizer, loss=loss, **kwargs)
         self.early_stopping = early_stopping
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.image_input = image_input
 
     def _build_keras_model(self):
-        return _built(super()._build_keras_model(), self.n_features_in_)
+        return _built(super()._build_keras_model(), self.image_input or (self.n_features_in_,))

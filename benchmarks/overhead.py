@@ -123,9 +123,11 @@ def child_in_process(repeats: int) -> None:
     """Both variants alternately in ONE process (same imports, same TensorFlow runtime and thread
     settings): the code-path difference alone, much less noisy than separate processes."""
     runner, hand = import_runner(), import_hand()
-    import study.runner
+    import os
 
-    study.runner.budget_threads(1)  # as run_study does, before TensorFlow starts: both share it
+    import study.execution
+
+    os.environ.update(study.execution.fit_threads())  # as run_study does, before TensorFlow starts: both share it
     runner()  # warm-up: TensorFlow's import and first graph
     times = {"runner": [], "hand": []}
     for rep in range(repeats):

@@ -16,9 +16,15 @@ Example
     grid = { C = [0.1, 1.0, 10.0] }
 
     [[models]]
+    name = "random_forest"
+    grid = { max_depth = ["None", 8, 16] }      # "None": Python's None (TOML has no null)
+
+    [[models]]
     name = "my_mlp"
     keras = "examples.my_models:build_mlp"
     epochs = 20
+    early_stopping = true                        # patience, validation_fraction, class_weight,
+                                                 # batch_size; image = true for image-only models
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from pathlib import Path
 
 from study.spec import DataSource, StudySpec
 
-__all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS"]
+__all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS", "KERAS_KEYS", "NONE"]
 
 TOP_KEYS = {
     "datasets": list, "models": list, "cv": int, "repeats": int, "nested": bool, "test_size": float,
@@ -37,7 +43,11 @@ TOP_KEYS = {
     "cache_dir": str, "diagnostics": bool,
 }
 DATASET_KEYS = {"name", "path", "openml", "target", "task"}
-MODEL_KEYS = {"name", "grid", "sklearn", "keras", "epochs", "batch_size"}
+KERAS_KEYS = {"epochs", "batch_size", "early_stopping", "patience", "validation_fraction", "class_weight", "image"}
+"""Options of a user's Keras model (``image`` is ``backends.custom.keras_model``'s ``needs_image``)."""
+MODEL_KEYS = {"name", "grid", "sklearn", "keras"} | KERAS_KEYS
+NONE = "None"
+"""TOML has no null: this string in a grid stands for Python's None (``max_depth = ["None", 8, 16]``)."""
 
 
 def _fail(path: Path, message: str) -> ValueError:
@@ -83,6 +93,12 @@ def _model(path: Path, entry, index: int, grids: dict):
     name, grid = entry["name"], entry.get("grid")
     if grid is not None and (not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values())):
         raise _fail(path, f"the grid of {name!r} must map parameter names to non-empty lists; got {grid!r}.")
+    if grid is not None:
+        grid = {key: [None if value == NONE else value for value in values] for key, values in grid.items()}
+    options = {("needs_image" if key == "image" else key): entry[key] for key in KERAS_KEYS if key in entry}
+    if options and "keras" not in entry:
+        raise _fail(path, f"model {name!r}: {sorted(set(entry) & KERAS_KEYS)} are options of a Keras model "
+                          "(keras = \"module:function\"); this model has none.")
     if "sklearn" in entry and "keras" in entry:
         raise _fail(path, f"model {name!r} has both 'sklearn' and 'keras'; give one.")
     try:
@@ -91,8 +107,7 @@ def _model(path: Path, entry, index: int, grids: dict):
             is_factory = isinstance(obj, type) or (callable(obj) and not hasattr(obj, "fit"))
             return sklearn_model(name, obj() if is_factory else obj, grid=grid)
         if "keras" in entry:
-            return keras_model(name, resolve_object(entry["keras"]), grid=grid, epochs=entry.get("epochs", 20),
-                               batch_size=entry.get("batch_size", 32))
+            return keras_model(name, resolve_object(entry["keras"]), grid=grid, **options)
     except ValueError as exc:
         raise _fail(path, f"models[{index}] ({name}): {exc}") from None
     if grid is not None:

@@ -29,9 +29,14 @@ from dataclasses import dataclass
 from backends.preprocessing import FIT_LOG
 from study.progress import Progress
 
-__all__ = ["WorkItem", "Outcome", "execute", "worker_threads", "one_line"]
+__all__ = ["WorkItem", "Outcome", "execute", "fit_threads", "one_line"]
 
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS")
+"""Thread counts of TensorFlow and BLAS: one thread per fit, in every process that fits (values
+the user set are kept, everywhere alike), so the same seed gives the same table whatever
+``n_jobs`` (TensorFlow's results depend on its thread settings); parallelism comes from the
+worker processes."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,11 +109,22 @@ def one_line(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
-def worker_threads(n_jobs: int) -> int:
-    """One worker's share of the cores when ``n_jobs`` items run at once (-1: all cores)."""
-    cores = os.cpu_count() or 1
-    workers = cores if n_jobs < 0 else n_jobs
-    return max(1, cores // max(1, workers))
+def fit_threads() -> dict:
+    """The thread settings of every fit (:data:`THREAD_VARIABLES`: "1" unless the user set them)."""
+    return {name: os.environ.get(name, "1") for name in THREAD_VARIABLES}
+
+
+@contextlib.contextmanager
+def _threads_here():
+    """This process fits with :func:`fit_threads` (TensorFlow reads them when it starts; BLAS is
+    limited for the duration)."""
+    from threadpoolctl import threadpool_limits
+
+    settings = fit_threads()
+    for name, value in settings.items():
+        os.environ.setdefault(name, value)
+    with threadpool_limits(int(settings["OMP_NUM_THREADS"]), user_api="blas"):
+        yield
 
 
 def _perform(item: WorkItem, store) -> tuple:
@@ -134,10 +150,7 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
 def _executor(n_workers: int):
     from joblib.externals.loky import get_reusable_executor
 
-    threads = str(worker_threads(n_workers))
-    env = {name: os.environ.get(name, threads) for name in _THREAD_VARIABLES}
-    env["TF_NUM_INTEROP_THREADS"] = os.environ.get("TF_NUM_INTEROP_THREADS", "1")
-    env[FIT_LOG] = os.environ.get(FIT_LOG, "")
+    env = {**fit_threads(), FIT_LOG: os.environ.get(FIT_LOG, "")}
     return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker)
 
 
@@ -191,7 +204,7 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
     push(items)
     n_workers = (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
     in_flight: dict = {}
-    with bar, warnings.catch_warnings():
+    with bar, warnings.catch_warnings(), _threads_here():
         # loky replaces a worker whose memory grew by 300 MB (TensorFlow's graphs of many Keras fits
         # do) and says so; the replacement is routine and loses no work
         warnings.filterwarnings("ignore", "A worker stopped while some jobs were given", UserWarning)

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from sklearn.model_selection import ParameterGrid
 
 from study.data import check_dataset, load_data
-from study.execution import WorkItem, execute, worker_threads
+from study.execution import WorkItem, execute
 from study.experiments import EXPERIMENTS, ClassImbalance
 from study.protocol import Job, inner_search, make_splits, nested_rows, run_unit, skip_reason
 from study.results import COLUMNS, FAILURE_COLUMNS, PREDICTION_COLUMNS, TABLES, TIMING_COLUMNS, frame
@@ -31,7 +30,7 @@ from study.statistics.holdout import per_class_recall
 from study.statistics.verdicts import verdict_table
 from study.store import Store, work_key
 
-__all__ = ["StudyResult", "run_study", "prepare", "load_datasets", "budget_threads"]
+__all__ = ["StudyResult", "run_study", "prepare", "load_datasets"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,20 +101,6 @@ def prepare(spec: StudySpec | None = None, datasets: list | None = None) -> tupl
     except ValueError as exc:
         raise InputError(str(exc)) from None
     return spec, models, datasets
-
-
-def budget_threads(n_jobs: int) -> None:
-    """Give each parallel worker's TensorFlow one share of the cores (no oversubscription).
-
-    TensorFlow reads ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` when it starts;
-    the workers inherit them. Values already set by the user are kept. With ``n_jobs=1``
-    nothing is set: one fit at a time, and TensorFlow's defaults overlap its input pipeline
-    with the training step.
-    """
-    if n_jobs == 1:
-        return
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(worker_threads(n_jobs)))
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
 @contextlib.contextmanager
@@ -318,7 +303,6 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
         If the spec, a model, a dataset or a metric is invalid (raised before any training).
     """
     spec, models, datasets = prepare(spec, datasets)
-    budget_threads(spec.n_jobs)
     plan = _Plan(spec, models, datasets)
     store = Store(spec.cache_dir)
     with _client(spec.scheduler):

@@ -87,3 +87,30 @@ def test_user_model_errors_name_the_file_and_the_model(tmp_path):
     path = _toml(tmp_path, "models = [{ name = 'x', sklearn = 'nomodule:thing' }]")
     with pytest.raises(ValueError, match=r"models\[0\] \(x\): Cannot import module 'nomodule'"):
         load_config(path)
+
+
+def test_user_keras_options_and_none_in_grids(tmp_path):
+    (tmp_path / "nets.py").write_text("def build():\n    return None\n")
+    spec = load_config(_toml(tmp_path, """
+[[models]]
+name = "random_forest"
+grid = { max_depth = ["None", 4] }
+
+[[models]]
+name = "net"
+keras = "nets:build"
+epochs = 7
+early_stopping = true
+patience = 2
+class_weight = "balanced"
+image = true
+"""))
+    forest, net = spec.resolved_models()
+    assert forest.grid == {"model__max_depth": [None, 4]}
+    wrapper = net.estimator(image_shape=(8, 8, 1), random_state=0)[-1]
+    assert net.needs_image and (wrapper.epochs, wrapper.early_stopping, wrapper.patience) == (7, True, 2)
+    assert (wrapper.validation_fraction, wrapper.class_weight, wrapper.image_input) == (0.2, "balanced", (8, 8, 1))
+    with pytest.raises(ValueError, match=r"model 'ridge': \['epochs'\] are options of a Keras model"):
+        load_config(_toml(tmp_path, "models = [{ name = 'ridge', epochs = 3 }]"))
+    with pytest.raises(ValueError, match=r"models\[0\] \(net\): Model 'net': patience must be an integer >= 0"):
+        load_config(_toml(tmp_path, "models = [{ name = 'net', keras = 'nets:build', patience = -1 }]"))

@@ -148,7 +148,7 @@ def test_registered_names_resolve_at_run_time_in_this_process():
     assert "knn7" not in list_models()
 
 
-def test_user_keras_model_is_a_classifier_and_compiled_loss_is_made_sparse():
+def test_user_keras_model_is_trained_with_its_own_loss_and_metrics():
     import examples.my_models as mine
 
     est = make_estimator(keras_model("mlp10", mine.build_mlp, epochs=3), random_state=0)
@@ -156,8 +156,72 @@ def test_user_keras_model_is_a_classifier_and_compiled_loss_is_made_sparse():
     X = np.random.default_rng(0).normal(size=(60, 5))
     y = np.arange(60) % 10
     est.fit(X, y)
-    assert est[-1].model_.loss == "sparse_categorical_crossentropy"
+    assert est[-1].model_.loss == "categorical_crossentropy"  # as compiled: fed one-hot targets
+    assert "accuracy" in est[-1].history_
     assert est.predict(X).shape == (60,)
+
+
+def _logits_head(loss):
+    import keras
+
+    def build():
+        model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)])
+        model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+        return model
+
+    return build
+
+
+def test_a_logits_head_keeps_its_categorical_loss():
+    """CategoricalCrossentropy(from_logits=True) on one-hot targets is the sparse loss on labels;
+    replacing it with "sparse_categorical_crossentropy" on probabilities would not be."""
+    import keras
+    from sklearn.datasets import load_digits
+    from sklearn.metrics import log_loss
+
+    X, y = load_digits(return_X_y=True)
+    scores, probabilities = {}, {}
+    for name, loss in (("categorical", keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.0)),
+                       ("sparse", keras.losses.SparseCategoricalCrossentropy(from_logits=True))):
+        est = make_estimator(keras_model(name, _logits_head(loss), epochs=15), random_state=0).fit(X[:1400], y[:1400])
+        scores[name], probabilities[name] = est.score(X[1400:], y[1400:]), est.predict_proba(X[1400:])
+    assert scores["categorical"] > 0.85 and abs(scores["categorical"] - scores["sparse"]) <= 0.02
+    np.testing.assert_allclose(probabilities["categorical"].sum(axis=1), 1.0, rtol=1e-5)  # logits -> softmax
+    assert log_loss(y[1400:], probabilities["categorical"], labels=range(10)) < 1.0
+
+
+def test_a_user_cnn_declared_image_only_gets_images():
+    import keras
+    from sklearn.datasets import load_digits
+
+    def cnn(meta):  # written for (8, 8, 1) input: no Reshape line
+        return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(16, 3, activation="relu"),
+                                 keras.layers.Flatten(), keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    model = keras_model("my_cnn", cnn, epochs=8, needs_image=True)
+    assert model.needs_image and model.tasks == ("classification",)
+    X, y = load_digits(return_X_y=True)
+    est = make_estimator(model, image_shape=(8, 8, 1), random_state=0).fit(X[:1400], y[:1400])
+    assert type(est[0]).__name__ == "ImageScaler" and est.score(X[1400:], y[1400:]) > 0.85
+
+
+def test_keras_model_options_are_checked():
+    def build():
+        return None
+
+    with pytest.raises(ValueError, match=r"Model 'm': epochs must be an integer >= 1; got 0\."):
+        keras_model("m", build, epochs=0)
+    with pytest.raises(ValueError, match=r"validation_fraction must be a fraction in \[0, 1\); got 1\.5"):
+        keras_model("m", build, validation_fraction=1.5)
+    with pytest.raises(ValueError, match=r"early_stopping needs an inner validation split"):
+        keras_model("m", build, early_stopping=True, validation_fraction=0.0)
+    with pytest.raises(ValueError, match=r"class_weight must be None, \"balanced\" or a dict"):
+        keras_model("m", build, class_weight="heavy")
+    stopping = keras_model("m", build, early_stopping=True, patience=3)
+    wrapper = stopping.estimator(random_state=0)[-1]
+    assert (wrapper.early_stopping, wrapper.patience, wrapper.validation_fraction) == (True, 3, 0.2)
+    with pytest.raises(ValueError, match=r"are options of a Keras build function"):
+        register_model("x", KNeighborsClassifier(), epochs=3)
 
 
 def test_registration_errors():

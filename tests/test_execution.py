@@ -5,7 +5,8 @@ import warnings
 
 import pytest
 
-from study.execution import WorkItem, execute, one_line, worker_threads
+from study.execution import WorkItem, execute, fit_threads, one_line
+from study.results import read_results
 from study.runner import run_study
 from study.spec import StudySpec
 from study.store import Store
@@ -83,9 +84,12 @@ def test_stored_results_are_loaded_here_and_start_no_worker(tmp_path):
     assert not failed[0].ok and not store.has("x")  # failures are never stored
 
 
-def test_worker_threads_share_the_cores(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert (worker_threads(1), worker_threads(2), worker_threads(-1), worker_threads(16)) == (8, 4, 1, 1)
+def test_every_fit_runs_on_one_thread_unless_the_user_says_otherwise(monkeypatch):
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    threads = fit_threads()
+    assert threads["TF_NUM_INTRAOP_THREADS"] == threads["TF_NUM_INTEROP_THREADS"] == "1"
+    assert threads["OMP_NUM_THREADS"] == "3"
 
 
 def test_parallel_study_gives_the_serial_table():
@@ -98,3 +102,18 @@ def test_parallel_study_gives_the_serial_table():
     assert serial.predictions.equals(parallel.predictions)
     for name in ("learning_curves", "validation_curves", "verdicts", "per_class_recall"):
         assert serial.tables[name].equals(parallel.tables[name]), name
+
+
+def test_same_seed_same_table_whatever_n_jobs(tmp_path):
+    """TensorFlow's results depend on its thread settings: every fit runs with the same ones."""
+    from tests.test_cli import _run
+
+    tables = {}
+    for n_jobs in ("1", "2"):
+        out = tmp_path / n_jobs
+        proc = _run("--datasets", "digits", "--models", "keras_cnn", "logistic_regression", "--quick", "--cv", "3",
+                    "--n-jobs", n_jobs, "--no-cache", "--out", str(out))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        tables[n_jobs] = read_results(out / "results.csv").drop(columns="fit_time")
+    cnn = tables["1"][tables["1"]["model"] == "keras_cnn"]
+    assert len(cnn) > 10 and tables["1"].equals(tables["2"])

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from backends.custom import register_model, sklearn_model, unregister_model
-from study.runner import budget_threads, run_study
+from study.runner import run_study
 from study.spec import DataSource, InputError, StudySpec
 from tests.helpers import CountingClassifier, fits
 
@@ -155,21 +155,6 @@ def test_a_metric_a_model_cannot_compute_skips_that_model(tmp_path):
         ["skipped", "ridge has no predict_proba, which the metric roc_auc_ovr needs"]]
     test = results[(results["model"] == "logistic_regression") & (results["split"] == "test")]
     assert test["score"].item() > 0.9
-
-
-def test_thread_budget_splits_the_cores(monkeypatch):
-    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
-    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    budget_threads(4)
-    assert os.environ["TF_NUM_INTRAOP_THREADS"] == "2" and os.environ["TF_NUM_INTEROP_THREADS"] == "1"
-
-
-def test_serial_study_keeps_tensorflow_defaults(monkeypatch):
-    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
-    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
-    budget_threads(1)
-    assert "TF_NUM_INTRAOP_THREADS" not in os.environ and "TF_NUM_INTEROP_THREADS" not in os.environ
 
 
 def test_unknown_grid_model_is_refused():
