@@ -49,16 +49,17 @@ PREDICTION_COLUMNS = ["dataset", "model", "index", "y_true", "y_pred"]
 LEARNING_CURVE_COLUMNS = ["dataset", "model", "metric", "train_size", "train_fraction", "fold", "split", "score",
                           "source"]
 VALIDATION_CURVE_COLUMNS = ["dataset", "model", "metric", "sweep", "param", "param_value", "param_label", "params",
-                            "axis_label", "log_scale", "chosen", "chosen_source", "fold", "split", "score", "source"]
+                            "axis_label", "log_scale", "stronger", "chosen", "chosen_source", "fold", "split", "score",
+                            "source"]
 HISTORY_COLUMNS = ["dataset", "model", "fold", "variant", "epoch", "curve", "value", "stopped_epoch",
                    "best_epoch", "patience", "source"]
 ABLATION_COLUMNS = ["dataset", "model", "metric", "variant", "settings", "fold", "split", "score", "source"]
 IMBALANCE_COLUMNS = ["dataset", "model", "class_weight", "minority_class", "ratio", "metric", "fold",
                      "split", "score"]
 PER_CLASS_COLUMNS = ["dataset", "model", "class", "recall", "support"]
-VERDICT_COLUMNS = ["dataset", "model", "metric", "verdict", "reason", "n_folds", "train_mean", "validation_mean",
-                   "validation_std", "gap_mean", "gap_se", "gap_t", "best_validation", "train_deficit",
-                   "lc_last_gain"]
+VERDICT_COLUMNS = ["dataset", "model", "metric", "verdict", "reason", "remedy", "n_folds", "train_mean",
+                   "validation_mean", "gap_mean", "gap_low", "gap_high", "best_model", "shortfall_mean",
+                   "shortfall_low", "shortfall_high", "lc_last_gain"]
 FAILURE_COLUMNS = ["dataset", "model", "work", "error"]
 TIMING_COLUMNS = ["dataset", "model", "work", "seconds", "fits"]
 

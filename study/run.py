@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--config", type=Path, metavar="TOML", help="read the study from a TOML file (see examples/); "
         "options given beside it override the file")
     add("--out", type=Path, help="output directory (default: reports/default)")
-    add("--datasets", nargs="+", help=f"bundled datasets: digits breast_cancer wine iris diabetes "
+    add("--datasets", nargs="+", help=f"bundled datasets: digits breast_cancer wine wide iris diabetes "
         f"(default: {' '.join(DEFAULT_DATASETS)}; with --data: none unless given)")
     add("--data", metavar="SOURCE", help="your data: a .csv/.parquet file (with --target), a .npz "
         "(X, y or Keras mnist.npz format), or openml:<name or id>")

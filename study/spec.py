@@ -18,7 +18,7 @@ class InputError(ValueError):
     prints it and exits with status 2.
     """
 
-DEFAULT_DATASETS = ("digits", "breast_cancer", "wine")
+DEFAULT_DATASETS = ("digits", "breast_cancer", "wine", "wide")
 DEFAULT_MODELS = ("logistic_regression", "ridge", "random_forest", "keras_dense", "keras_cnn")
 
 
@@ -60,7 +60,7 @@ class StudySpec:
 
     Parameters
     ----------
-    datasets : tuple of (str or DataSource), default=("digits", "breast_cancer", "wine")
+    datasets : tuple of (str or DataSource), default=("digits", "breast_cancer", "wine", "wide")
         Bundled dataset names, or user data as :class:`DataSource`.
     models : tuple of (str or backends.ModelSpec), default=the five built-in models
         Model names (``backends.list_models()``: built in, or registered with

@@ -31,7 +31,7 @@ def quick_report(tmp_path_factory):
 
 def test_quick_writes_every_file(quick_report):
     assert {"report.md", "results.csv", "predictions.csv", "study.json"} <= {p.name for p in quick_report.iterdir()}
-    for dataset in ("digits", "breast_cancer", "wine"):
+    for dataset in ("digits", "breast_cancer", "wine", "wide"):
         for kind in ("scores", "gaps"):
             png = quick_report / "figures" / f"{kind}_{dataset}.png"
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -40,12 +40,14 @@ def test_quick_writes_every_file(quick_report):
 def test_quick_covers_all_models_and_cnn_only_on_images(quick_report):
     results = read_results(quick_report / "results.csv")
     ran = results[results["status"] == "ok"]
-    expected = {(d, m) for d in ("digits", "breast_cancer", "wine") for m in MODELS if m != "keras_cnn" or d == "digits"}
+    expected = {(d, m) for d in ("digits", "breast_cancer", "wine", "wide") for m in MODELS
+                if m != "keras_cnn" or d == "digits"}
     assert set(zip(ran["dataset"], ran["model"])) == expected
     skipped = results[results["status"] == "skipped"]
-    assert set(zip(skipped["dataset"], skipped["model"])) == {("breast_cancer", "keras_cnn"), ("wine", "keras_cnn")}
-    assert set(skipped["error"]) == {"keras_cnn needs image data; breast_cancer is tabular",
-                                     "keras_cnn needs image data; wine is tabular"}
+    assert set(zip(skipped["dataset"], skipped["model"])) == {(d, "keras_cnn") for d in ("breast_cancer", "wine",
+                                                                                          "wide")}
+    assert set(skipped["error"]) == {f"keras_cnn needs image data; {d} is tabular" for d in ("breast_cancer", "wine",
+                                                                                            "wide")}
 
 
 def test_quick_numbers_are_sane_and_match_the_report(quick_report):

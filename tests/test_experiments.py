@@ -63,7 +63,7 @@ from study.results import (  # noqa: E402
     frame,
 )
 from study.statistics.holdout import per_class_recall  # noqa: E402
-from study.statistics.verdicts import GAP_T, MAX_GAP_SE, VERDICT_RULE, verdict, verdict_table  # noqa: E402
+from study.statistics.verdicts import VERDICT_RULE  # noqa: E402
 
 LR, RIDGE, RF, KD = "logistic_regression", "ridge", "random_forest", "keras_dense"
 METRICS = ("accuracy", "balanced_accuracy")
@@ -488,90 +488,6 @@ def test_augmentation_is_inactive_at_inference():
     for augmenter in augmenters:
         np.testing.assert_array_equal(np.asarray(augmenter(images, training=False)), np.asarray(images))
     assert np.abs(np.asarray(augmenters[0](images, training=True)) - np.asarray(images)).max() > 0.1
-
-
-# ----------------------------------------------------------------------------------- verdict
-
-
-@pytest.fixture(scope="module")
-def noisy_scores():
-    """Linear classes with 20% flipped labels; 5 stratified folds; three models."""
-    X, y = make_classification(n_samples=1000, n_features=5, n_informative=3, n_redundant=0,
-                               n_clusters_per_class=1, flip_y=0.2, class_sep=1.0, random_state=0)
-    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
-    models = {"memorizer": KNeighborsClassifier(n_neighbors=1),
-              "constant": DummyClassifier(strategy="most_frequent"),
-              "regularized": make_pipeline(StandardScaler(), LogisticRegression(C=1.0))}
-    out = {}
-    for name, model in models.items():
-        cv = cross_validate(model, X, y, cv=folds, return_train_score=True)
-        lc = learning_curve(model, X, y, cv=folds, train_sizes=[0.775, 1.0], shuffle=True, random_state=0)
-        out[name] = (cv["train_score"], cv["test_score"], lc[2].mean(axis=1))
-    majority = np.mean([np.bincount(y[fit]).max() / len(fit) for fit, _ in folds])
-    return out, X, y, majority
-
-
-def test_verdicts_on_constructed_cases(noisy_scores):
-    scores, X, y, majority = noisy_scores
-    best = max(val.mean() for _, val, _ in scores.values())
-    got = {name: verdict(train, val, best_validation=best, learning_curve_validation=lc)
-           for name, (train, val, lc) in scores.items()}
-    assert {k: v["verdict"] for k, v in got.items()} == {
-        "memorizer": "overfitting", "constant": "underfitting", "regularized": "good fit"}
-    memorizer = got["memorizer"]
-    assert memorizer["train_mean"] == 1.0 and memorizer["n_folds"] == 5
-    assert memorizer["gap_mean"] == pytest.approx(1.0 - memorizer["validation_mean"], abs=1e-12)
-    assert memorizer["reason"].startswith("4: ")
-    assert got["constant"]["train_mean"] == pytest.approx(majority, abs=1e-12)
-    assert got["constant"]["train_deficit"] == pytest.approx(best - majority, abs=1e-12)
-    assert got["regularized"]["validation_mean"] == pytest.approx(best, abs=1e-12)
-    # very few samples: the folds disagree too much (se) even though t > 2
-    small = StratifiedKFold(5, shuffle=True, random_state=0).split(X[:30], y[:30])
-    cv = cross_validate(make_pipeline(StandardScaler(), LogisticRegression()), X[:30], y[:30], cv=list(small),
-                        return_train_score=True)
-    few = verdict(cv["train_score"], cv["test_score"])
-    assert few["verdict"] == "not enough data to tell" and few["reason"].startswith("3: ")
-    assert few["gap_se"] > MAX_GAP_SE and few["gap_t"] > GAP_T
-
-
-def test_verdict_evidence_is_exact_on_hand_made_scores():
-    got = verdict([1, 1, 1, 1, 1], [0.8, 0.9, 0.8, 0.9, 0.85], best_validation=0.9,
-                  learning_curve_validation=[0.7, 0.84, 0.85])
-    assert got["verdict"] == "overfitting"
-    assert got["gap_mean"] == pytest.approx(0.15)
-    assert got["gap_se"] == pytest.approx(0.05 / math.sqrt(5))
-    assert got["gap_t"] == pytest.approx(0.15 / (0.05 / math.sqrt(5)))
-    assert got["lc_last_gain"] == pytest.approx(0.01)
-    assert got["reason"] == "4: gap 0.150 >= 0.02, t 6.7 >= 2.0"
-    assert verdict([1, 1], [0.9, 0.9])["verdict"] == "not enough data to tell"  # 2 folds
-    rising = verdict([0.95] * 5, [0.945, 0.94, 0.95, 0.945, 0.94], learning_curve_validation=[0.9, 0.93])
-    assert (rising["verdict"], rising["reason"]) == ("not enough data to tell",
-                                                     "6: gap 0.006 < 0.02, CV still rising (+0.030)")
-    flat = verdict([0.95] * 5, [0.945, 0.94, 0.95, 0.945, 0.94], learning_curve_validation=[0.94, 0.944])
-    assert flat["verdict"] == "good fit"
-    with pytest.raises(ValueError, match=re.escape("must pair fold by fold; got shapes (3,) and (2,)")):
-        verdict([1, 1, 1], [1, 1])
-
-
-def test_verdict_table_reads_the_results_table(noisy_scores):
-    scores = noisy_scores[0]
-    rows = []
-    for model, (train, val, _) in scores.items():
-        for k in range(5):
-            for split, value in (("train", train[k]), ("validation", val[k])):
-                rows.append(dict(dataset="noisy", model=model, framework="scikit-learn", split=split, fold=k,
-                                 metric="accuracy", score=value, status="ok"))
-        rows.append(dict(dataset="noisy", model=model, split="test", fold=None, metric="accuracy", score=0.5,
-                         status="ok"))
-    rows.append(dict(dataset="noisy", model="broken", split=None, fold=None, metric=None, score=float("nan"),
-                     status="failed"))
-    results = pd.DataFrame(rows, columns=COLUMNS)
-    lc = pd.DataFrame([dict(dataset="noisy", model=m, metric="accuracy", train_size=n, fold=0, split="validation",
-                            score=s) for m, (_, _, means) in scores.items() for n, s in zip((620, 800), means)])
-    table = verdict_table(results, lc)
-    assert table[["model", "verdict"]].values.tolist() == [
-        ["memorizer", "overfitting"], ["constant", "underfitting"], ["regularized", "good fit"]]
-    assert table["lc_last_gain"].tolist() == pytest.approx([m[1] - m[0] for _, _, m in scores.values()])
 
 
 # ----------------------------------------------------------------------------------- imbalance

@@ -282,8 +282,8 @@ def make_messy_results():
 
 
 def test_pairwise_comparison_on_constructed_table():
-    table = pairwise_comparison(make_results())
-    assert len(table) == 6
+    table = pairwise_comparison(make_results(), split="validation")
+    assert len(table) == 6 and set(table["split"]) == {"validation"}
     assert list(zip(table["dataset"], table["model_a"], table["model_b"])) == [
         ("d1", LR, RF), ("d1", LR, KD), ("d1", RF, KD),
         ("d2", LR, RF), ("d2", LR, KD), ("d2", RF, KD),
@@ -300,13 +300,20 @@ def test_pairwise_comparison_on_constructed_table():
     # = 1.125e-4, t = 0.12 / sqrt(1.125e-4) = 8 * sqrt(2)
     assert table.loc[1, "t_statistic"] == pytest.approx(8 * math.sqrt(2), rel=1e-9)
     assert table.loc[1, "p_value"] == pytest.approx(2 * stats.t.sf(8 * math.sqrt(2), 4), rel=1e-9)
-    assert (table.loc[4, "t_statistic"], table.loc[4, "p_value"]) == (0.0, 1.0)
-    # Holm within each dataset
+    # d2 LR - KD: the same difference (0) on every fold: reported as such, not tested (no infinite t)
+    assert table["zero_variance"].tolist() == [False, False, False, False, True, False]
+    assert np.isnan(table.loc[4, "t_statistic"]) and np.isnan(table.loc[4, "p_value"])
+    assert (table.loc[4, "ci_low"], table.loc[4, "ci_high"]) == (0.0, 0.0)
+    # Holm within each dataset, over the tested pairs
     for dataset in ("d1", "d2"):
-        part = table[table["dataset"] == dataset]
+        part = table[(table["dataset"] == dataset) & ~table["zero_variance"]]
         assert part["p_holm"].tolist() == pytest.approx(holm_adjust(part["p_value"]).tolist())
     assert table["significant"].tolist() == (table["p_holm"] < 0.05).tolist()
     assert table.loc[1, "significant"] and not table.loc[4, "significant"]
+    assert set(pairwise_comparison(make_results())["split"]) == {"validation"}  # nested rows of one unit only
+    everywhere = pd.concat([make_results().query("split != 'nested'"),
+                            make_results().query("split == 'validation'").assign(split="nested")])
+    assert set(pairwise_comparison(everywhere)["split"]) == {"nested"}  # the study ran nested CV: its scores
     assert (table["ci_low"] <= table["mean_difference"]).all()
     assert (table["mean_difference"] <= table["ci_high"]).all()
     assert "p_equivalent" not in table.columns
@@ -579,14 +586,17 @@ def test_statistics_section(tmp_path):
         f"logistic_regression vs keras_dense: difference +0.120 (95% CI +0.091 to +0.149), "
         f"Holm-corrected p = {holm:.3f}: significant."
     ) in text
-    assert "logistic_regression vs keras_dense: difference +0.000 (95% CI +0.000 to +0.000), " \
-           "Holm-corrected p = 1.000: not significant." in text
+    assert "logistic_regression vs keras_dense: the same difference (+0.000) on every fold: no fold-to-fold " \
+           "variation to test it against; not tested." in text
+    assert "| logistic_regression - keras_dense | +0.000 (+0.000 to +0.000) | zero variance | n/a | n/a | no |" in text
+    assert "GridSearchCV's per-fold validation scores of its chosen candidate" in text
     assert "### Hold-out test scores" in text
     assert "| d1 | logistic_regression | 0.850 |" in text
     assert "### Nested versus non-nested cross-validation" in text
     assert "| d1 | logistic_regression | 0.840 | 0.800 ± 0.028 | +0.040 |" in text
     assert "| random_forest | 1.500 |" in text
-    assert "Friedman test over 2 datasets and 3 models: chi-square = 2.000, p = 0.368." in text
+    assert ("Friedman test over 2 datasets and 3 models: chi-square = 2.000, p = 0.368; Iman-Davenport F = 1.000 "
+            "(df 2, 2), p = 0.500. With 2 datasets these tests have little power") in text
 
 
 def test_statistics_section_handles_failures_single_model_and_no_nested(tmp_path):

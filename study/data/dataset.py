@@ -97,16 +97,31 @@ def _from_bunch(name: str, bunch, task: str, image_shape=None) -> Dataset:
     )
 
 
+WIDE = dict(n_samples=300, n_features=200, n_informative=10, n_redundant=10, flip_y=0.05, class_sep=1.0,
+            random_state=0)
+"""Parameters of the bundled ``wide`` dataset (``sklearn.datasets.make_classification``): few
+rows, many features, of which only 10 carry signal (and 10 are their combinations): flexible
+models fit the training data perfectly and generalize far worse, unless regularized."""
+
+
+def _wide() -> Dataset:
+    X, y = skdatasets.make_classification(**WIDE)
+    return Dataset(name="wide", X=X, y=y, task="classification",
+                   feature_names=[f"x{i}" for i in range(X.shape[1])], target_names=["0", "1"])
+
+
 BUNDLED = {
     "digits": lambda: _from_bunch("digits", skdatasets.load_digits(), "classification", (8, 8, 1)),
     "breast_cancer": lambda: _from_bunch("breast_cancer", skdatasets.load_breast_cancer(), "classification"),
     "wine": lambda: _from_bunch("wine", skdatasets.load_wine(), "classification"),
     "iris": lambda: _from_bunch("iris", skdatasets.load_iris(), "classification"),
     "diabetes": lambda: _from_bunch("diabetes", skdatasets.load_diabetes(), "regression"),
+    "wide": _wide,
 }
 """Bundled datasets by name: digits (1797 8x8 images, 10 classes), breast_cancer (569 x 30,
 2 classes), wine (178 x 13, 3 classes), iris (150 x 4, 3 classes), diabetes (442 x 10,
-regression)."""
+regression), wide (300 x 200 generated, 2 classes: :data:`WIDE`), where capacity and
+regularization visibly matter."""
 
 
 def load_dataset(name: str) -> Dataset:

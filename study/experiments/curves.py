@@ -89,6 +89,8 @@ class Sweep:
         Plot on a log axis.
     axis_label : str, default=""
         x-axis label with units.
+    stronger : {"higher", "lower"}, default="higher"
+        Which direction of the knob regularizes more (smaller C, larger alpha, smaller depth).
     fixed : dict, default={}
         Other routed parameters set for this sweep only (e.g. the L1 solver).
     note : str, default=""
@@ -101,6 +103,7 @@ class Sweep:
     quick_values: tuple
     log: bool = False
     axis_label: str = ""
+    stronger: str = "higher"
     fixed: dict = field(default_factory=dict)
     note: str = ""
 
@@ -108,12 +111,12 @@ class Sweep:
 SWEEPS = {
     "logistic_regression": (
         Sweep("C, L2 penalty", "model__C", (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0), (0.1, 1.0, 10.0), log=True,
-              axis_label="C (inverse penalty strength, log scale)"),
+              axis_label="C (inverse penalty strength, log scale)", stronger="lower"),
         # scikit-learn 1.8 deprecated ``penalty``; L1 is ``l1_ratio=1`` with the saga solver.
         # tol=1e-3 keeps a digits fit near 1 s (saga needs ~300 epochs; ~2500 at the default 1e-4);
         # a ConvergenceWarning at large C is silenced: the curve shows the score actually reached.
         Sweep("C, L1 penalty (saga)", "model__C", (1e-2, 1e-1, 1.0, 10.0, 100.0), (0.1, 1.0, 10.0), log=True,
-              axis_label="C (inverse penalty strength, log scale)",
+              axis_label="C (inverse penalty strength, log scale)", stronger="lower",
               fixed={"model__solver": "saga", "model__l1_ratio": 1.0, "model__tol": 1e-3, "model__max_iter": 2000},
               note="tuned with the L2 penalty"),
     ),
@@ -123,7 +126,7 @@ SWEEPS = {
     ),
     "random_forest": (
         Sweep("max_depth", "model__max_depth", (1, 2, 4, 8, 16, None), (2, 8, None), log=True,
-              axis_label="max_depth (tree levels, log scale; None = unlimited)"),
+              axis_label="max_depth (tree levels, log scale; None = unlimited)", stronger="lower"),
         Sweep("min_samples_leaf", "model__min_samples_leaf", (1, 3, 5, 10, 20), (1, 5, 20), log=True,
               axis_label="min_samples_leaf (training samples per leaf, log scale)"),
     ),
@@ -236,7 +239,7 @@ class ValidationCurves(Experiment):
                 base = dict(dataset=job.dataset.name, model=job.model.name, metric=job.metric, sweep=sweep.label,
                             param=sweep.param, param_value=float(place), param_label=label(value),
                             params=json.dumps({**sweep.fixed, sweep.param: value}),
-                            axis_label=sweep.axis_label or sweep.param, log_scale=sweep.log,
+                            axis_label=sweep.axis_label or sweep.param, log_scale=sweep.log, stronger=sweep.stronger,
                             chosen=_same(value, chosen), chosen_source=source,
                             source=FITTED if scores[i].get("fitted") else FROM_UNIT)
                 rows += score_rows(base, scores[i]["train"], scores[i]["validation"], range(len(folds)))

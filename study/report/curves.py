@@ -57,8 +57,9 @@ def learning_curves_section(tables: dict, fig_dir: Path) -> str:
              "Train and CV scores against the number of training examples, on the shared folds: for each "
              "fold a seeded random subset of its training part is fitted and scored on itself and on the "
              "fold's validation part. Bands: ± one standard deviation over folds (none with a single fold). "
-             "A gap that narrows as n grows means more data would help (variance); two low curves that "
-             "have met mean the model is too simple (bias).\n"]
+             "The largest size is each fold's whole training part: the comparison's own fits of the chosen "
+             "candidate, not fitted again. A gap that narrows as n grows means more data would help (variance); "
+             "two low curves that have met mean the model is too simple (bias).\n"]
     for dataset, block in lc.groupby("dataset", sort=False):
         metric = block["metric"].iloc[0]
         models = list(dict.fromkeys(block["model"]))
@@ -137,8 +138,11 @@ def validation_curves_section(tables: dict, fig_dir: Path) -> str:
         return empty_section(title, "validation curves")
     parts = [f"## {title}\n",
              "Each sweep varies one regularization knob, all other parameters at GridSearchCV's choice, on the "
-             "shared folds; the dashed line marks the value the main comparison used. Left of the CV peak the "
-             "model overfits (train far above CV); right of it, it underfits (both fall). `None` "
+             "shared folds; the dashed line marks the value the main comparison used. On the weakly "
+             "regularized side of the CV peak (large C, small alpha or l2 or dropout, deep trees) the model "
+             "overfits: train far above CV; on the strongly regularized side it underfits: both fall. Points "
+             "that are GridSearchCV candidates are the comparison's own fits (`source` in validation_curves.csv). "
+             "`None` "
              "(unlimited tree depth) is drawn right of the largest depth, and 0 (no penalty) left of the "
              "smallest positive penalty on log axes.\n"]
     for (dataset, model), block in vc.groupby(["dataset", "model"], sort=False):

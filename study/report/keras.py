@@ -78,11 +78,13 @@ def histories_section(tables: dict, fig_dir: Path) -> str:
     if hist is None or hist.empty:
         return empty_section(title, "Keras training histories")
     parts = [f"## {title}\n",
-             "Each Keras model is fitted twice on the training part of shared fold 0, of which a stratified, "
+             "Each Keras model is fitted on the training part of shared fold 0, of which a stratified, "
              "seeded 20% inner split is the validation data (never the fold's validation part, never the "
-             "test split): without and with early stopping (monitoring `val_loss`, restoring the best "
-             "weights). Training loss and accuracy are running averages over each epoch's batches with "
-             "dropout active, so they can sit below the validation curves early on. The loss is the training "
+             "test split), without early stopping; with early stopping (monitoring `val_loss`, restoring the "
+             "best weights) the same seeded fit is that run up to the epoch at which Keras' `EarlyStopping` "
+             "stops (its rule applied to the recorded `val_loss`), so it is not fitted again. Training loss "
+             "and accuracy are running averages over each epoch's batches with dropout active, so they can "
+             "sit below the validation curves early on. The loss is the training "
              "objective (cross-entropy, or MSE for regression, plus the L2 penalty), on a log scale; the "
              "accuracy axis starts above the first epochs' values. A validation loss that stops falling or "
              "rises while the training loss keeps falling is overfitting.\n"]
@@ -144,7 +146,8 @@ def ablation_section(tables: dict, fig_dir: Path) -> str:
              "Each regularization technique alone on top of an unregularized baseline, then all combined; "
              "train and CV on the shared folds, hold-out test from a refit on the whole training part "
              "(absent in quick mode). Early stopping trains on 80% of the data it is given and watches the "
-             "other 20%.\n"]
+             "other 20%. A variant that is a GridSearchCV candidate or a validation-curve point reuses those fits "
+             "(`source` in ablation.csv).\n"]
     for dataset, block in ab.groupby("dataset", sort=False):
         metric = block["metric"].iloc[0]
         for model, m in block.groupby("model", sort=False):

@@ -47,6 +47,9 @@ def _critical_difference_figure(mean_ranks, p_values, n_datasets, metric, split,
 
 
 def _pair_sentence(r) -> str:
+    if r.zero_variance:
+        return (f"{r.model_a} vs {r.model_b}: the same difference ({fmt_signed(r.mean_difference)}) on every fold: "
+                "no fold-to-fold variation to test it against; not tested.")
     if pd.isna(r.p_value):
         return f"{r.model_a} vs {r.model_b}: only {r.n_folds} paired fold(s); not tested."
     verdict = "significant" if r.significant else "not significant"
@@ -59,8 +62,13 @@ def _pair_sentence(r) -> str:
 
 def _pairs(results, metric, alpha) -> list:
     pairs = pairwise_comparison(results, metric, alpha)
-    validation = rows_of(results, "validation", metric)
-    out = []
+    split = pairs["split"].iloc[0] if len(pairs) else "validation"
+    validation = rows_of(results, split, metric)
+    nested = ("nested cross-validation's outer-fold scores (each fold's candidate chosen by an inner search that "
+              "never saw the fold), not GridSearchCV's, which chose the candidate on the same folds.")
+    flat = ("GridSearchCV's per-fold validation scores of its chosen candidate (optimistic: the candidate was "
+            "chosen on the same folds; run nested CV for unbiased ones).")
+    out = ["", "The paired scores are " + (nested if split == "nested" else flat)]
     for dataset in pd.unique(ok_rows(results)["dataset"]):
         out += ["", f"### {dataset}", ""]
         block = pairs[pairs["dataset"].eq(dataset)]
@@ -73,7 +81,8 @@ def _pairs(results, metric, alpha) -> list:
             ["pair", "mean difference (95% CI)", "t", "p", "Holm p", "significant"],
             [(f"{r.model_a} - {r.model_b}",
               f"{fmt_signed(r.mean_difference)} ({fmt_signed(r.ci_low)} to {fmt_signed(r.ci_high)})",
-              fmt(r.t_statistic), format_p(r.p_value), format_p(r.p_holm), "yes" if r.significant else "no")
+              "zero variance" if r.zero_variance else fmt(r.t_statistic), format_p(r.p_value), format_p(r.p_holm),
+             "yes" if r.significant else "no")
              for r in block.itertuples(index=False)],
         ))
         out += [""] + [_pair_sentence(r) for r in block.itertuples(index=False)]
@@ -117,9 +126,16 @@ def _ranks(results, metric, alpha, fig_dir: Path) -> list:
     if len(ranking.mean_ranks):
         out += ["", markdown_table(["model", "mean rank"], [(m, fmt(v)) for m, v in ranking.mean_ranks.items()])]
     friedman = friedman_test(results, "test", metric)
-    out += ["", f"Friedman test not run: {friedman.reason}." if friedman.reason else
-            f"Friedman test over {friedman.n_datasets} datasets and {friedman.n_models} models: "
-            f"chi-square = {friedman.statistic:.3f}, p = {format_p(friedman.p_value)}."]
+    if friedman.reason:
+        out += ["", f"Friedman test not run: {friedman.reason}."]
+    else:
+        k, n = friedman.n_models, friedman.n_datasets
+        out += ["", f"Friedman test over {n} datasets and {k} models: chi-square = {friedman.statistic:.3f}, "
+                    f"p = {format_p(friedman.p_value)}; Iman-Davenport F = {friedman.f_statistic:.3f} "
+                    f"(df {k - 1}, {(k - 1) * (n - 1)}), p = {format_p(friedman.f_p_value)}. With {n} datasets "
+                    "these tests have little power (Demsar 2006 compares classifiers over 10 or more): a "
+                    "non-significant result does not show that the models are equally good, and the chi-square "
+                    "approximation is poor, hence the F form next to it."]
     if n_models < 2 or n_datasets < 2:
         return out + ["", "No critical-difference diagram: it needs >= 2 models on >= 2 datasets."]
     _critical_difference_figure(ranking.mean_ranks, nemenyi_p_values(ranking), n_datasets, metric, "test", alpha,

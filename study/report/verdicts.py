@@ -17,10 +17,12 @@ def verdicts_section(tables: dict, fig_dir: Path) -> str:
     if verdicts is None or verdicts.empty:
         return empty_section(title, "scored units")
     rows = [[r.dataset, r.model, f"**{r.verdict}**", fmt(r.train_mean), fmt(r.validation_mean),
-             fmt(r.gap_mean), fmt(r.gap_se), fmt(r.gap_t, 1), fmt(r.best_validation), fmt(r.lc_last_gain),
-             r.reason] for r in verdicts.itertuples()]
-    header = ["dataset", "model", "verdict", "train", "CV", "gap", "se(gap)", "t", "best CV", "LC last gain",
-              "rule"]
+             f"{fmt(r.gap_mean)} ({fmt(r.gap_low)} to {fmt(r.gap_high)})",
+             "best" if r.best_model == r.model else f"{fmt(r.shortfall_mean)} ({fmt(r.shortfall_low)} to "
+                                                     f"{fmt(r.shortfall_high)})",
+             fmt(r.lc_last_gain), cell(r.reason), cell(r.remedy)] for r in verdicts.itertuples()]
+    header = ["dataset", "model", "verdict", "train", "CV", "gap (95% CI)", "shortfall to the best (95% CI)",
+              "LC last gain", "rule", "remedy"]
     return f"## {title}\n\n{VERDICT_RULE}\n" + markdown_table(header, rows) + "\n"
 
 

@@ -231,11 +231,15 @@ def holm_adjust(p_values):
     return multipletests(p, method="holm")[1]
 
 
-def pairwise_comparison(results, metric=None, alpha=0.05, rope=None):
+def pairwise_comparison(results, metric=None, alpha=0.05, rope=None, split=None):
     """Corrected paired t-tests for every pair of models on every dataset.
 
-    Uses the ``validation`` rows: model a and model b are paired on the folds (same fold
-    index, hence the same train/test indices) where both have a successful score.
+    Model a and model b are paired on the folds (same fold index, hence the same train/test
+    indices) where both have a successful score: the ``nested`` rows when the study ran nested
+    cross-validation (their scores did not select the candidate on the same folds), else the
+    ``validation`` rows (GridSearchCV's chosen candidate: optimistic). A pair whose per-fold
+    differences are all equal has no variance to test against: it is reported as such
+    (``zero_variance``), without a t statistic or p-value.
 
     Parameters
     ----------
@@ -249,6 +253,9 @@ def pairwise_comparison(results, metric=None, alpha=0.05, rope=None):
     rope : float or (float, float) or None, default=None
         Region of practical equivalence (score units). When given, the columns
         ``p_a_better``, ``p_equivalent`` and ``p_b_better`` are added.
+    split : {"nested", "validation"} or None, default=None
+        Rows to pair; None: "nested" when every unit with validation rows of the metric has
+        nested rows too (the study ran nested CV), else "validation".
 
     Returns
     -------
@@ -256,8 +263,9 @@ def pairwise_comparison(results, metric=None, alpha=0.05, rope=None):
         One row per dataset x pair (pairs in order of first appearance of the models), with
         columns ``dataset, model_a, model_b, metric, n_folds, n_train, n_test, mean_a, mean_b,
         mean_difference`` (a - b; positive means a scores higher), ``ci_low, ci_high``
-        (95% corrected interval), ``t_statistic, p_value`` (two-sided), ``p_holm`` and
-        ``significant`` (``p_holm < alpha``). ``n_train``/``n_test`` are the means of the
+        (95% corrected interval), ``t_statistic, p_value`` (two-sided), ``p_holm``,
+        ``significant`` (``p_holm < alpha``), ``zero_variance`` and ``split`` (the rows
+        paired). ``n_train``/``n_test`` are the means of the
         fold-level values over the paired rows. Pairs with fewer than 2 paired folds have NaN
         statistics and are left out of the Holm family.
 
@@ -267,7 +275,11 @@ def pairwise_comparison(results, metric=None, alpha=0.05, rope=None):
         If the table lacks a required column, the metric is absent, or a fold is duplicated.
     """
     metric = resolve_metric(results, metric)
-    rows = rows_of(results, "validation", metric)
+    if split is None:
+        units = {split: set(map(tuple, rows_of(results, split, metric)[["dataset", "model"]].to_numpy()))
+                 for split in ("nested", "validation")}
+        split = "nested" if units["nested"] and units["nested"] >= units["validation"] else "validation"
+    rows = rows_of(results, split, metric)
     records = []
     for dataset, data in rows.groupby("dataset", sort=False):
         scores = fold_scores(data)
@@ -280,14 +292,17 @@ def pairwise_comparison(results, metric=None, alpha=0.05, rope=None):
                 "n_folds": len(paired), "n_train": sizes["n_train"].mean(),
                 "n_test": sizes["n_test"].mean(), "mean_a": paired[a].mean(),
                 "mean_b": paired[b].mean(), "mean_difference": np.nan, "ci_low": np.nan,
-                "ci_high": np.nan, "t_statistic": np.nan, "p_value": np.nan,
+                "ci_high": np.nan, "t_statistic": np.nan, "p_value": np.nan, "zero_variance": False,
+                "split": split,
             }
             if len(paired) >= 2:
                 d = (paired[a] - paired[b]).to_numpy()
                 args = (d, record["n_train"], record["n_test"])
                 record["mean_difference"] = float(np.mean(d))
                 record["ci_low"], record["ci_high"] = corrected_interval(*args)
-                record["t_statistic"], record["p_value"] = corrected_ttest(*args)
+                record["zero_variance"] = bool(np.ptp(d) == 0)
+                if not record["zero_variance"]:  # else: nothing to test the difference against
+                    record["t_statistic"], record["p_value"] = corrected_ttest(*args)
                 if rope is not None:
                     keys = ("p_a_better", "p_equivalent", "p_b_better")
                     record.update(zip(keys, posterior_probabilities(*args, rope)))
@@ -302,7 +317,7 @@ def pairwise_comparison(results, metric=None, alpha=0.05, rope=None):
     columns = [
         "dataset", "model_a", "model_b", "metric", "n_folds", "n_train", "n_test", "mean_a",
         "mean_b", "mean_difference", "ci_low", "ci_high", "t_statistic", "p_value", "p_holm",
-        "significant",
+        "significant", "zero_variance", "split",
     ]
     if rope is not None:
         columns += ["p_a_better", "p_equivalent", "p_b_better"]
