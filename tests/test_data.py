@@ -467,7 +467,7 @@ def test_load_data_dispatches_every_kind_of_source(tmp_path, fake_mnist):
 
 def test_load_data_errors(fake_mnist):
     with raises("Unknown data source 'mnist': not a bundled dataset (digits, breast_cancer, wine, iris, "
-                "diabetes), not a path ending in .csv, .parquet or .npz, and not 'openml:<name or id>'. "
+                "diabetes, wide), not a path ending in .csv, .parquet or .npz, and not 'openml:<name or id>'. "
                 "Pass one of these."):
         load_data("mnist")
     with raises("target and task do not apply to the bundled dataset 'wine', which has its own target and "

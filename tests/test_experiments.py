@@ -63,7 +63,7 @@ from study.results import (  # noqa: E402
     frame,
 )
 from study.statistics.holdout import per_class_recall  # noqa: E402
-from study.statistics.verdicts import VERDICT_RULE  # noqa: E402
+from study.statistics.verdicts import VERDICT_RULE, verdict_table  # noqa: E402
 
 LR, RIDGE, RF, KD = "logistic_regression", "ridge", "random_forest", "keras_dense"
 METRICS = ("accuracy", "balanced_accuracy")
