@@ -19,18 +19,22 @@ from backends.keras_wrappers import (  # first: it starts TensorFlow quietly
 
 import numpy as np  # noqa: I001
 from sklearn.pipeline import Pipeline
+from backends.keras_layers import PenalizedConv2D, PenalizedDense, TunableDropout
+from backends.keras_wrappers import GRAPH_NEUTRAL
 from backends.preprocessing import ImageScaler, pipeline
 
 __all__ = ["KerasDenseClassifier", "KerasCNNClassifier", "KerasDenseRegressor", "dense", "cnn"]
 
 
+TUNABLE = GRAPH_NEUTRAL | {"l2", "dropout"}
+"""The built-in networks' L2 factor and dropout rate are variables of the model
+(``backends.keras_layers``): fits that differ only in them share one traced model."""
+
+
 def _hidden_stack(hidden_units, l2: float, dropout: float) -> list:
-    reg = keras.regularizers.L2(l2) if l2 else None
     layers = []
     for units in hidden_units:
-        layers.append(keras.layers.Dense(units, activation="relu", kernel_regularizer=reg))
-        if dropout:
-            layers.append(keras.layers.Dropout(dropout))
+        layers += [PenalizedDense(units, activation="relu", l2=l2), TunableDropout(dropout)]
     return layers
 
 
@@ -51,6 +55,7 @@ def _compile(model, learning_rate: float, loss: str, metrics: list, steps_per_ex
 
 class _KerasClassifierBase(ClassifierTagsMixin, InnerValidationMixin, KerasClassifier):
     _stratify_inner = True
+    _graph_neutral = TUNABLE
 
     def _keras_build_fn(self, meta):
         head = keras.layers.Dense(meta["n_classes_"], activation="softmax")
@@ -193,18 +198,17 @@ class KerasCNNClassifier(_KerasClassifierBase):
                 f"{meta['n_features_in_']} features; expected (height, width, channels) "
                 "with height*width*channels == n_features."
             )
-        reg = keras.regularizers.L2(self.l2) if self.l2 else None
-        conv = dict(kernel_size=3, padding="same", activation="relu", kernel_regularizer=reg)
+        conv = dict(kernel_size=3, padding="same", activation="relu", l2=self.l2)
         return [
             keras.Input((meta["n_features_in_"],)),
             keras.layers.Reshape(shape),
             *(_augmentation(shape) if self.augment else []),
-            keras.layers.Conv2D(32, **conv),
+            PenalizedConv2D(32, **conv),
             keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(64, **conv),
+            PenalizedConv2D(64, **conv),
             keras.layers.MaxPooling2D(2),
             keras.layers.Flatten(),
-            keras.layers.Dropout(self.dropout),
+            TunableDropout(self.dropout),
             *_hidden_stack((128,), self.l2, self.dropout),
         ]
 
@@ -215,6 +219,7 @@ class KerasDenseRegressor(StandardizedTargetMixin, RegressorTagsMixin, InnerVali
     (:class:`StandardizedTarget`). Parameters as the classifier, without ``class_weight``."""
 
     _stratify_inner = False
+    _graph_neutral = TUNABLE
 
     def __init__(
         self,

@@ -43,7 +43,7 @@ from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
 
-from backends.keras_pool import lease  # noqa: E402
+from backends.keras_pool import lease, lease_initialized  # noqa: E402
 
 __all__ = ["KerasBuildFnClassifier", "KerasBuildFnRegressor", "StandardizedTarget", "ClassifierTagsMixin",
            "RegressorTagsMixin", "InnerValidationMixin", "StandardizedTargetMixin", "STEPS_PER_EXECUTION",
@@ -110,13 +110,27 @@ class InnerValidationMixin:
             )
             self._fit_callbacks = [*self._fit_callbacks, self._early_stopping]
 
+    def _build_keras_model(self):
+        """A pooled model set to the initial state this build had in an earlier fit of this
+        process (no model built), else a freshly built one (``backends.keras_pool``)."""
+        model = lease_initialized(self, self._graph_key(), self._build_key())
+        return model if model is not None else super()._build_keras_model()
+
     def _ensure_compiled_model(self) -> None:
         super()._ensure_compiled_model()
-        self.model_ = lease(self, self._graph_key(), self.model_)
+        self.model_ = lease(self, self._graph_key(), self.model_, self._build_key())
+
+    def _build_key(self):
+        """Everything that determines a freshly built model's initial values (the graph, every
+        parameter, the integer seed); None without a seed (every build then differs)."""
+        if not isinstance(self._random_state, (int, np.integer)):
+            return None
+        return self._graph_key(), tuple(sorted((k, repr(v)) for k, v in self.get_params().items()))
 
     def _graph_key(self) -> tuple:
         """Everything that determines the model's graph (see ``backends.keras_pool``)."""
-        params = tuple(sorted((k, repr(v)) for k, v in self.get_params().items() if k not in GRAPH_NEUTRAL))
+        neutral = getattr(self, "_graph_neutral", GRAPH_NEUTRAL)
+        params = tuple(sorted((k, repr(v)) for k, v in self.get_params().items() if k not in neutral))
         shapes = tuple(getattr(self, name, None) for name in ("n_features_in_", "n_classes_", "n_outputs_expected_"))
         return type(self).__qualname__, params, shapes, self._steps_per_execution()
 

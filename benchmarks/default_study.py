@@ -15,8 +15,9 @@ whole tree), the number of fits the study made (the sum of ``timings.csv``'s ``f
 
 - ``RATIO default_study_vs_hand`` = study wall / hand wall (how much the whole study costs
   beyond the bare comparison; recorded, target <= 3);
-- ``RATIO fits`` = fits made / 3,050 (the fits of the study before work was shared; target
-  <= 0.85);
+- ``RATIO fits`` = fits made on digits, breast_cancer and wine / 3,050 (the fits of the study
+  before work was shared, when those were its datasets; the ``wide`` dataset, added since, is
+  counted apart; target <= 0.85);
 - ``RATIO memory`` = peak RSS of the whole tree / 2 GiB (target <= 1 with ``--n-jobs 1``).
 
 Usage: python benchmarks/default_study.py [--quick] [--n-jobs N] [--no-hand]
@@ -31,6 +32,8 @@ import _measure
 
 NAME = "default_study"
 FITS_BEFORE = 3050
+ADDED_SINCE = ("wide",)
+"""Default datasets added after the 3,050 fits were counted (their fits are printed apart)."""
 GiB = 1024.0 ** 3
 
 HAND_CODE = r"""
@@ -43,6 +46,7 @@ from sklearn.metrics import accuracy_score
 
 from backends import BUILTIN_MODELS, make_estimator
 from study.data import load_dataset
+from study.spec import DEFAULT_DATASETS
 from study.protocol import make_splits
 
 n_jobs = int(sys.argv[1])
@@ -63,7 +67,8 @@ def keras_fit(kind, params, X, y):
                 keras.layers.MaxPooling2D(2), keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
                 keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dropout(params["model__dropout"]),
                 keras.layers.Dense(128, activation="relu"), keras.layers.Dropout(params["model__dropout"])]
-    model = keras.Sequential([keras.Input((X.shape[1],)), *body, keras.layers.Dense(len(np.unique(y)), activation="softmax")])
+    head = keras.layers.Dense(len(np.unique(y)), activation="softmax")
+    model = keras.Sequential([keras.Input((X.shape[1],)), *body, head])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(Z, y, epochs=40 if kind == "dense" else 25, batch_size=64, verbose=0)
     return lambda Xt: model.predict(scale.transform(Xt) if scale else Xt / 16.0, verbose=0).argmax(1)
@@ -74,7 +79,7 @@ def keras_cv(kind, params, X, y, fit, val):
     return accuracy_score(y[val], predict(X[val]))
 
 
-for name in ("digits", "breast_cancer", "wine"):
+for name in DEFAULT_DATASETS:
     data = load_dataset(name)
     splits = make_splits(data, 5, 0.2, 0)
     X, y = splits.training_part(data)
@@ -115,12 +120,15 @@ def main() -> None:
         study = _measure.run(cmd, label=f"{mode} default study").check()
         import pandas as pd
 
-        fits = int(pd.read_csv(out / "timings.csv")["fits"].sum())
+        timings = pd.read_csv(out / "timings.csv")
+        fits = int(timings["fits"].sum())
+        fits_before = int(timings.loc[~timings["dataset"].isin(ADDED_SINCE), "fits"].sum())
     finally:
         shutil.rmtree(out, ignore_errors=True)
     mib = _measure.MiB
     print(f"study: wall {study.wall:.1f} s, CPU {study.cpu:.0f} s ({study.cpu / study.wall:.2f} busy cores), "
-          f"{fits} fits; peak RSS main {study.peak_main_rss / mib:.0f} MiB, largest worker "
+          f"{fits} fits ({fits_before} on the datasets of the 3,050); peak RSS main "
+          f"{study.peak_main_rss / mib:.0f} MiB, largest worker "
           f"{study.peak_worker_rss / mib:.0f} MiB, whole tree {study.peak_tree_rss / mib:.0f} MiB")
     if not args.no_hand:
         hand = _measure.run([_measure.PYTHON, "-c", HAND_CODE, str(args.n_jobs)], label="hand-written comparison",
@@ -129,7 +137,7 @@ def main() -> None:
         _measure.ratio_line(f"{NAME}_vs_hand", study.wall / hand.wall, "<=", 3.0)
     print(_measure.machine_note())
     if not args.quick:
-        _measure.ratio_line("fits", fits / FITS_BEFORE, "<=", 0.85)
+        _measure.ratio_line("fits", fits_before / FITS_BEFORE, "<=", 0.85)
     _measure.ratio_line("memory", study.peak_tree_rss / GiB / 2.0, "<=", 1.0)
 
 

@@ -85,7 +85,8 @@ def main() -> None:
     _measure.freeze_source()
     variants = {
         label: (lambda n=n, label=label: _measure.run(
-            _measure.self_command(__file__, "--model", args.model, "--child", n), label=f"{label} ({n} values)").check())
+            _measure.self_command(__file__, "--model", args.model, "--child", n),
+            label=f"{label} ({n} values)").check())
         for label, n in sizes.items()
     }
     runs = _measure.interleave(variants, repeats)

@@ -63,7 +63,8 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
     print(f" cold wall: {_measure.describe(_measure.walls(cold))}")
     print(f"rerun wall: {_measure.describe(_measure.walls(warm))}")
-    print(f" cold CPU: {_measure.describe([m.cpu for m in cold])}; rerun CPU: {_measure.describe([m.cpu for m in warm])}")
+    print(f" cold CPU: {_measure.describe([m.cpu for m in cold])}; "
+          f"rerun CPU: {_measure.describe([m.cpu for m in warm])}")
     value = min(_measure.walls(warm)) / min(_measure.walls(cold))
     _measure.ratio_line(NAME, value, "<=", TARGET)
 

@@ -27,9 +27,9 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 
 from backends.preprocessing import FIT_LOG
-from study.progress import Progress
+from study.progress import Progress, fit_log_path
 
-__all__ = ["WorkItem", "Outcome", "execute", "fit_threads", "one_line"]
+__all__ = ["WorkItem", "Outcome", "execute", "map_in_workers", "fit_threads", "one_line"]
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS")
@@ -150,8 +150,33 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
 def _executor(n_workers: int):
     from joblib.externals.loky import get_reusable_executor
 
-    env = {**fit_threads(), FIT_LOG: os.environ.get(FIT_LOG, "")}
+    # the same settings every time, so one pool serves a process's studies and their reports
+    env = {**fit_threads(), FIT_LOG: str(fit_log_path())}
     return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker)
+
+
+def _n_workers(n_jobs: int) -> int:
+    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+
+
+def map_in_workers(function, calls: list, n_jobs: int) -> list:
+    """``function(*args)`` for each ``args`` of ``calls``, in the study's worker processes (in
+    this process when ``n_jobs`` is 1); the results in the order of ``calls``. An exception is
+    raised here as it was raised there.
+
+    Parameters
+    ----------
+    function : callable
+        Importable in a worker (a module-level function).
+    calls : list of tuple
+    n_jobs : int
+        Number of worker processes (-1: all cores).
+    """
+    n_workers = _n_workers(n_jobs)
+    if n_workers == 1 or len(calls) < 2:
+        return [function(*args) for args in calls]
+    executor = _executor(n_workers)  # the study's pool, as it is: not resized
+    return [future.result() for future in [executor.submit(function, *args) for args in calls]]
 
 
 def _quiet_worker() -> None:
@@ -163,7 +188,7 @@ def _quiet_worker() -> None:
 
 
 def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool = True,
-            in_process=contextlib.nullcontext) -> list:
+            in_process=contextlib.nullcontext, expected_fits: int = 0) -> list:
     """Run work items, longest first, and every item their outcomes add.
 
     Parameters
@@ -180,6 +205,9 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
         A progress bar over the fits (``study.progress``; its total grows as items are added).
     in_process : callable, default=contextlib.nullcontext
         A context manager entered around the items run in this process (e.g. a Dask backend).
+    expected_fits : int, default=0
+        Fits expected in all, follow-ups included (the progress bar's total until the queued
+        items' fits exceed it).
 
     Returns
     -------
@@ -189,7 +217,7 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
     counter = itertools.count()
     ready: list = []
     outcomes: list = []
-    bar = Progress(progress)
+    bar = Progress(progress, expected_fits)
 
     def push(new):
         for item in new:
@@ -202,7 +230,7 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
         push(follow_up(outcome) if follow_up else [])
 
     push(items)
-    n_workers = (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+    n_workers = _n_workers(n_jobs)
     in_flight: dict = {}
     with bar, warnings.catch_warnings(), _threads_here():
         # loky replaces a worker whose memory grew by 300 MB (TensorFlow's graphs of many Keras fits

@@ -36,12 +36,16 @@ class Progress(contextlib.AbstractContextManager):
     ----------
     enabled : bool
         Show the bar (the fit log is kept either way, for the workers' environment).
+    expected : int, default=0
+        Fits expected in all (the total from the start, so the time estimate is the study's);
+        the total grows past it if the queued work turns out larger.
     """
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, expected: int = 0):
         self.log = fit_log_path()
         self.log.write_bytes(b"")
-        self.bar = tqdm(total=0, desc="fits", unit="fit", disable=not enabled, smoothing=0.05)
+        self.bar = tqdm(total=expected, desc="fits", unit="fit", disable=not enabled, smoothing=0.05)
+        self.expected, self.queued = expected, 0
         self.loaded = 0
         self.running: dict = {}
         self.lock = threading.Lock()
@@ -54,7 +58,8 @@ class Progress(contextlib.AbstractContextManager):
     def expect(self, fits: int) -> None:
         """More work was queued: ``fits`` more fits expected."""
         with self.lock:
-            self.bar.total += fits
+            self.queued += fits
+            self.bar.total = max(self.expected, self.queued, self.bar.n)
             self.bar.refresh()
 
     def started(self, item) -> None:

@@ -192,6 +192,22 @@ class _Plan:
             items += self._study_level()
         return items
 
+    def forecast(self, initial: list) -> int:
+        """Fits the whole study is expected to make: the ``initial`` items' and those of the
+        work that will follow them (nested CV, the diagnostics after each unit); for the
+        progress bar's total and its time estimate from the start."""
+        fits = sum(item.fits for item in initial)
+        for item in initial:
+            if item.work != "unit":
+                continue
+            job, grid = item.args[0], item.args[1]
+            if self.spec.use_nested:
+                fits += sum(n.fits for n in self.nested(job, grid))
+            if self.spec.use_diagnostics:
+                fits += sum(e.n_fits(replace(job, options=e.options(job.model))) for e in EXPERIMENTS
+                            if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick))
+        return fits
+
     def _study_level(self) -> list:
         imbalanced = ClassImbalance.study_dataset(self.datasets, self.spec.seed)
         if imbalanced is None:
@@ -306,8 +322,9 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
     plan = _Plan(spec, models, datasets)
     store = Store(spec.cache_dir)
     with _client(spec.scheduler):
-        outcomes = execute(plan.initial(), n_jobs=1 if spec.scheduler else spec.n_jobs, store=store,
-                           follow_up=plan.follow_up, progress=progress,
+        initial = plan.initial()
+        outcomes = execute(initial, n_jobs=1 if spec.scheduler else spec.n_jobs, store=store,
+                           follow_up=plan.follow_up, progress=progress, expected_fits=plan.forecast(initial),
                            in_process=_dask_backend if spec.scheduler else contextlib.nullcontext)
     results, predictions, tables = _tables(plan, outcomes)
     return StudyResult(spec, results, predictions, tables)

@@ -201,3 +201,52 @@ def test_a_fit_is_the_same_training_in_one_pass_or_epoch_by_epoch():
                               model__callbacks=[keras.callbacks.Callback()]).fit(X[:300], y[:300])
     assert len(one_pass[-1].history_["loss"]) == 1 and len(by_epoch[-1].history_["loss"]) == 5
     np.testing.assert_allclose(one_pass.predict_proba(X[300:]), by_epoch.predict_proba(X[300:]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("rate, l2", [(0.0, 0.0), (0.0, 0.01), (0.3, 0.01)])
+def test_tunable_layers_train_as_keras_dropout_and_l2(rate, l2):
+    """The built-in networks' dropout rate and L2 factor are variables (one traced model serves
+    every value); from the same weights they train exactly as keras' Dropout and L2 regularizer."""
+    import keras
+
+    from backends.keras_layers import PenalizedDense, TunableDropout
+
+    X, y = _digits()
+    X, y = X[:200].astype("float32") / 16, y[:200]
+
+    def network(tunable):
+        keras.utils.set_random_seed(1)
+        if tunable:
+            hidden = [PenalizedDense(16, activation="relu", l2=l2), TunableDropout(rate, seed=3)]
+        else:
+            hidden = [keras.layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(l2)),
+                      keras.layers.Dropout(rate, seed=3)]
+        model = keras.Sequential([keras.Input((64,)), *hidden, keras.layers.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    reference, tunable = network(False), network(True)
+    for mine, theirs in zip(tunable.trainable_weights, reference.trainable_weights):
+        mine.assign(theirs)
+    losses = []
+    for model in (reference, tunable):
+        keras.utils.set_random_seed(5)
+        losses.append(model.fit(X, y, epochs=4, batch_size=32, shuffle=False, verbose=0).history["loss"])
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+
+
+def test_fits_differing_in_l2_or_dropout_share_one_model():
+    import gc
+
+    from backends import keras_pool
+
+    X, y = _digits()
+    keras_pool._IDLE.clear()
+    first = make_estimator("keras_dense", random_state=5, epochs=3, dropout=0.0, l2=0.0).fit(X[:300], y[:300])
+    model = first[-1].model_
+    del first
+    gc.collect()
+    second = make_estimator("keras_dense", random_state=5, epochs=3, dropout=0.5, l2=0.1).fit(X[:300], y[:300])
+    assert second[-1].model_ is model
+    rates = {v.path.split("/")[-1]: float(v.numpy()) for v in model.non_trainable_variables if v.shape == ()}
+    assert rates.get("rate") == 0.5 and rates.get("l2") == pytest.approx(0.1)

@@ -5,7 +5,7 @@ import warnings
 
 import pytest
 
-from study.execution import WorkItem, execute, fit_threads, one_line
+from study.execution import WorkItem, execute, fit_threads, map_in_workers, one_line
 from study.results import read_results
 from study.runner import run_study
 from study.spec import StudySpec
@@ -117,3 +117,12 @@ def test_same_seed_same_table_whatever_n_jobs(tmp_path):
         tables[n_jobs] = read_results(out / "results.csv").drop(columns="fit_time")
     cnn = tables["1"][tables["1"]["model"] == "keras_cnn"]
     assert len(cnn) > 10 and tables["1"].equals(tables["2"])
+
+
+def test_map_in_workers_keeps_the_order_and_raises_what_was_raised():
+    results = map_in_workers(_describe, [(name,) for name in "abcd"], n_jobs=2)
+    assert [name for name, _ in results] == list("abcd")
+    assert os.getpid() not in {pid for _, pid in results}
+    assert {pid for _, pid in map_in_workers(_describe, [("a",), ("b",)], n_jobs=1)} == {os.getpid()}
+    with pytest.raises(RuntimeError, match="broke"):
+        map_in_workers(_fail, [("a",), ("b",)], n_jobs=2)

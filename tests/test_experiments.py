@@ -15,7 +15,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import dataclasses  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import re  # noqa: E402
 from collections import Counter  # noqa: E402
 
@@ -24,12 +23,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
-from sklearn.dummy import DummyClassifier  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, cross_validate, learning_curve  # noqa: E402
-from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from backends import BUILTIN_MODELS  # noqa: E402
 from backends.custom import sklearn_model  # noqa: E402

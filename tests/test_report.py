@@ -4,6 +4,7 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from study.report import figures, write_report
 from study.runner import StudyResult
@@ -93,3 +94,19 @@ def test_figure_key_follows_content_and_code(tmp_path, monkeypatch):
     monkeypatch.setattr(figures, "_drawing_code_version", lambda: "edited code")
     draw(frame.astype({"x": float}), "b", path=path)
     assert calls == ["a", "b", "b", "b", "b"]
+
+
+def test_figures_drawn_together_in_workers_are_the_figures_drawn_here(tmp_path, monkeypatch):
+    results = make_results()
+    _write(results, tmp_path / "here")  # n_jobs=-1, but fewer figures than TOGETHER_MIN: drawn here
+    here = sorted((tmp_path / "here" / "figures").glob("*.png"))
+    assert 1 < len(here) < figures.TOGETHER_MIN
+    monkeypatch.setattr(figures, "TOGETHER_MIN", 1)
+    _write(results, tmp_path / "workers")
+    assert here and [p.name for p in here] == [p.name for p in sorted((tmp_path / "workers" / "figures").glob("*.png"))]
+    for path in here:  # the same figure of the same inputs (pixels may differ by antialiasing)
+        there = tmp_path / "workers" / "figures" / path.name
+        assert figures._stored_key(there) == figures._stored_key(path) is not None
+        with Image.open(path) as a, Image.open(there) as b:
+            assert a.size == b.size
+    assert (tmp_path / "workers" / "report.md").read_text() == (tmp_path / "here" / "report.md").read_text()

@@ -160,3 +160,17 @@ def test_a_metric_a_model_cannot_compute_skips_that_model(tmp_path):
 def test_unknown_grid_model_is_refused():
     with pytest.raises(InputError, match=r"A grid is given for model 'svm', which is not in the study's models"):
         run_study(StudySpec(models=("ridge",), grids={"svm": {"C": [1]}}), progress=False)
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_the_progress_forecast_counts_the_fits_the_study_makes(quick):
+    """The progress bar's total is known at the start (follow-ups included), so its time estimate
+    is the study's: for these models it is exact (the full Keras ablation takes some variants from
+    the validation curves, so there it is an upper bound)."""
+    from study.runner import _Plan, prepare
+
+    models = ("logistic_regression", "random_forest", "keras_dense") if quick else ("logistic_regression", "ridge")
+    spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=models, quick=quick, cache_dir=None))
+    plan = _Plan(spec, resolved, datasets)
+    made = run_study(spec, progress=False).tables["timings"]["fits"].sum()
+    assert plan.forecast(plan.initial()) == made

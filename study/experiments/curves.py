@@ -46,7 +46,7 @@ class LearningCurves(Experiment):
 
     def n_fits(self, job: Job) -> int:
         sizes = (QUICK_KERAS_TRAIN_SIZES if job.keras else QUICK_TRAIN_SIZES) if job.quick else TRAIN_SIZES
-        return (len(sizes) - (job.search is not None)) * len(experiment_folds(job))
+        return (len(sizes) - (sizes[-1] == 1.0)) * len(experiment_folds(job))  # the whole part: the unit's fits
 
     def run(self, job: Job) -> list:
         X, y = job.training_part()
@@ -204,8 +204,15 @@ class ValidationCurves(Experiment):
         return bool(SWEEPS.get(model.name)) and not (quick and model.framework == "keras")
 
     def n_fits(self, job: Job) -> int:
-        values = sum(len(s.quick_values if job.quick else s.values) for s in job.options.get("sweeps", ()))
-        return values * len(experiment_folds(job))
+        """The sweeps' values that are not grid candidates (those come from the unit), per fold."""
+        grid = job.model.grid_for(job.quick)
+        grid = grid if isinstance(grid, dict) else {}
+        fits = 0
+        for sweep in job.options.get("sweeps", ()):
+            candidates = () if sweep.fixed else grid.get(sweep.param, ())
+            values = sweep.quick_values if job.quick else sweep.values
+            fits += sum(not any(_same(v, c) for c in candidates) for v in values)
+        return fits * len(experiment_folds(job))
 
     def run(self, job: Job) -> list:
         X, y = job.training_part()

@@ -176,7 +176,12 @@ class Ablation(Experiment):
         return model.framework == "keras"
 
     def n_fits(self, job: Job) -> int:
-        variants = len(QUICK_ABLATION_VARIANTS) if job.quick else 6
+        """Each variant's fits (some come from the unit or the validation curves instead)."""
+        try:
+            variants = len(_variants(job, set(job.estimator().get_params())))
+        except ValueError:  # nothing to ablate: the run says so
+            return 0
+        variants = min(variants, len(QUICK_ABLATION_VARIANTS)) if job.quick else variants
         return variants * (len(experiment_folds(job)) + (not job.quick))
 
     @staticmethod

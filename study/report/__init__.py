@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from study.report.curves import learning_curves_section, validation_curves_section
+from study.report.figures import drawing_together
 from study.report.files import atomic_write_text
 from study.report.format import anchor
 from study.report.imbalance import imbalance_section, per_class_section
@@ -60,13 +61,14 @@ def write_report(result, out) -> Path:
     atomic_write_text(out / "study.json", json.dumps(settings, indent=2, default=str) + "\n")
 
     metric = primary_metric(result.results) if (result.results["status"] == "ok").any() else None
-    parts = [protocol_section(settings), *dataset_sections(result.results, metric, fig_dir)]
-    if metric is not None:
-        parts.append(statistics_section(result.results, result.predictions, fig_dir, metric))
-    parts.append(verdicts_section(tables, fig_dir))
-    if settings["diagnostics"]:
-        parts += [section(tables, fig_dir) for section in DIAGNOSTIC_SECTIONS]
-    parts += [per_class_section(tables, fig_dir), failures_section(tables, fig_dir)]
+    with drawing_together(1 if result.spec.scheduler else result.spec.n_jobs):
+        parts = [protocol_section(settings), *dataset_sections(result.results, metric, fig_dir)]
+        if metric is not None:
+            parts.append(statistics_section(result.results, result.predictions, fig_dir, metric))
+        parts.append(verdicts_section(tables, fig_dir))
+        if settings["diagnostics"]:
+            parts += [section(tables, fig_dir) for section in DIAGNOSTIC_SECTIONS]
+        parts += [per_class_section(tables, fig_dir), failures_section(tables, fig_dir)]
     parts = [part for part in parts if part]
     headings = [line[3:] for part in parts for line in part.splitlines() if line.startswith("## ")]
     contents = "\n".join(f"- [{h}](#{anchor(h)})" for h in headings)

@@ -8,7 +8,10 @@ metadata: an unchanged rerun draws nothing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -20,14 +23,20 @@ import pandas as pd  # noqa: E402
 from joblib import hash as content_hash  # noqa: E402
 from PIL import Image  # noqa: E402 (matplotlib's own PNG library)
 
+from study.execution import map_in_workers  # noqa: E402
 from study.report.files import publish, temporary_path  # noqa: E402
 
-__all__ = ["figure", "save_figure", "FIGURE_KEY", "PALETTE"]
+__all__ = ["figure", "save_figure", "drawing_together", "FIGURE_KEY", "PALETTE", "TOGETHER_MIN"]
 
 FIGURE_KEY = "generalization-study inputs"
 _PLOTTING_LIBRARIES = ("matplotlib", "seaborn", "pandas", "numpy", "pillow", "scikit-posthocs")
 PALETTE = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
 """Colours of the splits in every figure."""
+TOGETHER_MIN = 8
+"""Figures to draw below which :func:`drawing_together` draws them in this process (a worker's
+first figure pays the plotting libraries' import, about a second)."""
+
+_pending: list | None = None  # figures requested inside drawing_together, not drawn yet
 
 
 def save_figure(fig, path: Path, key: str | None = None, dpi: int = 110) -> None:
@@ -98,7 +107,36 @@ def figure(draw=None, *, dpi: int = 110):
         key = content_hash((draw.__module__, draw.__qualname__, _drawing_code_version(),
                             [_input_key(value) for value in inputs]))
         if _stored_key(path) != key:
-            save_figure(draw(*inputs), path, key, dpi)
+            call = (draw.__module__, draw.__qualname__, inputs, path, key, dpi)
+            if _pending is None or getattr(sys.modules[draw.__module__], draw.__qualname__, None) is not drawn:
+                _draw_here(draw, *call[2:])  # not to be drawn together, or not importable by name
+            else:
+                _pending.append(call)
         return path
 
     return drawn
+
+
+def _draw_here(draw, inputs: tuple, path: Path, key: str, dpi: int) -> None:
+    save_figure(draw(*inputs), path, key, dpi)
+
+
+def _draw(module: str, name: str, inputs: tuple, path: Path, key: str, dpi: int) -> None:
+    """Draw and save one figure in whichever process (the function is looked up by name)."""
+    _draw_here(getattr(importlib.import_module(module), name).__wrapped__, inputs, path, key, dpi)
+
+
+@contextlib.contextmanager
+def drawing_together(n_jobs: int):
+    """Figures requested inside are drawn when it ends, in ``n_jobs`` of the study's worker
+    processes (``study.execution.map_in_workers``; -1: all cores) when there are at least
+    :data:`TOGETHER_MIN` of them. Their paths are known at once; the files exist after it ends.
+    Nothing is drawn when the block raises."""
+    global _pending
+    outer, _pending = _pending, []
+    try:
+        yield
+        calls = _pending
+    finally:
+        _pending = outer
+    map_in_workers(_draw, calls, n_jobs if len(calls) >= TOGETHER_MIN else 1)
