@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import traceback
 from functools import partial
 
 from sklearn.base import clone, is_classifier, is_regressor
@@ -58,6 +59,18 @@ def resolve_object(reference: str):
         raise ValueError(
             f"Cannot import module {module!r} of {reference!r}: {exc}. "
             "Run from the folder that holds it, or add that folder to PYTHONPATH."
+        ) from None
+    except SyntaxError as exc:
+        raise ValueError(
+            f"Module {module!r} of {reference!r} has a syntax error at {exc.filename}:{exc.lineno}: {exc.msg}. "
+            "Fix that line; `python -c 'import " + module + "'` shows the same error."
+        ) from None
+    except Exception as exc:  # the module's own code raised while it was imported
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        raise ValueError(
+            f"Importing module {module!r} of {reference!r} raised {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())} (at {frame.filename}:{frame.lineno}). Fix the module so that "
+            "importing it succeeds; it is imported in every worker."
         ) from None
     try:
         return getattr(imported, attribute)

@@ -11,9 +11,10 @@ in training, as ``keras.regularizers.L2`` does.
 
 from __future__ import annotations
 
-import keras
-import tensorflow as tf
-from keras import ops
+from backends.quiet import start_tensorflow
+
+keras, tf = start_tensorflow()
+ops = keras.ops
 
 __all__ = ["TunableDropout", "PenalizedDense", "PenalizedConv2D"]
 

@@ -19,17 +19,10 @@ Keras model is built. Over plain scikeras 0.13.0 (its last release):
 from __future__ import annotations
 
 import contextlib
-import os
 
-from backends.quiet import quiet_stderr
+from backends.quiet import start_tensorflow
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log after start-up
-
-with quiet_stderr():  # its start-up lines, and those of its first operation (device probing)
-    import keras  # noqa: E402
-    import tensorflow as tf  # noqa: E402
-
-    tf.config.list_logical_devices()
+keras, tf = start_tensorflow()
 
 import math  # noqa: E402
 from collections import defaultdict  # noqa: E402
@@ -277,8 +270,18 @@ class StandardizedTargetMixin:
         return StandardizedTarget()
 
 
-def _built(model: keras.Model, input_shape: tuple) -> keras.Model:
-    """Build a model written without an input shape (Keras infers it) for ``input_shape`` rows."""
+def _built(model: keras.Model, input_shape: tuple, build_fn=None) -> keras.Model:
+    """Build a model written without an input shape (Keras infers it) for ``input_shape`` rows.
+
+    Raises
+    ------
+    ValueError
+        If the build function returned something that is not a Keras model.
+    """
+    if not isinstance(model, keras.Model):
+        name = getattr(build_fn, "__name__", repr(build_fn))
+        raise ValueError(f"The Keras build function {name} returned {type(model).__name__} ({model!r:.60}); "
+                         "expected a keras.Model. End it with `return model`.")
     if not model.built:
         model.build((None, *input_shape))
     return model
@@ -321,7 +324,7 @@ class KerasBuildFnClassifier(ClassifierTagsMixin, InnerValidationMixin, KerasCla
         self.image_input = image_input
 
     def _build_keras_model(self):
-        model = _built(super()._build_keras_model(), self.image_input or (self.n_features_in_,))
+        model = _built(super()._build_keras_model(), self.image_input or (self.n_features_in_,), self.model)
         outputs = model.output_shape[-1]
         if outputs != self.n_classes_ and not (outputs == 1 and self.n_classes_ == 2):
             name = getattr(self.model, "__name__", repr(self.model))
@@ -351,4 +354,4 @@ class KerasBuildFnRegressor(StandardizedTargetMixin, RegressorTagsMixin, InnerVa
         self.image_input = image_input
 
     def _build_keras_model(self):
-        return _built(super()._build_keras_model(), self.image_input or (self.n_features_in_,))
+        return _built(super()._build_keras_model(), self.image_input or (self.n_features_in_,), self.model)

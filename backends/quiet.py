@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-__all__ = ["quiet_stderr"]
+__all__ = ["quiet_stderr", "start_tensorflow"]
 
 
 @contextlib.contextmanager
@@ -25,3 +25,16 @@ def quiet_stderr():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def start_tensorflow():
+    """``(keras, tensorflow)``, imported with their start-up lines silenced (the first call in a
+    process starts TensorFlow, about 4 s, and probes its devices; later calls are free). Every
+    module of the project that uses them imports them through this function."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log after start-up
+    with quiet_stderr():  # its start-up lines, and those of its first operation (device probing)
+        import keras
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()
+    return keras, tf

@@ -21,6 +21,7 @@ import contextlib
 import heapq
 import itertools
 import os
+import threading
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from backends.preprocessing import FIT_LOG
 from study.progress import Progress, fit_log_path
 
-__all__ = ["WorkItem", "Outcome", "execute", "map_in_workers", "fit_threads", "one_line"]
+__all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "map_in_workers", "fit_threads", "one_line"]
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS")
@@ -152,7 +153,7 @@ def _executor(n_workers: int):
 
     # the same settings every time, so one pool serves a process's studies and their reports
     env = {**fit_threads(), FIT_LOG: str(fit_log_path())}
-    return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker)
+    return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker, initargs=(os.getpid(),))
 
 
 def _n_workers(n_jobs: int) -> int:
@@ -179,12 +180,26 @@ def map_in_workers(function, calls: list, n_jobs: int) -> list:
     return [future.result() for future in [executor.submit(function, *args) for args in calls]]
 
 
-def _quiet_worker() -> None:
-    """A worker's standard error goes nowhere: its warnings and errors reach the study's process
-    through its results, and what else it writes there is TensorFlow's start-up chatter."""
+PARENT_CHECK_SECONDS = 1.0
+"""How often a worker checks that the study's process is still alive."""
+
+
+def _quiet_worker(parent: int) -> None:
+    """Set up a worker. Its standard error goes nowhere: its warnings and errors reach the study's
+    process through its results, and what else it writes there is TensorFlow's start-up chatter.
+    It ends itself within :data:`PARENT_CHECK_SECONDS` of the study's process's death (killed,
+    even with SIGKILL), instead of finishing work nobody will read; ``parent`` is the study's
+    process id (passed, not read here: the study may have died while this worker started)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def _end_with_parent(parent: int) -> None:
+    while os.getppid() == parent:  # an orphan is re-parented (to init or a subreaper)
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool = True,
@@ -236,20 +251,42 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
         # loky replaces a worker whose memory grew by 300 MB (TensorFlow's graphs of many Keras fits
         # do) and says so; the replacement is routine and loses no work
         warnings.filterwarnings("ignore", "A worker stopped while some jobs were given", UserWarning)
-        while ready or in_flight:
-            while ready and (n_workers == 1 or len(in_flight) < n_workers):
-                item = heapq.heappop(ready)[2]
-                if store.has(item.key):  # a stored result: loaded here, no worker needed
-                    finish(_outcome(item, _perform(item, store), loaded=True))
-                    continue
-                bar.started(item)
-                if n_workers == 1:
-                    with in_process():
-                        finish(_outcome(item, _perform(item, store)))
-                else:
-                    in_flight[_executor(n_workers).submit(_perform, item, store)] = item
-            if in_flight:
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    finish(_outcome(in_flight.pop(future), future.result()))
+        try:
+            while ready or in_flight:
+                while ready and (n_workers == 1 or len(in_flight) < n_workers):
+                    item = heapq.heappop(ready)[2]
+                    stored = store.load(item.key)
+                    if stored is not None:  # a stored result: loaded here, no worker needed
+                        finish(_outcome(item, (stored[0], "", stored[1], stored[2], []), loaded=True))
+                        continue
+                    bar.started(item)
+                    if n_workers == 1:
+                        with in_process():
+                            finish(_outcome(item, _perform(item, store)))
+                    else:
+                        in_flight[_executor(n_workers).submit(_perform, item, store)] = item
+                if in_flight:
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        finish(_outcome(in_flight.pop(future), future.result()))
+        except KeyboardInterrupt:
+            if n_workers > 1:  # work in flight is lost: stop it now rather than let it finish unread
+                _executor(n_workers).shutdown(wait=False, kill_workers=True)
+            raise Interrupted(sum(o.ok for o in outcomes), len(outcomes) + len(ready) + len(in_flight)) from None
     return outcomes
+
+
+class Interrupted(KeyboardInterrupt):
+    """The study was interrupted (Ctrl-C): what had finished is stored, the workers are stopped.
+
+    Attributes
+    ----------
+    finished : int
+        Work items that finished (stored, when the study has a store).
+    known : int
+        Work items known when it stopped (more would have followed).
+    """
+
+    def __init__(self, finished: int, known: int):
+        super().__init__(f"interrupted after {finished} of {known} work items")
+        self.finished, self.known = finished, known

@@ -7,8 +7,11 @@ after ``--help`` has been answered.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import threading
+import warnings
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -16,13 +19,16 @@ from study.spec import DEFAULT_DATASETS, DEFAULT_MODELS, DataSource, InputError,
 
 EXIT_USAGE = 2
 EXIT_FAILED_UNITS = 1
+EXIT_INTERRUPTED = 130
 
 DESCRIPTION = """\
 Compare classical and deep models on the same folds and write a generalization report.
 
 With --config, the TOML file is applied first, then every option given on the command line
 overrides it (e.g. --config study.toml --quick --out /tmp/x). Exit status: 0 when every unit
-succeeded, 1 when some failed (recorded in the report), 2 for bad input (found before training)."""
+succeeded, 1 when some failed (recorded in the report), 2 for bad input (found before
+training), 130 when interrupted (Ctrl-C; what finished is stored: run the same command again
+to resume)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,9 +99,51 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
 
 
 def _usage_error(parser: argparse.ArgumentParser, exc: Exception) -> int:
-    parser.print_usage(sys.stderr)
-    print(f"error: {exc}", file=sys.stderr)
+    print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings and notices as one line each, above the progress bar (not through it)."""
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _interrupted(exc: KeyboardInterrupt, spec: StudySpec) -> int:
+    finished = getattr(exc, "finished", None)
+    if finished is None:
+        print("interrupted.", file=sys.stderr)
+    elif spec.cache_dir is None:
+        print(f"interrupted; {finished} of {exc.known} work items had finished, but nothing is stored "
+              "(--no-cache): running the command again starts over.", file=sys.stderr)
+    else:
+        print(f"interrupted; {finished} of {exc.known} work items finished and stored in {spec.cache_dir}; "
+              "run the same command again to resume.", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminal():
+    """For the run's duration: warnings and notices one line each, above the progress bar; SIGTERM
+    (a scheduler or `timeout` ending the run) stops the study as Ctrl-C does."""
+    import signal
+
+    previous_show, previous_term = warnings.showwarning, signal.getsignal(signal.SIGTERM)
+    main_thread = threading.current_thread() is threading.main_thread()  # signals: main thread only
+    warnings.showwarning = _show_warning
+    if main_thread:
+        signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous_show
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous_term)
 
 
 def main(argv: list | None = None) -> int:
@@ -105,18 +153,22 @@ def main(argv: list | None = None) -> int:
     # TensorFlow's C++ log (CUDA probing on CPU machines, graph notes) is noise here; its errors
     # that matter surface as Python exceptions. TF_CPP_MIN_LOG_LEVEL=0 shows it again.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        spec = spec_from_args(args)
-    except ValueError as exc:
-        return _usage_error(parser, exc)
-    from study.report import write_report
-    from study.runner import run_study
+    with _terminal():
+        try:
+            spec = spec_from_args(args)
+        except ValueError as exc:
+            return _usage_error(parser, exc)
+        try:
+            from study.report import write_report
+            from study.runner import run_study
 
-    try:
-        result = run_study(spec)
-    except InputError as exc:  # raised before any training
-        return _usage_error(parser, exc)
-    path = write_report(result, spec.out)
+            try:
+                result = run_study(spec)
+            except InputError as exc:  # raised before any training
+                return _usage_error(parser, exc)
+            path = write_report(result, spec.out)
+        except KeyboardInterrupt as exc:
+            return _interrupted(exc, spec)
     print(f"wrote {path}")
     if len(result.failed):
         print(f"{len(result.failed)} unit(s) failed; see the report's 'Failures' section.", file=sys.stderr)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import warnings
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
+from joblib import cpu_count
 from sklearn.model_selection import ParameterGrid
 
 from study.data import check_dataset, load_data
@@ -94,13 +96,29 @@ def prepare(spec: StudySpec | None = None, datasets: list | None = None) -> tupl
         to fix it.
     """
     try:
-        spec = (spec or StudySpec()).validate()
+        spec = _capped_workers((spec or StudySpec()).validate())
         models = spec.resolved_models()
         datasets = load_datasets(spec) if datasets is None else datasets
         check_metrics(spec.metrics, datasets)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     return spec, models, datasets
+
+
+SCHEDULER_TIMEOUT = 10.0
+"""Seconds to wait for a Dask scheduler before giving up (before any training)."""
+
+
+def _capped_workers(spec: StudySpec) -> StudySpec:
+    """``n_jobs`` at most the machine's cores (more workers would share them and use more
+    memory), with a notice; the results do not depend on it."""
+    cores = cpu_count()
+    if spec.scheduler is None and spec.n_jobs > cores:
+        warnings.warn(f"n_jobs={spec.n_jobs} is more than the {cores} cores of this machine: using {cores} "
+                      "worker processes (more would only share the cores and take more memory).", UserWarning,
+                      stacklevel=3)
+        return replace(spec, n_jobs=cores)
+    return spec
 
 
 @contextlib.contextmanager
@@ -116,7 +134,15 @@ def _client(scheduler: str | None):
             "--scheduler needs Dask's distributed package, which is not installed. "
             'Install it with: pip install -e ".[dask]"'
         ) from None
-    with Client(scheduler) as client:
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError) as exc:  # distributed raises OSError on a timeout
+        raise InputError(
+            f"Cannot reach the Dask scheduler at {scheduler!r} within {SCHEDULER_TIMEOUT:.0f} s "
+            f"({' '.join(str(exc).split())[:160]}). Start one with `dask scheduler` (and workers with "
+            "`dask worker ADDRESS`), check the address, or leave out --scheduler to run on this machine."
+        ) from None
+    with client:
         yield client
 
 

@@ -10,7 +10,8 @@ fits nothing.
 
 The store itself is ``joblib.Memory``: a result is written atomically when its work returns (in
 the worker that computed it); a work item that raises stores nothing, so a failure is computed
-again next time.
+again next time. A stored entry that cannot be read back (a truncated or garbled file) counts as
+missing: it is removed with a one-line warning, and computed and stored again.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import importlib.util
 import inspect
 import marshal
 import time
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -51,11 +53,21 @@ def library_versions() -> tuple:
 
 
 def _module_file(name: str) -> Path | None:
+    """The source file of a project module, found without importing it or its parent packages
+    (``importlib.util.find_spec`` of ``a.b.c`` imports ``a.b``, and a project module may start
+    TensorFlow when imported); None when there is no such module."""
+    top, *rest = name.split(".")
     try:
-        spec = importlib.util.find_spec(name)
+        spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
         return None
-    return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
+    if spec is None or not spec.submodule_search_locations:
+        return Path(spec.origin) if not rest and spec and spec.origin and spec.origin.endswith(".py") else None
+    base = Path(list(spec.submodule_search_locations)[0], *rest)
+    for candidate in ([base.with_name(base.name + ".py")] if rest else []) + [base / "__init__.py"]:
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _project_imports(name: str, source: bytes) -> set:
@@ -186,6 +198,11 @@ def _compute(key: str, function, args: tuple) -> tuple:
     return value, time.perf_counter() - start, fits_so_far() - fits
 
 
+def _describe(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
 class Store:
     """Finished work under ``cache_dir`` (None: nothing is stored or reused).
 
@@ -198,9 +215,29 @@ class Store:
         memory = None if cache_dir is None else joblib.Memory(Path(cache_dir), verbose=0)
         self.cached = None if memory is None else memory.cache(_compute, ignore=["function", "args"])
 
-    def has(self, key: str | None) -> bool:
-        """Whether a result is stored under ``key``."""
-        return self.cached is not None and key is not None and self.cached.check_call_in_cache(key, None, ())
+    def load(self, key: str | None):
+        """The stored ``(value, seconds, fits)`` under ``key``, or None when nothing readable is
+        stored. An entry that cannot be read (a truncated or garbled file, metadata without its
+        result) is removed, with a one-line ``RuntimeWarning`` naming it: the work is then
+        computed and stored again."""
+        if self.cached is None or key is None:
+            return None
+        try:
+            if not self.cached.check_call_in_cache(key, None, ()):
+                return None
+            entry = self.cached.call_and_shelve(key, None, ())
+        except Exception as exc:  # metadata or code record unreadable: joblib recomputes over it
+            warnings.warn(f"Ignoring an unreadable stored result ({_describe(exc)}); it is computed again.",
+                          RuntimeWarning, stacklevel=2)
+            return None
+        try:
+            return entry.get()
+        except Exception as exc:
+            path = Path(entry.store_backend.location, *entry.func_id.split("/"), entry.args_id)
+            entry.clear()
+            warnings.warn(f"Removed the unreadable stored result {path} ({_describe(exc)}); it is computed again.",
+                          RuntimeWarning, stacklevel=2)
+            return None
 
     def call(self, key: str | None, function, args: tuple) -> tuple:
         """``(function(*args), seconds, fits)``: loaded from the store when present (with the

@@ -76,12 +76,12 @@ def test_a_workers_warnings_are_shown_again_here():
 def test_stored_results_are_loaded_here_and_start_no_worker(tmp_path):
     store = Store(tmp_path)
     first = execute(_items(["a", "b", "c"], store_keys=True), n_jobs=2, store=store, progress=False)
-    assert all(store.has(o.item.key) for o in first) and not any(o.loaded for o in first)
+    assert all(store.load(o.item.key) is not None for o in first) and not any(o.loaded for o in first)
     again = execute(_items(["a", "b", "c"], store_keys=True), n_jobs=2, store=store, progress=False)
     assert _values(again) == _values(first) and all(o.loaded for o in again)
     assert {o.item.label: o.seconds for o in again} == {o.item.label: o.seconds for o in first}
     failed = execute(_items(["x"], _fail, store_keys=True), n_jobs=1, store=store, progress=False)
-    assert not failed[0].ok and not store.has("x")  # failures are never stored
+    assert not failed[0].ok and store.load("x") is None  # failures are never stored
 
 
 def test_every_fit_runs_on_one_thread_unless_the_user_says_otherwise(monkeypatch):

@@ -13,7 +13,7 @@ from study.results import read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ["--datasets", "wine", "iris", "breast_cancer", "--models", "logistic_regression", "ridge", "random_forest",
-         "--quick", "--cv", "3", "--n-jobs", "1", "--no-diagnostics"]
+         "--quick", "--cv", "3", "--no-diagnostics"]
 N_UNITS = 9
 
 
@@ -42,7 +42,13 @@ def test_killed_study_resumes_and_equals_a_clean_run(tmp_path, sig):
     while len(_stored(cache)) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(sig)
-    proc.wait(timeout=120)
+    code = proc.wait(timeout=120)
+    if sig == signal.SIGINT:  # Ctrl-C: one line saying what is stored, no traceback, no warning noise
+        lines = [line for line in proc.stderr.read().replace("\r", "\n").splitlines()
+                 if line.strip() and not line.startswith("fits")]
+        assert code == 130 and len(lines) == 1 and lines[0].startswith("interrupted; "), lines
+        assert f"stored in {cache}; run the same command again to resume" in lines[0]
+    time.sleep(2)  # a worker of the killed study ends within a second (one it was writing is kept)
     before = _stored(cache)
     assert 2 <= len(before) < N_UNITS, "the study was not interrupted mid-way"
     assert not (tmp_path / "resumed" / "results.csv").exists()

@@ -4,6 +4,7 @@ import importlib
 import sys
 import textwrap
 
+import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
@@ -12,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from backends import BUILTIN_MODELS
 from backends.custom import keras_model, sklearn_model
 from study.data import load_dataset
-from study.store import _module_file, fingerprint, project_source, work_key
+from study.store import Store, _module_file, fingerprint, project_source, work_key
 
 
 def test_estimators_are_keyed_by_class_and_parameters():
@@ -90,3 +91,35 @@ def test_work_keys_differ_by_kind_and_content():
                                                                          ridge, {})
     assert work_key("unit", ("study.protocol",), ridge, {}) != work_key("unit", ("study.protocol",), ridge,
                                                                          {"model__alpha": [1.0]})
+
+
+def test_an_unreadable_stored_result_counts_as_missing_with_one_warning(tmp_path):
+    store = Store(tmp_path)
+    store.call("k", len, ("abc",))
+    assert store.load("k")[0] == 3
+    (output,) = tmp_path.rglob("output.pkl")
+    output.write_bytes(output.read_bytes()[:10])
+    with pytest.warns(RuntimeWarning, match="Removed the unreadable stored result .*; it is computed again"):
+        assert store.load("k") is None
+    assert not output.exists() and store.load("k") is None
+    assert store.call("k", len, ("abcd",))[0] == 4 and store.load("k")[0] == 4  # computed and stored again
+
+
+def test_planning_a_keras_study_does_not_start_tensorflow_here():
+    """The study's process only plans, hashes and loads: TensorFlow (4 s, and its start-up lines)
+    starts in the workers. Hashing a module that names a Keras module must not import it."""
+    import subprocess
+
+    code = textwrap.dedent("""
+        import sys
+        from study.runner import _Plan, prepare
+        from study.spec import StudySpec
+        spec, models, datasets = prepare(StudySpec(datasets=("digits",), models=("keras_dense", "keras_cnn")))
+        plan = _Plan(spec, models, datasets)
+        assert plan.forecast(plan.initial()) > 0
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")
+                     or m.startswith("backends.keras")))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
