@@ -173,6 +173,26 @@ def test_a_high_cardinality_column_is_bounded_to_max_categories():
     assert out[1, names.index("city_infrequent_sklearn")] == 1 and out[1, 1:].sum() == 1  # unseen: infrequent
 
 
+def test_a_model_on_a_high_cardinality_column_and_its_notice():
+    from backends.sklearn import logistic_regression
+    from study.data import check_dataset, from_dataframe
+
+    X, y = many_cities()
+    model = logistic_regression("classification", 0).fit(X, y)
+    assert model[:-1].transform(X).shape == (len(X), 51)
+    data = from_dataframe(X.assign(y=y), "y", name="shops", task="classification")
+    notice = ("Column 'city' of dataset 'shops' has 1010 distinct values; its one-hot encoding is bounded to 50 "
+              "columns (OneHotEncoder max_categories=50: the 49 most frequent values of each training fold, one "
+              "column for all the others). To use it otherwise, encode it yourself (e.g. as counts) or drop it.")
+    with pytest.warns(UserWarning) as record:
+        checked = check_dataset(data, n_splits=5, test_size=0.2)
+    assert [str(w.message) for w in record] == [notice] and checked.notes == (notice,)
+    few = from_dataframe(X.assign(city=X["city"].str[:4], y=y), "y", task="classification")  # "rare", "big0".."big9"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_dataset(few, n_splits=5, test_size=0.2).notes == ()
+
+
 def test_docstring_examples():
     import doctest
 
