@@ -22,12 +22,19 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["ImageScaler", "TabularPreprocessor", "CountedPipeline", "is_categorical", "pipeline", "fits_so_far",
-           "FIT_LOG"]
+           "FIT_LOG", "MAX_CATEGORIES"]
 
 
 FIT_LOG = "STUDY_FIT_LOG"
 """Environment variable naming a file to which every fit of a :class:`CountedPipeline` appends
 one byte, in whichever process it runs (a study's progress bar counts them)."""
+
+MAX_CATEGORIES = 50
+"""Most one-hot columns per categorical column (``OneHotEncoder(max_categories=...)``): the 49
+most frequent categories of the training fold, and one column for all the others. Unbounded, a
+string column with 10,000 distinct values in 20,000 rows encodes to a dense array of about 10,000
+float64 columns (over a gigabyte per fit); 50 keeps every category of ordinary columns and
+bounds the rest."""
 
 _fits = 0
 
@@ -129,8 +136,12 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
       ``SimpleImputer(strategy="median")`` -> ``StandardScaler`` (the scaler only with
       ``scale=True``);
     - bool, ``category``, string and object columns -> ``SimpleImputer(strategy="most_frequent")``
-      -> ``OneHotEncoder(handle_unknown="ignore", sparse_output=False)``: a category not seen
-      in the training fold is encoded as all zeros.
+      -> ``OneHotEncoder(max_categories=MAX_CATEGORIES, handle_unknown="infrequent_if_exist",
+      sparse_output=False)``: a column with more than :data:`MAX_CATEGORIES` (50) categories in
+      the training fold keeps its 49 most frequent ones and groups the others in one
+      ``<column>_infrequent_sklearn`` column, which also receives categories not seen in the
+      training fold; without such a group, an unseen category is encoded as all zeros.
+      (``study.data.check_dataset`` announces each column so bounded.)
 
     A numeric array (anything that is not a DataFrame) is all numeric columns. Assembled
     with :class:`sklearn.compose.ColumnTransformer` in ``fit``, so every fold learns its
@@ -189,7 +200,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     def _categorical_pipeline() -> Pipeline:
         return Pipeline([
             ("impute", SimpleImputer(strategy="most_frequent")),
-            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            ("onehot", OneHotEncoder(max_categories=MAX_CATEGORIES, handle_unknown="infrequent_if_exist",
+                                     sparse_output=False)),
         ])
 
     def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:

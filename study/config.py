@@ -10,6 +10,7 @@ Example
     out = "reports/churn"
     cv = 5
     datasets = ["wine", { name = "churn", path = "tests/data/customers.csv", target = "churned" }]
+    # a ;-separated file: { path = "sales.csv", target = "y", sep = ";" }  (default: detected)
 
     [[models]]
     name = "logistic_regression"
@@ -42,7 +43,7 @@ TOP_KEYS = {
     "seed": int, "quick": bool, "n_jobs": int, "out": str, "metrics": list, "scheduler": str,
     "cache_dir": str, "diagnostics": bool,
 }
-DATASET_KEYS = {"name", "path", "openml", "target", "task"}
+DATASET_KEYS = {"name", "path", "openml", "target", "task", "sep"}
 KERAS_KEYS = {"epochs", "batch_size", "early_stopping", "patience", "validation_fraction", "class_weight", "image"}
 """Options of a user's Keras model (``image`` is ``backends.custom.keras_model``'s ``needs_image``)."""
 MODEL_KEYS = {"name", "grid", "sklearn", "keras"} | KERAS_KEYS
@@ -77,8 +78,11 @@ def _dataset(path: Path, entry, index: int):
     _check_keys(path, f"datasets[{index}]", entry, DATASET_KEYS)
     if ("path" in entry) == ("openml" in entry):
         raise _fail(path, f"datasets[{index}] needs exactly one of 'path' or 'openml'; got {sorted(entry)}.")
+    if "sep" in entry and not isinstance(entry["sep"], str):
+        raise _fail(path, f"datasets[{index}].sep must be a string such as \";\" or \"\\t\"; got {entry['sep']!r}.")
     source = f"openml:{entry['openml']}" if "openml" in entry else str((path.parent / entry["path"]).resolve())
-    return DataSource(source=source, target=entry.get("target"), task=entry.get("task"), name=entry.get("name"))
+    return DataSource(source=source, target=entry.get("target"), task=entry.get("task"), name=entry.get("name"),
+                      sep=entry.get("sep"))
 
 
 def _model(path: Path, entry, index: int, grids: dict):

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(X, y or Keras mnist.npz format), or openml:<name or id>")
     add("--target", metavar="COLUMN", help="target column of --data")
     add("--task", choices=["classification", "regression"], help="override the detected task of --data")
+    add("--sep", metavar="CHAR", help="column separator of a --data .csv file: one character such as ';' or '|', "
+        "or tab (default: detected from the first lines)")
     add("--models", nargs="+", help=f"models (default: {' '.join(DEFAULT_MODELS)})")
     add("--cv", type=int, help="number of shared stratified folds (default: 5)")
     add("--repeats", type=int, help="repetitions of the k-fold split, e.g. --cv 5 --repeats 2 for 5x2 CV (default: 1)")
@@ -75,7 +77,7 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
     Raises
     ------
     ValueError
-        ``--target`` or ``--task`` without ``--data``, and the errors of ``study.config``.
+        ``--target``, ``--task`` or ``--sep`` without ``--data``, and the errors of ``study.config``.
     """
     given = vars(args)
     if "config" in given:
@@ -84,10 +86,11 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
         spec = load_config(given.pop("config"))
     else:
         spec = StudySpec()
-    if ("target" in given or "task" in given) and "data" not in given:
-        raise ValueError("--target and --task describe --data; give --data FILE as well.")
+    if ("target" in given or "task" in given or "sep" in given) and "data" not in given:
+        raise ValueError("--target, --task and --sep describe --data; give --data FILE as well.")
     if "data" in given:
-        source = DataSource(source=given.pop("data"), target=given.pop("target", None), task=given.pop("task", None))
+        source = DataSource(source=given.pop("data"), target=given.pop("target", None), task=given.pop("task", None),
+                            sep=given.pop("sep", None))
         given["datasets"] = tuple(given.get("datasets", ())) + (source,)
     if given.pop("no_cache", False):
         given["cache_dir"] = None

@@ -51,12 +51,17 @@ class StudyResult:
         Every other table, by name (``study.results.TABLES``): the experiments' tables (empty
         when the diagnostics did not run), "verdicts", "per_class_recall", "failures",
         "timings".
+    notes : dict of str to tuple of str
+        The notices about each dataset found before training (``Dataset.notes``: the detected
+        task and why, dropped columns, ...), by dataset name; datasets without notes are left
+        out.
     """
 
     spec: StudySpec
     results: pd.DataFrame
     predictions: pd.DataFrame
     tables: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -77,7 +82,7 @@ def load_datasets(spec: StudySpec) -> list:
         if isinstance(entry, str):
             data = load_data(entry)
         else:
-            data = load_data(entry.source, target=entry.target, task=entry.task, name=entry.name)
+            data = load_data(entry.source, target=entry.target, task=entry.task, name=entry.name, sep=entry.sep)
         datasets.append(check_dataset(data, n_splits=spec.cv, test_size=spec.test_size))
     return datasets
 
@@ -353,4 +358,4 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
                            follow_up=plan.follow_up, progress=progress, expected_fits=plan.forecast(initial),
                            in_process=_dask_backend if spec.scheduler else contextlib.nullcontext)
     results, predictions, tables = _tables(plan, outcomes)
-    return StudyResult(spec, results, predictions, tables)
+    return StudyResult(spec, results, predictions, tables, {d.name: tuple(d.notes) for d in datasets if d.notes})

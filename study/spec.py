@@ -37,12 +37,17 @@ class DataSource:
         Overrides the detected task.
     name : str or None, default=None
         Name in the report; default from the file name.
+    sep : str or None, default=None
+        Column separator of a ``.csv`` file: one character (``";"``, ``"|"``, ``"\t"``; a tab
+        may be spelled ``"tab"``); None detects it from the file's first lines
+        (``study.data.tables.sniff_separator``). Only for ``.csv`` files.
     """
 
     source: object
     target: str | None = None
     task: str | None = None
     name: str | None = None
+    sep: str | None = None
 
     @property
     def label(self) -> str:
@@ -179,17 +184,21 @@ class StudySpec:
         Raises
         ------
         ValueError
-            Unknown dataset or model names, duplicated names, ``cv < 2``, ``repeats < 1``, ``test_size``
-            outside (0, 1), a seed outside [0, 2**32 - 1], or ``n_jobs == 0``.
+            Unknown dataset or model names, duplicated names, a bad CSV separator, ``cv < 2``,
+            ``repeats < 1``, ``test_size`` outside (0, 1), a seed outside [0, 2**32 - 1], or
+            ``n_jobs == 0``.
         """
         from backends import list_models
-        from study.data import BUNDLED
+        from study.data import BUNDLED, check_separator
 
         _check_names("dataset", [d for d in self.datasets if isinstance(d, str)], sorted(BUNDLED), "--datasets",
                      allow_empty=bool(self.datasets))
         labels = self.dataset_names
         if len(set(labels)) != len(labels):
             raise ValueError(f"Dataset names are repeated in {labels}; give each dataset a distinct name.")
+        for source in self.datasets:
+            if isinstance(source, DataSource):
+                check_separator(source.sep)
         _check_names("model", [m for m in self.models if isinstance(m, str)], list_models(), "--models",
                      allow_empty=bool(self.models))
         names = self.model_names

@@ -88,7 +88,7 @@ def test_unknown_model_exits_2_before_training():
 @pytest.mark.parametrize("args, message", [
     (["--data", "missing.csv", "--target", "y"], "error: Data file 'missing.csv' does not exist"),
     (["--data", "tests/data/customers.csv", "--target", "nope"], "error: Target column 'nope' not found in dataset 'customers'"),
-    (["--target", "churned"], "error: --target and --task describe --data; give --data FILE as well."),
+    (["--target", "churned"], "error: --target, --task and --sep describe --data; give --data FILE as well."),
     (["--cv", "1"], "error: cv must be an integer >= 2 (the number of folds); got 1."),
     (["--datasets", "iris", "--metrics", "r2"], "error: Metric 'r2' is a regression metric, but dataset 'iris' is a "
                                                 "classification task; use classification metrics such as accuracy"),

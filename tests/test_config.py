@@ -51,12 +51,21 @@ models = ["ridge", { name = "random_forest", grid = { max_depth = [2, 4] } }]
     ("models = [{ name = 'ridge', grid = { alpha = [] } }]", "the grid of 'ridge' must map parameter names to non-empty lists"),
     ("models = [{ name = 'm', sklearn = 'a:b', keras = 'c:d' }]", "model 'm' has both 'sklearn' and 'keras'; give one."),
     ("cv = ", "not valid TOML:"),
+    ("datasets = [{ path = 'a.csv', sep = 1 }]", 'datasets[0].sep must be a string such as ";" or "\\t"; got 1.'),
+    ("datasets = [{ path = 'a.csv', sep = ';;' }]", "Separator ';;' is not usable: expected one character"),
 ])
 def test_bad_config_messages(tmp_path, text, message):
     path = _toml(tmp_path, text)
     with pytest.raises(ValueError) as info:
         load_config(path)
     assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_dataset_separators(tmp_path):
+    spec = load_config(_toml(tmp_path, 'datasets = [{ path = "a.csv", target = "y", sep = ";" }, '
+                                       '{ path = "b.csv", target = "y", sep = "\\t" }, '
+                                       '{ path = "c.csv", sep = "tab" }, { path = "d.csv" }]'))
+    assert [d.sep for d in spec.datasets] == [";", "\t", "tab", None]
 
 
 def test_missing_config_file(tmp_path):

@@ -21,7 +21,9 @@ from sklearn.utils import Bunch
 import study.data.checks
 import study.data.dataset
 import study.data.loaders
+import study.data.tables
 import study.data.targets
+import study.data.values
 from study.data import (
     BUNDLED,
     Dataset,
@@ -55,9 +57,11 @@ def frame(n=30, seed=0, **extra):
 
 
 def checked(dataset, n_splits=5, test_size=0.2):
-    """check_dataset with every warning turned into an error (so unexpected drops fail)."""
+    """check_dataset with every warning but the detected task's note (tested on its own) turned
+    into an error (so unexpected drops fail)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", r"dataset '[^']*': target '[^']*' .*: treated as ", UserWarning)
         return check_dataset(dataset, n_splits=n_splits, test_size=test_size)
 
 
@@ -218,7 +222,7 @@ def test_unreadable_csv_wraps_the_parser_error(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n3,4,5,6\n")
     with raises(f"Could not read '{bad}' as CSV (ParserError: Error tokenizing data. C error: Expected 2 "
-                "fields in line 3, saw 4\n). Expected a valid CSV file; check that the file is complete "
+                "fields in line 3, saw 4). Expected a valid CSV file; check that the file is complete "
                 "and really is CSV, or re-export it."):
         load_table(bad, "a")
 
@@ -492,9 +496,10 @@ def test_id_like_customer_id_is_dropped_with_a_warning():
     data = load_data(CUSTOMERS, target="churned")
     with pytest.warns(UserWarning) as record:
         clean = check_dataset(data, n_splits=5, test_size=0.2)
-    assert [str(w.message) for w in record] == [
-        "Dropping ID-like column(s) ['customer_id'] of dataset 'customers': a distinct integer or string in "
-        "every row identifies the row, it is not a feature. To keep such a column, convert it to float."]
+    dropped = ("Dropping ID-like column(s) ['customer_id'] of dataset 'customers': a distinct integer or string in "
+               "every row identifies the row, it is not a feature. To keep such a column, convert it to float.")
+    assert [str(w.message) for w in record] == [*data.notes, dropped]
+    assert clean.notes == (*data.notes, dropped)  # kept for the report
     assert clean.feature_names == ["age", "income", "tenure_months", "plan", "region", "paperless_billing"]
     assert list(clean.X.columns) == clean.feature_names and clean.X.shape == (300, 6)
     assert "customer_id" in data.X.columns  # the input dataset is left as it was
@@ -534,7 +539,7 @@ def test_a_float_row_id_column_is_kept():
 
 
 def test_all_missing_column_is_dropped_with_a_warning():
-    data = from_dataframe(frame(notes=np.nan), "label", name="toy")
+    data = from_dataframe(frame(notes=np.nan), "label", name="toy", task="classification")
     with pytest.warns(UserWarning) as record:
         clean = check_dataset(data, n_splits=5, test_size=0.2)
     assert [str(w.message) for w in record] == [
@@ -690,7 +695,8 @@ def test_checked_customers_work_with_the_shared_splits():
 
 
 @pytest.mark.parametrize("module", [study.data, study.data.dataset, study.data.targets, study.data.loaders,
-                                    study.data.checks], ids=lambda module: module.__name__)
+                                    study.data.tables, study.data.checks, study.data.values],
+                         ids=lambda module: module.__name__)
 def test_module_docstrings_are_doctested(module):
     import doctest
 

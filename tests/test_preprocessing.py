@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from backends.preprocessing import ImageScaler, TabularPreprocessor
+from backends.preprocessing import MAX_CATEGORIES, ImageScaler, TabularPreprocessor
 
 CUSTOMERS = Path(__file__).parent / "data" / "customers.csv"
 
@@ -148,6 +148,49 @@ def test_pandas_output_uses_the_feature_names():
     pre = TabularPreprocessor().set_output(transform="pandas").fit(fold_a())
     out = pre.transform(fold_b())
     assert list(out.columns) == NAMES and out.shape == (2, 5)
+
+
+def many_cities(n=2000, seed=0):
+    """A string column of 1,000 cities seen twice each, and 10 cities seen 30 times each."""
+    rng = np.random.default_rng(seed)
+    cities = [f"rare{k}" for k in np.repeat(np.arange(1000), 2)] + [f"big{k}" for k in np.repeat(np.arange(10), 30)]
+    cities = list(rng.permutation(np.array(cities, dtype=object)))
+    return pd.DataFrame({"x": rng.normal(size=len(cities)), "city": cities}), rng.integers(0, 2, len(cities))
+
+
+def test_a_high_cardinality_column_is_bounded_to_max_categories():
+    X, _ = many_cities()
+    pre = TabularPreprocessor().fit(X)
+    encoder = pre.column_transformer_.named_transformers_["cat"]["onehot"]
+    assert (encoder.max_categories, encoder.handle_unknown) == (MAX_CATEGORIES, "infrequent_if_exist") == (
+        50, "infrequent_if_exist")
+    names = pre.get_feature_names_out().tolist()
+    assert len(names) == 1 + MAX_CATEGORIES and names[-1] == "city_infrequent_sklearn"
+    assert {f"city_big{k}" for k in range(10)} <= set(names)  # the frequent cities keep their column
+    out = pre.transform(pd.DataFrame({"x": [0.0, 0.0], "city": ["big3", "never seen"]}))
+    assert out.shape == (2, 51)
+    assert out[0, names.index("city_big3")] == 1 and out[0, 1:].sum() == 1
+    assert out[1, names.index("city_infrequent_sklearn")] == 1 and out[1, 1:].sum() == 1  # unseen: infrequent
+
+
+def test_a_model_on_a_high_cardinality_column_and_its_notice():
+    from backends.sklearn import logistic_regression
+    from study.data import check_dataset, from_dataframe
+
+    X, y = many_cities()
+    model = logistic_regression("classification", 0).fit(X, y)
+    assert model[:-1].transform(X).shape == (len(X), 51)
+    data = from_dataframe(X.assign(y=y), "y", name="shops", task="classification")
+    notice = ("Column 'city' of dataset 'shops' has 1010 distinct values; its one-hot encoding is bounded to 50 "
+              "columns (OneHotEncoder max_categories=50: the 49 most frequent values of each training fold, one "
+              "column for all the others). To use it otherwise, encode it yourself (e.g. as counts) or drop it.")
+    with pytest.warns(UserWarning) as record:
+        checked = check_dataset(data, n_splits=5, test_size=0.2)
+    assert [str(w.message) for w in record] == [notice] and checked.notes == (notice,)
+    few = from_dataframe(X.assign(city=X["city"].str[:4], y=y), "y", task="classification")  # "rare", "big0".."big9"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_dataset(few, n_splits=5, test_size=0.2).notes == ()
 
 
 def test_docstring_examples():

@@ -1,5 +1,6 @@
 """Checks of a dataset before any fitting, each failure one ``ValueError`` saying what was found,
-what was expected and how to fix it; columns that cannot help a model are dropped."""
+what was expected and how to fix it; columns that cannot help a model are dropped, and every notice
+(a ``UserWarning``) is also kept in the dataset's ``notes`` for the report."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from backends.preprocessing import MAX_CATEGORIES, is_categorical
 from study.data.dataset import Dataset
 from study.data.targets import label_repr
+from study.data.values import check_feature_values, check_image_values, check_target_values
 
 __all__ = ["check_dataset", "is_id_like"]
 
@@ -90,7 +93,15 @@ def _keep_columns(dataset: Dataset, keep: list) -> Dataset:
 
 
 def _check_image(dataset: Dataset) -> None:
-    X, name = dataset.X, dataset.name
+    X, name, shape = dataset.X, dataset.name, dataset.image_shape
+    dims = tuple(shape) if isinstance(shape, (tuple, list)) else ()
+    if len(dims) != 3 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
+                                 for d in dims):
+        raise ValueError(
+            f"image_shape {shape!r} of dataset {name!r} is not (height, width, channels) with each an integer "
+            "of at least 1; expected e.g. (28, 28, 1). Fix image_shape (images with a dimension of 0 hold no "
+            "pixels)."
+        )
     if isinstance(X, pd.DataFrame) or np.asarray(X).dtype.kind not in "biuf":
         found = "a DataFrame" if isinstance(X, pd.DataFrame) else f"an array of dtype {np.asarray(X).dtype}"
         raise ValueError(
@@ -105,15 +116,10 @@ def _check_image(dataset: Dataset) -> None:
             f"columns (height*width*channels), but X has shape {X.shape}. Fix image_shape, or "
             f"flatten the images row-major to (n_samples, {width})."
         )
-    n_missing = int(np.isnan(X).sum()) if X.dtype.kind == "f" else 0
-    if n_missing:
-        raise ValueError(
-            f"Image data of dataset {name!r} has {n_missing} missing (NaN) pixel values; "
-            "expected none. Fill them (e.g. with 0) before loading."
-        )
+    check_image_values(X, name)
 
 
-def _clean_tabular(dataset: Dataset) -> Dataset:
+def _clean_tabular(dataset: Dataset, notices: list) -> Dataset:
     name = dataset.name
     columns = _columns_of(dataset)
     if not columns:
@@ -129,20 +135,18 @@ def _clean_tabular(dataset: Dataset) -> Dataset:
             "that the file was read with the right separator and header."
         )
     if empty:
-        warnings.warn(
+        _notice(
+            notices,
             f"Dropping column(s) {empty} of dataset {name!r}: entirely missing (NaN in every "
-            "row), so they carry no information.",
-            UserWarning,
-            stacklevel=3,
+            "row), so they carry no information."
         )
     ids = [c for c, values in columns if c not in empty and is_id_like(values, c)]
     if ids:
-        warnings.warn(
+        _notice(
+            notices,
             f"Dropping ID-like column(s) {ids} of dataset {name!r}: a distinct integer or string "
             "in every row identifies the row, it is not a feature. To keep such a column, "
-            "convert it to float.",
-            UserWarning,
-            stacklevel=3,
+            "convert it to float."
         )
     if len(empty) + len(ids) == len(columns):
         raise ValueError(
@@ -150,7 +154,38 @@ def _clean_tabular(dataset: Dataset) -> Dataset:
             f"column(s) {ids}; expected at least one real feature. Add feature columns to the data."
         )
     keep = [i for i, (c, _) in enumerate(columns) if c not in empty and c not in ids]
-    return dataset if len(keep) == len(columns) else _keep_columns(dataset, keep)
+    dataset = dataset if len(keep) == len(columns) else _keep_columns(dataset, keep)
+    check_feature_values(dataset.X, name, dataset.feature_names)
+    for notice in _many_categories(dataset):
+        _notice(notices, notice)
+    return dataset
+
+
+def _notice(notices: list, message: str) -> None:
+    """Show a notice now (a ``UserWarning`` at check_dataset's caller) and keep it for the notes."""
+    warnings.warn(message, UserWarning, stacklevel=4)
+    notices.append(message)
+
+
+def _many_categories(dataset: Dataset) -> list:
+    """One notice per categorical column with more distinct values than the one-hot encoding keeps."""
+    X = dataset.X
+    if not isinstance(X, pd.DataFrame):
+        return []
+    notices = []
+    for i, column in enumerate(X.columns):
+        dtype = X.dtypes.iloc[i]
+        if not is_categorical(dtype) or pd.api.types.is_bool_dtype(dtype):
+            continue
+        n_distinct = int(X.iloc[:, i].nunique())
+        if n_distinct > MAX_CATEGORIES:
+            notices.append(
+                f"Column {column!r} of dataset {dataset.name!r} has {n_distinct} distinct values; its one-hot "
+                f"encoding is bounded to {MAX_CATEGORIES} columns (OneHotEncoder max_categories={MAX_CATEGORIES}: "
+                f"the {MAX_CATEGORIES - 1} most frequent values of each training fold, one column for all the "
+                "others). To use it otherwise, encode it yourself (e.g. as counts) or drop it."
+            )
+    return notices
 
 
 def _needed_per_class(n_splits: int, test_size: float) -> int:
@@ -174,6 +209,7 @@ def _check_target(dataset: Dataset, n_splits: int, test_size: float) -> None:
     rows = np.setdiff1d(np.arange(len(y)), dataset.test_index) if predefined else np.arange(len(y))
     needed = n_splits if predefined else _needed_per_class(n_splits, test_size)
     if dataset.task != "classification":
+        check_target_values(y, name)
         if len(rows) < needed:
             raise ValueError(
                 f"Dataset {name!r} has {len(rows)} rows; n_splits={n_splits} with "
@@ -225,13 +261,22 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
     Checks, in this order, each failure one ``ValueError`` saying what was found, what was
     expected and how to fix it:
 
-    1. ``X`` and ``y`` have the same number of rows; there is at least one row.
-    2. Images (``image_shape`` set): a numeric ndarray with ``h*w*c`` columns, no NaN.
+    0. The dataset's own ``notes`` (from its loader: the detected task and why, a detected
+       CSV separator) are shown, each as a ``UserWarning``.
+    1. ``X`` is 2-D (a DataFrame, or an ndarray of shape (n_samples, n_features)); ``X`` and
+       ``y`` have the same number of rows; there is at least one row.
+    2. Images (``image_shape`` set): ``image_shape`` is (h, w, c) with each at least 1; a
+       numeric ndarray with ``h*w*c`` columns; no NaN, no inf, no magnitude above
+       :data:`~study.data.values.MAX_ABS_VALUE`.
        Tabular data: at least one feature column. A column entirely missing is dropped with
        a ``UserWarning``; all columns missing is an error. ID-like columns
        (:func:`is_id_like`) are dropped with a ``UserWarning`` naming them; an error if
-       nothing is left.
-    3. The target has no missing values.
+       nothing is left. Numeric columns hold no inf and no magnitude above
+       :data:`~study.data.values.MAX_ABS_VALUE` (NaN is allowed: it is imputed). A
+       categorical column with more than ``backends.preprocessing.MAX_CATEGORIES`` distinct
+       values gets a ``UserWarning`` saying how its one-hot encoding is bounded.
+    3. The target has no missing values; a regression target no inf and no magnitude above
+       :data:`~study.data.values.MAX_ABS_VALUE`.
     4. Classification: at least 2 classes; at least one hold-out row per class; every class
        has at least ``ceil(n_splits / (1 - test_size))`` rows, so that ``n_splits`` remain
        for stratified k-fold CV after the stratified hold-out split (with a predefined
@@ -250,8 +295,9 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
     Returns
     -------
     Dataset
-        ``dataset`` itself, or a copy without the dropped columns (``feature_names``
-        updated).
+        ``dataset`` itself when nothing was dropped or noticed, else a copy without the
+        dropped columns (``feature_names`` updated) and with the new notices appended to
+        ``notes``.
 
     Raises
     ------
@@ -261,13 +307,21 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
     Warns
     -----
     UserWarning
-        For every dropped column (entirely missing, or ID-like).
+        For every note of the dataset, every dropped column (entirely missing, or ID-like)
+        and every categorical column whose encoding is bounded.
     """
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
         raise ValueError(f"n_splits must be an integer >= 2 (the number of folds); got {n_splits!r}. Use e.g. 5.")
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be a fraction in (0, 1); got {test_size!r}. Use e.g. 0.2.")
     name = dataset.name
+    for note in dataset.notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    if np.ndim(dataset.X) != 2:
+        raise ValueError(
+            f"X of dataset {name!r} has shape {np.shape(dataset.X)}; expected 2-D (n_samples, n_features), "
+            "images flattened row-major with image_shape set. Reshape it, e.g. X.reshape(len(X), -1)."
+        )
     n_x, n_y = int(np.shape(dataset.X)[0]), len(dataset.y)
     if n_x != n_y:
         raise ValueError(
@@ -279,9 +333,11 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
             f"Dataset {name!r} is empty (0 rows); expected rows of data. Check the file and "
             "any filtering that produced it."
         )
+    notices: list = []
     if dataset.image_shape is not None:
         _check_image(dataset)
     else:
-        dataset = _clean_tabular(dataset)
+        dataset = _clean_tabular(dataset, notices)
     _check_target(dataset, n_splits, test_size)
-    return dataset
+    new = tuple(n for n in notices if n not in dataset.notes)
+    return dataclasses.replace(dataset, notes=dataset.notes + new) if new else dataset

@@ -39,6 +39,11 @@ class Dataset:
     test_index : ndarray of int of shape (n_test,) or None, default=None
         Row positions of the dataset's own test split (e.g. MNIST's 10,000 test images).
         When set, the study uses these rows as the hold-out test split instead of drawing one.
+    notes : tuple of str, default=()
+        Notices about the data, one sentence each: from the loader (the detected task and
+        why, a detected CSV separator) and from :func:`~study.data.checks.check_dataset`
+        (dropped columns, bounded encodings). The check shows them as warnings before
+        training; the report lists them in its protocol section.
     """
 
     name: str
@@ -49,6 +54,7 @@ class Dataset:
     feature_names: list | None = None
     target_names: list | None = None
     test_index: np.ndarray | None = None
+    notes: tuple = ()
 
     def __post_init__(self):
         # Contiguous arrays hash the same in every process (the cache key of a unit computed

@@ -5,7 +5,7 @@ Sources, all through :func:`load_data`:
 - bundled datasets that come with scikit-learn (``study.data.dataset.BUNDLED``; nothing is
   downloaded);
 - tables: a pandas DataFrame (:func:`from_dataframe`), ``.csv`` or ``.parquet`` files
-  (:func:`load_table`);
+  (:func:`load_table`), both in ``study.data.tables``;
 - NumPy ``.npz`` files with ``X`` and ``y``, or Keras' ``mnist.npz`` layout (:func:`load_npz`);
 - OpenML datasets (:func:`load_openml`), read from scikit-learn's cache when offline.
 
@@ -24,155 +24,13 @@ import pandas as pd
 from sklearn import datasets as skdatasets
 
 from study.data.dataset import BUNDLED, Dataset, load_dataset
-from study.data.targets import resolve_task, sorted_labels, target_array
+from study.data.tables import TABLE_SUFFIXES, existing_file, from_dataframe, load_table, unreadable
+from study.data.targets import resolve_task, sorted_labels
 
 __all__ = ["from_dataframe", "load_table", "load_npz", "load_openml", "load_data"]
 
-TABLE_SUFFIXES = (".csv", ".parquet")
-
-
-def from_dataframe(df: pd.DataFrame, target: str | None, *, name: str | None = None,
-                   task: str | None = None, drop=()) -> Dataset:
-    """A dataset from a DataFrame: the ``target`` column is split off as ``y``.
-
-    The features keep their dtypes (numbers, strings, categories, bools, with missing
-    values); column names become ``str`` and the index a ``RangeIndex`` (row positions).
-    Validate the result with :func:`check_dataset` before fitting.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame of shape (n_samples, n_columns)
-    target : str
-        Name of the target column.
-    name : str or None, default=None
-        Dataset name in the results; ``"dataframe"`` if None.
-    task : {"classification", "regression"} or None, default=None
-        None detects it with :func:`detect_task`; a value overrides the detection.
-        Classification keeps the labels as they are (strings allowed).
-    drop : sequence of str, default=()
-        Columns to leave out of the features (e.g. leaky or free-text columns).
-
-    Returns
-    -------
-    Dataset
-        ``X`` a DataFrame of shape (n_samples, n_columns - 1 - len(drop)), ``y`` an ndarray,
-        ``target_names`` the sorted distinct labels (classification) or None.
-
-    Raises
-    ------
-    TypeError
-        If ``df`` is not a DataFrame.
-    ValueError
-        No or an unknown target column (the message lists the columns), unknown ``drop``
-        columns, duplicate column names, an unknown ``task``, or ``task="regression"`` with
-        a non-numeric target.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame; got {type(df).__name__}.")
-    name = "dataframe" if name is None else str(name)
-    df = df.copy()
-    df.columns = [str(c) for c in df.columns]
-    columns = list(df.columns)
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicated:
-        raise ValueError(
-            f"Dataset {name!r} has duplicate column names {duplicated}; expected unique names. "
-            "Rename the columns before loading."
-        )
-    if target is None:
-        raise ValueError(
-            f"No target column given for dataset {name!r}; expected one of its columns: "
-            f"{columns}. Pass target='<column>' (--target on the command line)."
-        )
-    if str(target) not in columns:
-        raise ValueError(
-            f"Target column {target!r} not found in dataset {name!r}; available columns: "
-            f"{columns}. Pass one of them as target (--target); names are case-sensitive."
-        )
-    target = str(target)
-    drop = [str(c) for c in ([drop] if isinstance(drop, str) else drop)]
-    unknown = [c for c in drop if c not in columns]
-    if unknown:
-        raise ValueError(
-            f"Cannot drop column(s) {unknown} of dataset {name!r}: not found; available "
-            f"columns: {columns}. Check the spelling of drop."
-        )
-    y = target_array(df[target])
-    task = resolve_task(task, y, target, name, df[target].dtype)
-    X = df.drop(columns=[target, *[c for c in drop if c != target]]).reset_index(drop=True)
-    return Dataset(
-        name=name,
-        X=X,
-        y=y,
-        task=task,
-        feature_names=list(X.columns),
-        target_names=[str(c) for c in sorted_labels(y)] if task == "classification" else None,
-    )
-
-
-def _existing_file(path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(
-            f"Data file '{path}' does not exist; expected a path to an existing .csv, "
-            ".parquet or .npz file. Check the path and the working directory."
-        )
-    return path
-
-
-def _unreadable(path: Path, kind: str, exc: Exception) -> ValueError:
-    return ValueError(
-        f"Could not read '{path}' as {kind} ({type(exc).__name__}: {exc}). Expected a valid "
-        f"{kind} file; check that the file is complete and really is {kind}, or re-export it."
-    )
-
-
-def load_table(path, target: str | None, *, task: str | None = None, drop=()) -> Dataset:
-    """A dataset from a ``.csv`` (``pandas.read_csv``) or ``.parquet`` (``pandas.read_parquet``)
-    file, named after the file (its stem).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file; its suffix selects the reader. CSV: comma-separated with a header row;
-        pandas' default missing markers (empty, ``NA``, ``NaN``, ``null``, ...).
-        Parquet needs ``pyarrow`` (or ``fastparquet``).
-    target : str
-        Name of the target column.
-    task : {"classification", "regression"} or None, default=None
-        See :func:`from_dataframe`.
-    drop : sequence of str, default=()
-        Columns to leave out of the features.
-
-    Returns
-    -------
-    Dataset
-        As :func:`from_dataframe`.
-
-    Raises
-    ------
-    ValueError
-        A missing file, an unsupported suffix, an unreadable file (the parser's error is
-        included), a missing Parquet engine, and the errors of :func:`from_dataframe`.
-    """
-    path = _existing_file(path)
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise ValueError(
-            f"Cannot read '{path}' as a table: unsupported file type {suffix!r}; expected "
-            ".csv or .parquet. Convert the table to one of these (e.g. DataFrame.to_csv)."
-        )
-    kind = "CSV" if suffix == ".csv" else "Parquet"
-    try:
-        df = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-    except ImportError as exc:
-        raise ValueError(
-            f"Reading the Parquet file '{path}' needs pyarrow (or fastparquet), which is not "
-            "installed. Install it with `pip install pyarrow`, or save the table as .csv."
-        ) from exc
-    except (ValueError, OSError) as exc:  # parser errors, bad encodings, corrupt files
-        raise _unreadable(path, kind, exc) from exc
-    return from_dataframe(df, target, name=path.stem, task=task, drop=drop)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""Images are stored as float32; larger pixel values stay float64 so the checks can name them."""
 
 
 def _npz_arrays(path: Path) -> dict:
@@ -180,11 +38,11 @@ def _npz_arrays(path: Path) -> dict:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
     except (ValueError, OSError, EOFError) as exc:  # not a zip, truncated, pickled objects
-        raise _unreadable(path, "NumPy .npz", exc) from exc
+        raise unreadable(path, "NumPy .npz", exc) from exc
 
 
-def load_npz(path, *, task: str | None = None) -> Dataset:
-    """A dataset from a NumPy ``.npz`` file, named after the file (its stem).
+def load_npz(path, *, task: str | None = None, name: str | None = None) -> Dataset:
+    """A dataset from a NumPy ``.npz`` file.
 
     Two layouts are accepted:
 
@@ -196,13 +54,16 @@ def load_npz(path, *, task: str | None = None) -> Dataset:
     ``X`` of shape (n, h, w) or (n, h, w, c) is images: ``image_shape`` is (h, w, 1) or
     (h, w, c) and each image is flattened row-major to a float32 row of ``h*w*c`` values
     (pixel values unchanged; the image model scales them inside each fold). ``X`` of shape
-    (n, n_features) is tabular, as float64.
+    (n, n_features) is tabular, as float64. (Images with values beyond float32's range stay
+    float64, so that :func:`check_dataset` can refuse them by name.)
 
     Parameters
     ----------
     path : str or os.PathLike
     task : {"classification", "regression"} or None, default=None
-        See :func:`detect_task`.
+        See :func:`detect_task`; when detected, ``notes`` says why.
+    name : str or None, default=None
+        Dataset name in the results; default the file's stem.
 
     Returns
     -------
@@ -213,15 +74,22 @@ def load_npz(path, *, task: str | None = None) -> Dataset:
     ValueError
         A missing or unreadable file (object arrays are refused: the file is read with
         ``allow_pickle=False``), other array names, ``X`` that is not 2-D to 4-D or not
-        numeric, ``y`` that is not 1-D (or (n, 1)), and the task errors of
+        numeric, images with a dimension of size 0, training and test images of different
+        shapes, ``y`` that is not 1-D (or (n, 1)), and the task errors of
         :func:`from_dataframe`.
     """
-    path = _existing_file(path)
+    path = existing_file(path)
     arrays = _npz_arrays(path)
     test_index = None
     if {"X", "y"} <= set(arrays):
         X, y = arrays["X"], arrays["y"]
     elif {"x_train", "y_train", "x_test", "y_test"} <= set(arrays):
+        shapes = arrays["x_train"].shape[1:], arrays["x_test"].shape[1:]
+        if shapes[0] != shapes[1]:
+            raise ValueError(
+                f"x_train and x_test in '{path}' have rows of shapes {shapes[0]} and {shapes[1]}; "
+                "expected the same shape. Save training and test images of the same size."
+            )
         X = np.concatenate([arrays["x_train"], arrays["x_test"]])
         y = np.concatenate([np.ravel(arrays["y_train"]), np.ravel(arrays["y_test"])])
         n_train = len(arrays["x_train"])
@@ -243,6 +111,12 @@ def load_npz(path, *, task: str | None = None) -> Dataset:
             "data, or (n_samples, height, width) or (n_samples, height, width, channels) for "
             "images. Reshape it before saving."
         )
+    if X.ndim > 2 and min(X.shape[1:]) < 1:
+        raise ValueError(
+            f"X in '{path}' has shape {X.shape}: images with a dimension of size 0 hold no pixels; "
+            "expected (n_samples, height, width) or (n_samples, height, width, channels) with every "
+            "dimension at least 1. Check how the images were built before saving."
+        )
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.ndim != 1:
@@ -253,13 +127,16 @@ def load_npz(path, *, task: str | None = None) -> Dataset:
     image_shape = None
     if X.ndim > 2:
         image_shape = tuple(int(s) for s in X.shape[1:]) + ((1,) if X.ndim == 3 else ())
-        X = X.reshape(len(X), -1).astype(np.float32)
+        X = X.reshape(len(X), -1)
+        fits = X.dtype.kind != "f" or not np.any(np.abs(X[np.isfinite(X)]) > FLOAT32_MAX)
+        X = X.astype(np.float32 if fits else np.float64)
     else:
         X = X.astype(np.float64)
     feature_names = [str(f) for f in arrays["feature_names"]] if "feature_names" in arrays else None
-    task = resolve_task(task, y, "y", path.stem)
+    name = path.stem if name is None else str(name)
+    task, notes = resolve_task(task, y, "y", name)
     return Dataset(
-        name=path.stem,
+        name=name,
         X=X,
         y=y,
         task=task,
@@ -267,6 +144,7 @@ def load_npz(path, *, task: str | None = None) -> Dataset:
         feature_names=feature_names,
         target_names=[str(c) for c in sorted_labels(y)] if task == "classification" else None,
         test_index=test_index,
+        notes=notes,
     )
 
 
@@ -275,7 +153,7 @@ def _openml_cache(data_home) -> str:
 
 
 def load_openml(name_or_id, *, target: str | None = None, data_home=None,
-                task: str | None = None) -> Dataset:
+                task: str | None = None, name: str | None = None) -> Dataset:
     """A dataset from OpenML via :func:`sklearn.datasets.fetch_openml` (``as_frame=True``).
 
     scikit-learn caches every download under ``data_home``; once cached, the dataset loads
@@ -293,11 +171,13 @@ def load_openml(name_or_id, *, target: str | None = None, data_home=None,
         its ``openml`` folder.
     task : {"classification", "regression"} or None, default=None
         See :func:`from_dataframe`.
+    name : str or None, default=None
+        Dataset name in the results; default the OpenML name.
 
     Returns
     -------
     Dataset
-        Named after the OpenML name, as :func:`from_dataframe`.
+        As :func:`from_dataframe`.
 
     Raises
     ------
@@ -322,7 +202,7 @@ def load_openml(name_or_id, *, target: str | None = None, data_home=None,
             "https://www.openml.org/search?type=data, e.g. openml:credit-g or openml:31."
         ) from exc
     frame = bunch.frame
-    name = str(getattr(bunch, "details", {}).get("name", key))
+    name = str(getattr(bunch, "details", {}).get("name", key)) if name is None else str(name)
     if target is None:
         defaults = list(bunch.target_names or [])
         if len(defaults) != 1:
@@ -336,7 +216,7 @@ def load_openml(name_or_id, *, target: str | None = None, data_home=None,
 
 
 def load_data(source, *, target: str | None = None, task: str | None = None,
-              name: str | None = None) -> Dataset:
+              name: str | None = None, sep: str | None = None) -> Dataset:
     """One entry point for every source of data.
 
     Parameters
@@ -353,6 +233,9 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
     name : str or None, default=None
         Dataset name in the results; default: the bundled name, the file stem, the OpenML
         name, or ``"dataframe"``.
+    sep : str or None, default=None
+        Column separator of a ``.csv`` file (see :func:`load_table`); None detects it. Not
+        allowed for other sources.
 
     Returns
     -------
@@ -362,9 +245,16 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
     Raises
     ------
     ValueError
-        An unknown source, ``target``/``task`` given where they do not apply, and the errors
-        of the loader it dispatches to.
+        An unknown source, ``target``/``task``/``sep`` given where they do not apply, and the
+        errors of the loader it dispatches to.
     """
+    is_csv = isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".csv"
+    if sep is not None and not is_csv:
+        shown = type(source).__name__ if isinstance(source, (pd.DataFrame, Dataset)) else f"'{source}'"
+        raise ValueError(
+            f"A separator (sep={sep!r}) applies to .csv files only, not to {shown}. Remove --sep "
+            "(sep in TOML or DataSource)."
+        )
     if isinstance(source, Dataset):
         dataset = source
     elif isinstance(source, pd.DataFrame):
@@ -375,7 +265,7 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
             raise ValueError(
                 f"Expected 'openml:<name or id>' (e.g. openml:credit-g or openml:31); got {source!r}."
             )
-        dataset = load_openml(key, target=target, task=task)
+        dataset = load_openml(key, target=target, task=task, name=name)
     elif isinstance(source, str) and source in BUNDLED:
         if target is not None or task is not None:
             raise ValueError(
@@ -390,9 +280,9 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
                     f"target does not apply to the .npz file '{source}', which holds its target "
                     f"as the array 'y' (or 'y_train'/'y_test'); got target={target!r}. Remove it."
                 )
-            dataset = load_npz(source, task=task)
+            dataset = load_npz(source, task=task, name=name)
         else:
-            dataset = load_table(source, target, task=task)
+            dataset = load_table(source, target, task=task, sep=sep, name=name)
     else:
         raise ValueError(
             f"Unknown data source {str(source)!r}: not a bundled dataset ({', '.join(BUNDLED)}), "

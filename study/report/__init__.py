@@ -36,7 +36,8 @@ def write_report(result, out) -> Path:
     Files: ``report.md`` (protocol, a side-by-side table and figures per dataset, the
     statistical comparison, the fit verdicts, the diagnostics' sections, per-class recall, the
     failures), ``results.csv``, ``predictions.csv``, one ``<table>.csv`` per table of
-    ``result.tables``, ``study.json`` (the settings) and ``figures/*.png``.
+    ``result.tables``, ``study.json`` (the settings, and ``data_notes``: the notices about the
+    datasets) and ``figures/*.png``.
 
     Parameters
     ----------
@@ -53,6 +54,8 @@ def write_report(result, out) -> Path:
     out = Path(out)
     fig_dir = out / "figures"
     settings = result.spec.settings()
+    if result.notes:  # notices about the datasets, found before training
+        settings["data_notes"] = {name: list(notes) for name, notes in result.notes.items()}
     tables = result.tables
     atomic_write_text(out / "results.csv", result.results.to_csv(index=False))
     atomic_write_text(out / "predictions.csv", result.predictions.to_csv(index=False))

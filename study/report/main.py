@@ -19,7 +19,8 @@ SPLIT_LABELS = {"train": "train (CV folds)", "validation": "validation (CV folds
 
 
 def protocol_section(settings: dict) -> str:
-    """The protocol in words, from the study's settings (``StudySpec.settings``)."""
+    """The protocol in words, from the study's settings (``StudySpec.settings``), and the notices
+    about the data found before training (``settings["data_notes"]``, by dataset, when any)."""
     repeats = settings.get("repeats", 1)
     metrics = settings.get("metrics") or ["accuracy and balanced accuracy (classification), R^2 and -RMSE (regression)"]
     return (
@@ -47,7 +48,14 @@ def protocol_section(settings: dict) -> str:
         + ("- **nested CV**: the shared folds as outer folds, the whole grid search repeated inside each "
            "outer training part; its mean is an estimate of the tuned model's performance that did not "
            "select on the same folds (Cawley & Talbot 2010).\n" if settings.get("nested") else "")
+        + _data_notes(settings.get("data_notes") or {})
     )
+
+
+def _data_notes(notes: dict) -> str:
+    """The notices about the datasets (detected task, dropped columns, ...), as printed before training."""
+    lines = [f"- {note}" for dataset_notes in notes.values() for note in dataset_notes]
+    return "\nNotes on the data (also printed before training):\n\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 @figure
