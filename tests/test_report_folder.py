@@ -199,9 +199,9 @@ def test_write_report_waits_for_another_process_then_names_the_folder(tmp_path, 
     out = tmp_path / "out"
     write_report(_result(), out)
     lock = report_lock_file(out.resolve())
-    holder = subprocess.Popen([sys.executable, "-c", f"import sys, time; from filelock import FileLock\n"
-                               f"lock = FileLock({str(lock)!r}); lock.acquire(); print('held', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE, text=True)
+    code = (f"import time; from filelock import FileLock\nlock = FileLock({str(lock)!r})\nlock.acquire()\n"
+            "print('held', flush=True)\ntime.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "held\n"
         monkeypatch.setattr(study.report, "LOCK_WAIT", 0.3)
