@@ -13,7 +13,10 @@ from pathlib import Path
 
 from study.spec import InputError
 
-__all__ = ["folder_path", "nearest_existing", "check_writable"]
+__all__ = ["folder_path", "nearest_existing", "check_writable", "PROBE_PREFIX"]
+
+PROBE_PREFIX = ".write-probe-"
+"""Name prefix of the probe files (removed at once; one may remain after a kill)."""
 
 
 def folder_path(path, what: str, fix: str) -> Path:
@@ -84,7 +87,7 @@ def check_writable(folder: Path, what: str, fix: str, within: Path | None = None
     if not existing.is_dir():
         raise InputError(f"{what} {folder} cannot be created: {existing} is a file, not a folder; {fix}.")
     try:
-        handle, probe = tempfile.mkstemp(dir=existing, prefix=".write-probe-")
+        handle, probe = tempfile.mkstemp(dir=existing, prefix=PROBE_PREFIX)
         os.close(handle)
         os.unlink(probe)
     except OSError as exc:

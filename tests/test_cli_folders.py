@@ -249,3 +249,25 @@ def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path):
     assert "## Statistical comparison" not in report and "\x1b" not in report
     assert "| failing | scikit-learn | FAILED: RuntimeError: cannot fit: \\| red \\| |" in report
     assert "- unit of failing on iris: RuntimeError: cannot fit: \\| red \\|\n" in report
+
+
+def test_the_locks_are_released_on_every_exit_path(tmp_path, capsys):
+    """main() refuses bad input after taking the locks, a study runs, both locks are free again."""
+    from study.run import main
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    probe = ("import sys; from filelock import FileLock, Timeout\nfor path in sys.argv[1:]:\n"
+             "    lock = FileLock(path)\n    try:\n        lock.acquire(timeout=0)\n"
+             "    except Timeout:\n        print('held', path)\n    else:\n        lock.release()\n")
+
+    def held():
+        proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path / ".out.lock"), str(cache / "study.lock")],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert main(["--out", str(out), "--cache-dir", str(cache), "--datasets", "wine", "--models", "svm"]) == 2
+    assert "Unknown model name(s) ['svm']" in capsys.readouterr().err
+    assert (tmp_path / ".out.lock").exists() and held() == ""
+    assert main([*STUDY, "--out", str(out), "--cache-dir", str(cache)]) == 0
+    assert (out / "report.md").exists() and held() == ""

@@ -173,9 +173,12 @@ def test_a_folder_this_tool_did_not_write_is_refused_and_left_alone(tmp_path, en
 
 def test_a_symlink_or_a_hidden_file_is_not_a_report_file(tmp_path):
     out = tmp_path / "out"
-    write_report(_result(), out)
+    out.mkdir()
     (out / ".DS_Store").write_text("a file browser's")  # allowed: every folder a browser shows has one
+    write_report(_result(), out)  # a folder holding only that is empty
+    (out / ".write-probe-x1y2z3").write_text("")  # a killed check's probe file
     write_report(_result(), out)
+    assert not (out / ".DS_Store").exists() and not (out / ".write-probe-x1y2z3").exists()
     (tmp_path / "mine.csv").write_text("keep me")
     (out / "results.csv").unlink()
     (out / "results.csv").symlink_to(tmp_path / "mine.csv")

@@ -27,7 +27,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from study.paths import check_writable, folder_path
+from study.paths import PROBE_PREFIX, check_writable, folder_path
 from study.results import TABLES
 from study.spec import InputError
 
@@ -76,8 +76,13 @@ def check_out_folder(out) -> Path:
     return folder
 
 
+def _is_clutter(name: str) -> bool:
+    """A file browser's file, or a probe file a killed check left (``study.paths``)."""
+    return name in SYSTEM_FILES or name.startswith(PROBE_PREFIX)
+
+
 def _is_report_entry(entry: os.DirEntry, names: frozenset, in_figures: bool = False) -> bool:
-    if entry.name in SYSTEM_FILES:
+    if _is_clutter(entry.name):
         return True
     leftover = _WRITE_LEFTOVER.fullmatch(entry.name)
     name = leftover["name"] if leftover else entry.name
@@ -102,18 +107,22 @@ def check_contents(out: Path) -> None:
     Raises
     ------
     InputError
-        ``out`` holds an entry this tool does not write (named in the message), or lacks
-        ``report.md`` and ``study.json`` (then it is not a report, whatever it holds).
+        ``out`` holds an entry this tool does not write (named in the message), lacks
+        ``report.md`` and ``study.json`` (then it is not a report, whatever it holds), or
+        cannot be listed.
     """
-    if not out.is_dir():
-        return
-    with os.scandir(out) as scan:
-        entries = sorted(scan, key=lambda entry: entry.name)
-    if not entries:
-        return
+    try:
+        if not out.is_dir():
+            return
+        with os.scandir(out) as scan:
+            entries = sorted((entry for entry in scan if not _is_clutter(entry.name)), key=lambda entry: entry.name)
+        if not entries:
+            return
+        foreign = next((entry.name for entry in entries if not _is_report_entry(entry, REPORT_FILES)), None)
+    except OSError as exc:
+        raise InputError(f"{WHAT} {out} cannot be read ({exc.strerror}); {FIX}.") from None
     why = ("it is replaced as a whole, so it must be new, empty, or a previous report of this tool; "
            f"{FIX}, e.g. {out / 'report'}, or move those files")
-    foreign = next((entry.name for entry in entries if not _is_report_entry(entry, REPORT_FILES)), None)
     if foreign is not None:
         raise InputError(f"{WHAT} {out} holds {foreign!r}, which this tool does not write; {why}.")
     if not all((out / marker).is_file() for marker in REPORT_MARKERS):
