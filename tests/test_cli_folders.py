@@ -24,8 +24,12 @@ from study.report import folder
 delay, swap = float(sys.argv[1]), sys.argv[2]
 write = report.atomic_write_text
 
+gate = os.environ.get("GATE")
+
 def slow_write(path, text):
     print("writing", path.name, flush=True)
+    while gate and not os.path.exists(gate):
+        time.sleep(0.01)
     time.sleep(delay)
     write(path, text)
 
@@ -43,12 +47,12 @@ from study.run import main
 sys.exit(main(sys.argv[3:]))
 """
 """A study whose report files take ``delay`` seconds each to write (it prints "writing <name>"
-first); ``swap``: "exchange", or "fallback[:seconds]" (no exchange: each rename then takes
-``seconds``, default ``delay``)."""
+first, then waits for the file $GATE if set); ``swap``: "exchange", or "fallback[:seconds]" (no
+exchange: each rename then takes ``seconds``, default ``delay``)."""
 
 
-def _slow_study(delay: float, swap: str, *args) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def _slow_study(delay: float, swap: str, *args, gate: Path | None = None) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **({"GATE": str(gate)} if gate else {})}
     return subprocess.Popen([sys.executable, "-c", SLOW, str(delay), swap, *map(str, args)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -139,7 +143,7 @@ def test_a_kill_between_the_two_renames_is_repaired_by_the_next_study(tmp_path, 
 def test_two_studies_started_together_on_one_folder_never_mix(tmp_path, reports):
     cache, contents = reports
     out = tmp_path / "out"
-    procs = {seed: _slow_study(0.05, "exchange", *STUDY, "--seed", seed, "--out", out, "--cache-dir", cache)
+    procs = {seed: _slow_study(0.2, "exchange", *STUDY, "--seed", seed, "--out", out, "--cache-dir", cache)
              for seed in ("0", "1")}
     codes = {seed: proc.wait(timeout=600) for seed, proc in procs.items()}
     assert sorted(codes.values()) == [0, 2], {seed: proc.stderr.read()[-2000:] for seed, proc in procs.items()}
@@ -152,8 +156,9 @@ def test_two_studies_started_together_on_one_folder_never_mix(tmp_path, reports)
 def test_a_second_study_on_a_folder_in_use_exits_2_at_once(tmp_path, reports):
     cache, contents = reports
     out = tmp_path / "out"
-    first = _slow_study(0.5, "exchange", *STUDY, "--seed", "1", "--out", out, "--cache-dir", cache)
-    _writing(first)
+    gate = tmp_path / "gate"
+    first = _slow_study(0.0, "exchange", *STUDY, "--seed", "1", "--out", out, "--cache-dir", cache, gate=gate)
+    _writing(first)  # and waiting for the gate: it holds both folders
     second = _run(*STUDY, "--out", str(out), "--no-cache")
     assert second.returncode == 2 and "Traceback" not in second.stderr
     assert second.stderr == (f"error: The report folder {out} is in use by another study (it holds "
@@ -163,7 +168,8 @@ def test_a_second_study_on_a_folder_in_use_exits_2_at_once(tmp_path, reports):
     assert third.stderr == (f"error: The cache folder (--cache-dir) {cache} is in use by another study (it holds "
                             f"{cache / 'study.lock'}); wait until it has finished, or choose another --cache-dir, "
                             "or run with --no-cache.\n")
-    assert first.poll() is None, "the first study ended before the others were refused"
+    assert first.poll() is None
+    gate.write_text("")
     assert first.wait(timeout=600) == 0
     assert _contents(out) == contents["1"] and not (tmp_path / "other").exists()
 
