@@ -159,6 +159,8 @@ def load_config(path) -> StudySpec:
         values["models"] = tuple(_model(path, m, i, grids) for i, m in enumerate(values["models"]))
     for key in ("out", "cache_dir"):
         if key in values:
+            if not values[key].strip():
+                raise _fail(path, f"{key} is empty, which would mean the current folder; give a folder's name.")
             values[key] = Path(values[key])
     if "metrics" in values:
         values["metrics"] = tuple(values["metrics"])

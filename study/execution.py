@@ -10,7 +10,7 @@ makespan is at most 4/3 of the optimum (Graham, 1969, SIAM J. Appl. Math. 17(2))
 
 The error policy, the same for every item (as scikit-learn's ``_fit_and_score`` with
 ``error_score``): an exception becomes a failed :class:`Outcome` whose error is one line
-``"Type: message"``, plus a ``RuntimeWarning``; it never stops the study. Results already in
+``"Type: message"`` (no terminal colours), plus a ``RuntimeWarning``; it never stops the study. Results already in
 the store are loaded in the study's process, so a rerun that finds everything stored starts no
 worker. Workers' warnings are shown again in the study's process.
 """
@@ -21,6 +21,7 @@ import contextlib
 import heapq
 import itertools
 import os
+import re
 import threading
 import time
 import warnings
@@ -30,7 +31,8 @@ from dataclasses import dataclass
 from backends.preprocessing import FIT_LOG
 from study.progress import Progress, fit_log_path
 
-__all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "map_in_workers", "fit_threads", "one_line"]
+__all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "map_in_workers", "fit_threads", "one_line",
+           "plain_line"]
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS")
@@ -105,9 +107,22 @@ class Outcome:
         return not self.error
 
 
+ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+"""Terminal escape sequences (ECMA-48): colours and cursor moves (CSI), titles and links (OSC),
+and the two-character ones."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def plain_line(text: str) -> str:
+    """``text`` on one line: terminal escape sequences removed, control characters and runs of
+    whitespace (newlines included) replaced by one space, no space at either end."""
+    return " ".join(_CONTROL.sub(" ", ANSI_ESCAPE.sub("", str(text))).split())
+
+
 def one_line(exc: BaseException) -> str:
-    """``"Type: message"`` of an exception, on one line."""
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
+    """``"Type: message"`` of an exception, as :func:`plain_line` (one line, no terminal colours),
+    for the tables, the report and the warnings."""
+    return plain_line(f"{type(exc).__name__}: {exc}")
 
 
 def fit_threads() -> dict:

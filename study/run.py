@@ -26,9 +26,17 @@ Compare classical and deep models on the same folds and write a generalization r
 
 With --config, the TOML file is applied first, then every option given on the command line
 overrides it (e.g. --config study.toml --quick --out /tmp/x). Exit status: 0 when every unit
-succeeded, 1 when some failed (recorded in the report), 2 for bad input (found before
-training), 130 when interrupted (Ctrl-C; what finished is stored: run the same command again
-to resume)."""
+succeeded, 1 when some or all failed (recorded in the report), 2 for bad input (found before
+training) or an --out or --cache-dir folder that another study is using, 130 when interrupted
+(Ctrl-C; what finished is stored: run the same command again to resume)."""
+
+
+def _folder(text: str) -> Path:
+    """A folder option's value (an empty one would silently mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("got an empty path, which would mean the current folder; give a "
+                                         "folder's name")
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--config", type=Path, metavar="TOML", help="read the study from a TOML file (see examples/); "
         "options given beside it override the file")
-    add("--out", type=Path, help="output directory (default: reports/default)")
+    add("--out", type=_folder, help="output directory (default: reports/default)")
     add("--datasets", nargs="+", help=f"bundled datasets: digits breast_cancer wine wide iris diabetes "
         f"(default: {' '.join(DEFAULT_DATASETS)}; with --data: none unless given)")
     add("--data", metavar="SOURCE", help="your data: a .csv/.parquet file (with --target), a .npz "
@@ -61,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, help="seed of splits and models (default: 0)")
     add("--n-jobs", type=int, help="worker processes, -1 = all cores (default: -1)")
     add("--scheduler", metavar="ADDRESS", help="run the fits on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
-    add("--cache-dir", type=Path, help="finished work is stored here and reused by reruns (default: .study_cache)")
+    add("--cache-dir", type=_folder, help="finished work is stored here and reused by reruns (default: .study_cache)")
     add("--no-cache", action="store_true", help="neither reuse nor store finished work")
     add("--diagnostics", action=argparse.BooleanOptionalAction,
         help="learning/validation curves, Keras histories, regularization ablation, class imbalance; "
@@ -150,7 +158,8 @@ def _terminal():
 
 
 def main(argv: list | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 some units failed, 2 usage or input error)."""
+    """Run the CLI; returns the exit status (0 ok, 1 some or all units failed, 2 usage or input
+    error, or a folder in use by another study, 130 interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     # TensorFlow's C++ log (CUDA probing on CPU machines, graph notes) is noise here; its errors
@@ -162,14 +171,17 @@ def main(argv: list | None = None) -> int:
         except ValueError as exc:
             return _usage_error(parser, exc)
         try:
+            from study.folders import study_folders
+            from study.locks import FolderInUse
             from study.report import write_report
             from study.runner import run_study
 
-            try:
+            # the folders are checked, and held (one study per folder) until the report is in place
+            with study_folders(spec.out, spec.cache_dir):
                 result = run_study(spec)
-            except InputError as exc:  # raised before any training
-                return _usage_error(parser, exc)
-            path = write_report(result, spec.out)
+                path = write_report(result, spec.out)
+        except (InputError, FolderInUse) as exc:  # raised before any training
+            return _usage_error(parser, exc)
         except KeyboardInterrupt as exc:
             return _interrupted(exc, spec)
     print(f"wrote {path}")

@@ -23,8 +23,9 @@ def _run(*args, timeout=900):
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("quick")
-    proc = _run("--quick", "--out", str(out), "--cache-dir", str(out / "cache"))
+    base = tmp_path_factory.mktemp("quick")
+    out = base / "out"
+    proc = _run("--quick", "--out", str(out), "--cache-dir", str(base / "cache"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
@@ -153,9 +154,9 @@ def test_diagnostics_end_to_end(tmp_path):
 @pytest.mark.parametrize("args", [["--datasets", "iris", "wine", "--metrics", "f1_macro", "balanced_accuracy"],
                                   ["--datasets", "iris", "--metrics", "roc_auc_ovr"]])
 def test_any_scorer_from_the_command_line(tmp_path, args):
-    proc = _run(*args, "--quick", "--out", str(tmp_path), "--cache-dir", str(tmp_path / "cache"))
+    proc = _run(*args, "--quick", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    report = (tmp_path / "report.md").read_text()
+    report = (tmp_path / "out" / "report.md").read_text()
     assert f"Primary metric: **{args[-2] if args[-1] == 'balanced_accuracy' else args[-1]}** (higher is better)" in report
     assert "95% bootstrap CI" in report and "| n/a |" not in report.split("### Hold-out test scores")[1].split("###")[0]
 

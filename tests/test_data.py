@@ -567,7 +567,8 @@ def test_column_errors():
                 "separator and header."):
         check_dataset(from_dataframe(missing, "label", name="toy"), n_splits=5, test_size=0.2)
     only_ids = pd.DataFrame({"id": range(30), "label": ["a", "b"] * 15})
-    with pytest.warns(UserWarning, match="Dropping ID-like"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused in one message: no notice before it
         with raises("Dataset 'toy' has no feature columns left after dropping the ID-like column(s) ['id']; "
                     "expected at least one real feature. Add feature columns to the data."):
             check_dataset(from_dataframe(only_ids, "label", name="toy"), n_splits=5, test_size=0.2)

@@ -66,6 +66,16 @@ def test_a_failure_is_one_line_and_a_warning_and_the_rest_go_on(n_jobs):
     assert one_line(ValueError("a\n\n  b")) == "ValueError: a b"
 
 
+@pytest.mark.parametrize("message, expected", [
+    ("\x1b[1;31mred\x1b[0m and \x1b[38;5;208morange\x1b[m", "red and orange"),  # colours (CSI)
+    ("\x1b]8;;https://x.org\x07a link\x1b]8;;\x07 \x1b]0;title\x1b\\done", "a link done"),  # links, titles (OSC)
+    ("bell\x07 nul\x00 back\x08space\r\nCRLF\u2028next \x1bMreverse\x9b", "bell nul back space CRLF next reverse"),
+    ("tabs\tand | pipes", "tabs and | pipes"),  # the report escapes pipes, the CSV tables keep them
+])
+def test_one_line_drops_terminal_escapes_and_control_characters(message, expected):
+    assert one_line(RuntimeError(message)) == f"RuntimeError: {expected}"
+
+
 def test_a_workers_warnings_are_shown_again_here():
     with pytest.warns(UserWarning) as caught:
         outcomes = execute(_items(["a", "b", "c"], _warn_and_describe), n_jobs=2, store=Store(None), progress=False)

@@ -110,3 +110,28 @@ def test_figures_drawn_together_in_workers_are_the_figures_drawn_here(tmp_path, 
         with Image.open(path) as a, Image.open(there) as b:
             assert a.size == b.size
     assert (tmp_path / "workers" / "report.md").read_text() == (tmp_path / "here" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("RuntimeError: a | b", "RuntimeError: a \\| b"),
+    ("a\\|b", "a\\\\\\|b"),  # an escaped pipe stays a pipe inside the cell
+    ("line\n\x1b[31mred\x1b[0m\ttab", "line red tab"),
+    ("C:\\data\\x.csv", "C:\\data\\x.csv"),  # a backslash before a letter is not an escape
+    ("ends with \\", "ends with \\\\"),  # nor a line break
+    ("TypeError: expected <class 'int'>, x < 3", "TypeError: expected &lt;class 'int'>, x < 3"),
+])
+def test_a_table_cell_is_one_line_and_cannot_break_the_table(text, expected):
+    from study.report.format import cell, markdown_table
+
+    assert cell(text) == expected
+    table = markdown_table(["a", "b"], [[cell(text), "x"]]).splitlines()
+    assert len(table) == 3 and _cell_borders(table[2]) == 3  # as GitHub splits a row: a backslash escapes
+
+
+def _cell_borders(row: str) -> int:
+    """Pipes that end a cell: those not escaped by a backslash (itself not escaped)."""
+    borders, escaped = 0, False
+    for char in row:
+        borders += char == "|" and not escaped
+        escaped = char == "\\" and not escaped
+    return borders

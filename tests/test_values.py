@@ -106,7 +106,9 @@ def test_an_infinite_target_is_detected_as_regression_then_refused():
     df = pd.DataFrame({"x": np.arange(30.0), "y": [0.0, 1.0, np.inf] * 10})
     data = from_dataframe(df, "y", name="d")
     assert data.task == "regression"
-    with pytest.warns(UserWarning, match="target 'y' has infinite values: treated as regression"):
+    assert any("target 'y' has infinite values: treated as regression" in note for note in data.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused in one message: no notice before it
         with raises("The target of dataset 'd' is infinite (inf or -inf) in 10 of 30 rows (row positions 2, 5, 8, "
                     "11, 14, ...); expected finite numbers. Drop those rows or fill in a finite target."):
             check(data)

@@ -162,8 +162,7 @@ def _clean_tabular(dataset: Dataset, notices: list) -> Dataset:
 
 
 def _notice(notices: list, message: str) -> None:
-    """Show a notice now (a ``UserWarning`` at check_dataset's caller) and keep it for the notes."""
-    warnings.warn(message, UserWarning, stacklevel=4)
+    """Keep a notice for the notes (shown when every check has passed)."""
     notices.append(message)
 
 
@@ -262,7 +261,8 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
     expected and how to fix it:
 
     0. The dataset's own ``notes`` (from its loader: the detected task and why, a detected
-       CSV separator) are shown, each as a ``UserWarning``.
+       CSV separator) and those of the checks below are shown, each as a ``UserWarning``, once
+       every check has passed (a refused dataset gets its one error, nothing else).
     1. ``X`` is 2-D (a DataFrame, or an ndarray of shape (n_samples, n_features)); ``X`` and
        ``y`` have the same number of rows; there is at least one row.
     2. Images (``image_shape`` set): ``image_shape`` is (h, w, c) with each at least 1; a
@@ -315,8 +315,6 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be a fraction in (0, 1); got {test_size!r}. Use e.g. 0.2.")
     name = dataset.name
-    for note in dataset.notes:
-        warnings.warn(note, UserWarning, stacklevel=2)
     if np.ndim(dataset.X) != 2:
         raise ValueError(
             f"X of dataset {name!r} has shape {np.shape(dataset.X)}; expected 2-D (n_samples, n_features), "
@@ -340,4 +338,6 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
         dataset = _clean_tabular(dataset, notices)
     _check_target(dataset, n_splits, test_size)
     new = tuple(n for n in notices if n not in dataset.notes)
+    for note in dataset.notes + new:  # shown once the data is accepted: a refusal is one line alone
+        warnings.warn(note, UserWarning, stacklevel=2)
     return dataclasses.replace(dataset, notes=dataset.notes + new) if new else dataset

@@ -2,9 +2,9 @@
 
 :func:`write_report` writes everything a study produced, from its :class:`~study.runner.StudyResult`
 alone; the command line calls it too, so a report written from Python is the command line's
-report. It reads only the tables and never fits anything. Every file is written atomically
-(``study.report.files``) and a figure is drawn only when its data or code changed
-(``study.report.figures``).
+report. It reads only the tables and never fits anything. The report is built in a staging
+folder and swapped in as a whole (``study.report.folder``), under the folder's lock
+(``study.locks``); a figure is drawn only when its data or code changed (``study.report.figures``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from study.locks import holding, report_lock_file
 from study.report.curves import learning_curves_section, validation_curves_section
 from study.report.figures import drawing_together
 from study.report.files import atomic_write_text
+from study.report.folder import FIX, WHAT, check_contents, check_out_folder, drop_unlinked_figures, recover, replacing
 from study.report.format import anchor
 from study.report.imbalance import imbalance_section, per_class_section
 from study.report.keras import ablation_section, histories_section
@@ -22,8 +24,12 @@ from study.report.main import dataset_sections, protocol_section
 from study.report.statistics import statistics_section
 from study.report.verdicts import failures_section, verdicts_section
 from study.results import primary_metric
+from study.statistics.rows import ok_rows
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "LOCK_WAIT"]
+
+LOCK_WAIT = 10.0
+"""Seconds :func:`write_report` waits for another process to release the report folder."""
 
 DIAGNOSTIC_SECTIONS = (learning_curves_section, validation_curves_section, histories_section, ablation_section,
                        imbalance_section)
@@ -31,27 +37,52 @@ DIAGNOSTIC_SECTIONS = (learning_curves_section, validation_curves_section, histo
 
 
 def write_report(result, out) -> Path:
-    """Write every file of a study's report into ``out``.
+    """Write every file of a study's report into ``out``, replacing the previous report as a whole.
 
     Files: ``report.md`` (protocol, a side-by-side table and figures per dataset, the
     statistical comparison, the fit verdicts, the diagnostics' sections, per-class recall, the
     failures), ``results.csv``, ``predictions.csv``, one ``<table>.csv`` per table of
     ``result.tables``, ``study.json`` (the settings, and ``data_notes``: the notices about the
-    datasets) and ``figures/*.png``.
+    datasets) and ``figures/*.png``. They are written into a staging folder beside ``out`` that
+    is then swapped in (``study.report.folder``): a reader or a killed run sees the complete
+    previous report or the complete new one, never a mix. A figure whose content did not change
+    is not drawn again. When no unit succeeded, the report holds the protocol, the failed units
+    and the failures; the sections that need scores are left out.
 
     Parameters
     ----------
     result : study.runner.StudyResult
         What ``study.run_study`` returned.
     out : str or pathlib.Path
-        Output directory (created if missing).
+        Output folder: new (created), empty, or a previous report of this tool.
 
     Returns
     -------
     pathlib.Path
         The path of ``report.md``.
+
+    Raises
+    ------
+    InputError
+        ``out`` is a file, cannot be created or written, or holds files this tool does not
+        write (the message names one); nothing is written then.
+    FolderInUse
+        Another process (e.g. a study on the same folder) held ``out``'s lock for
+        :data:`LOCK_WAIT` seconds.
     """
-    out = Path(out)
+    out = check_out_folder(out)
+    in_use = (f"{WHAT} {out} is in use by another study (waited {LOCK_WAIT:g} s for {report_lock_file(out)}); "
+              f"write the report when it has finished, or {FIX}")
+    with holding(report_lock_file(out), in_use, timeout=LOCK_WAIT):
+        recover(out)
+        check_contents(out)
+        with replacing(out) as folder:
+            _write(result, folder)
+    return out / "report.md"
+
+
+def _write(result, out: Path) -> None:
+    """Every file of the report into the (staging) folder ``out``; ``report.md`` last."""
     fig_dir = out / "figures"
     settings = result.spec.settings()
     if result.notes:  # notices about the datasets, found before training
@@ -64,9 +95,10 @@ def write_report(result, out) -> Path:
     atomic_write_text(out / "study.json", json.dumps(settings, indent=2, default=str) + "\n")
 
     metric = primary_metric(result.results) if (result.results["status"] == "ok").any() else None
+    scored = metric is not None and ok_rows(result.results)["metric"].eq(metric).any()
     with drawing_together(1 if result.spec.scheduler else result.spec.n_jobs):
         parts = [protocol_section(settings), *dataset_sections(result.results, metric, fig_dir)]
-        if metric is not None:
+        if scored:
             parts.append(statistics_section(result.results, result.predictions, fig_dir, metric))
         parts.append(verdicts_section(tables, fig_dir))
         if settings["diagnostics"]:
@@ -80,6 +112,6 @@ def write_report(result, out) -> Path:
               "Tables and figures come from `results.csv` (one row per dataset x model x split x fold x metric) "
               "and the other CSV files beside this report; the settings are in `study.json`.\n\n"
               f"## Contents\n\n{contents}\n")
-    path = out / "report.md"
-    atomic_write_text(path, "\n".join([header, *parts]))
-    return path
+    report = "\n".join([header, *parts])
+    drop_unlinked_figures(out, report)
+    atomic_write_text(out / "report.md", report)

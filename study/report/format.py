@@ -12,10 +12,14 @@ import numpy as np
 import pandas as pd
 
 from backends.routing import unroute
+from study.execution import plain_line
 
 __all__ = ["fmt", "fmt_signed", "format_p", "pm", "markdown_table", "cell", "mean_std", "anchor", "slug",
            "metric_label",
            "params_text", "axis_floor", "empty_section", "METRIC_LABELS"]
+
+_ESCAPING_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")  # Markdown's escapes; at the end, a line break
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 
 METRIC_LABELS = {
     "accuracy": "accuracy (fraction correct)",
@@ -46,8 +50,12 @@ def pm(mean, std) -> str:
 
 
 def cell(text) -> str:
-    """Text safe in a Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text safe in a Markdown table cell (or a list item): one line without terminal escape
+    sequences or control characters (``study.execution.plain_line``), pipes escaped (``\\|``),
+    a backslash escaped where it would escape the next character (or break the line), and ``<`` escaped where it
+    would open an HTML tag (``<class 'int'>`` would vanish from the rendered page)."""
+    text = _ESCAPING_BACKSLASH.sub(r"\\\\", plain_line(text))
+    return _TAG_START.sub("&lt;", text).replace("|", "\\|")
 
 
 def markdown_table(header: list, rows: list) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from study.report.figures import figure
-from study.report.format import fmt, fmt_signed, format_p, markdown_table
+from study.report.format import cell, fmt, fmt_signed, format_p, markdown_table
 from study.statistics.holdout import nested_summary, test_score_intervals
 from study.statistics.paired import pairwise_comparison
 from study.statistics.ranks import friedman_test, nemenyi_cd, nemenyi_p_values, rank_models
@@ -179,7 +179,7 @@ def statistics_section(results: pd.DataFrame, predictions: pd.DataFrame, fig_dir
     skipped = results[results["status"].ne("ok")].drop_duplicates(["dataset", "model"])
     if len(skipped):
         out += ["", "Left out of every statistic (failed or skipped units):"]
-        out += [f"- {r.dataset} / {r.model}: {r.error or 'no reason recorded'}" for r in skipped.itertuples()]
+        out += [f"- {r.dataset} / {r.model}: {cell(r.error) or 'no reason recorded'}" for r in skipped.itertuples()]
     out += _pairs(results, metric, alpha) + _hold_out(results, predictions, metric) + _nested(results, metric)
     out += _ranks(results, metric, alpha, Path(fig_dir))
     return "\n".join(out) + "\n"

@@ -1,0 +1,279 @@
+"""The command line's folders: checked before training, one study per folder, a report that is the
+old one or the new one whatever happens (a kill, a second study), and a report when every unit fails."""
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from study.report import figures, folder
+from study.results import read_results
+from tests.test_cli import ROOT, _run
+
+STUDY = ["--quick", "--datasets", "wine", "--models", "ridge", "logistic_regression"]
+SLOW = """\
+import os, sys, time
+import study.report as report
+from study.report import folder
+delay, swap = float(sys.argv[1]), sys.argv[2]
+write = report.atomic_write_text
+
+gate = os.environ.get("GATE")
+
+def slow_write(path, text):
+    print("writing", path.name, flush=True)
+    while gate and not os.path.exists(gate):
+        time.sleep(0.01)
+    time.sleep(delay)
+    write(path, text)
+
+report.atomic_write_text = slow_write
+if swap != "exchange":
+    folder._exchange = lambda first, second: False
+    rename, rename_delay = os.rename, float(swap.partition(":")[2] or delay)
+
+    def slow_rename(source, target):
+        rename(source, target)
+        time.sleep(rename_delay)
+
+    os.rename = slow_rename
+from study.run import main
+sys.exit(main(sys.argv[3:]))
+"""
+"""A study whose report files take ``delay`` seconds each to write (it prints "writing <name>"
+first, then waits for the file $GATE if set); ``swap``: "exchange", or "fallback[:seconds]" (no
+exchange: each rename then takes ``seconds``, default ``delay``)."""
+
+
+def _slow_study(delay: float, swap: str, *args, gate: Path | None = None) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **({"GATE": str(gate)} if gate else {})}
+    return subprocess.Popen([sys.executable, "-c", SLOW, str(delay), swap, *map(str, args)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _writing(proc: subprocess.Popen) -> None:
+    """Wait until a :func:`_slow_study` starts writing its report."""
+    line = proc.stdout.readline()
+    assert line.startswith("writing "), (line, proc.stderr.read()[-2000:] if proc.poll() is not None else "")
+
+
+def _contents(out: Path) -> dict:
+    """Every file of a report folder: its bytes, or a figure's content key (pixels may differ by antialiasing)."""
+    def content(path):
+        if path.suffix != ".png":
+            return path.read_bytes()
+        with Image.open(path) as image:
+            return image.info[figures.FIGURE_KEY]
+    return {str(p.relative_to(out)): content(p) for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _leftovers(out: Path) -> list:
+    return sorted(p.name for p in out.parent.glob(f".{out.name}.*-*"))
+
+
+def _wait_for(condition, timeout=300):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """A cache holding the study for seeds 0 and 1, and the contents of their two reports."""
+    base = tmp_path_factory.mktemp("references")
+    contents = {}
+    for seed in ("0", "1"):
+        proc = _run(*STUDY, "--seed", seed, "--out", str(base / seed), "--cache-dir", str(base / "cache"))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        contents[seed] = _contents(base / seed)
+    assert contents["0"]["report.md"] != contents["1"]["report.md"]
+    return base / "cache", contents
+
+
+@pytest.mark.parametrize("mode", ["exchange", "fallback"])
+def test_a_study_killed_while_it_writes_its_report_leaves_the_old_or_the_new_report(tmp_path, reports, mode):
+    if mode == "exchange" and folder._renameat2() is None:
+        pytest.skip("renameat2 is Linux (glibc >= 2.28) only")
+    cache, contents = reports
+    out = tmp_path / "out"
+    assert _run(*STUDY, "--seed", "0", "--out", str(out), "--cache-dir", str(cache)).returncode == 0
+    current, killed_midway = "0", 0
+    for delay in (0.1, 0.5, 0.9, 1.3, 1.7):  # after the first file; writing them all takes about 1.5 s
+        other = "1" if current == "0" else "0"
+        proc = _slow_study(0.1, mode, *STUDY, "--seed", other, "--out", out, "--cache-dir", cache)
+        _writing(proc)
+        time.sleep(delay)
+        killed_midway += proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if not out.exists():  # killed between the two renames (without the exchange only)
+            assert mode == "fallback"
+            folder.recover(out)  # what the next study does first
+            assert _contents(out) == contents[other]
+        state = _contents(out)
+        assert state in (contents[current], contents[other]), f"a mixed report after a kill {delay} s in"
+        current = "0" if state == contents["0"] else "1"
+    assert killed_midway >= 3
+    proc = _run(*STUDY, "--seed", "1", "--out", str(out), "--cache-dir", str(cache))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _contents(out) == contents["1"] and _leftovers(out) == []
+
+
+def test_a_kill_between_the_two_renames_is_repaired_by_the_next_study(tmp_path, reports):
+    cache, contents = reports
+    out = tmp_path / "out"
+    assert _run(*STUDY, "--seed", "0", "--out", str(out), "--cache-dir", str(cache)).returncode == 0
+    proc = _slow_study(0.0, "fallback:5", *STUDY, "--seed", "1", "--out", out, "--cache-dir", cache)
+    _wait_for(lambda: list(tmp_path.glob(".out.old-*")) or proc.poll() is not None)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists() and len(_leftovers(out)) == 2  # the old report set aside, the new one beside it
+    proc = _run(*STUDY, "--seed", "0", "--out", str(out), "--cache-dir", str(cache))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _contents(out) == contents["0"] and _leftovers(out) == []
+
+
+def test_two_studies_started_together_on_one_folder_never_mix(tmp_path, reports):
+    cache, contents = reports
+    out = tmp_path / "out"
+    procs = {seed: _slow_study(0.2, "exchange", *STUDY, "--seed", seed, "--out", out, "--cache-dir", cache)
+             for seed in ("0", "1")}
+    codes = {seed: proc.wait(timeout=600) for seed, proc in procs.items()}
+    assert sorted(codes.values()) == [0, 2], {seed: proc.stderr.read()[-2000:] for seed, proc in procs.items()}
+    winner, loser = sorted(codes, key=codes.get)
+    stderr = procs[loser].stderr.read()
+    assert f"error: The report folder {out} is in use by another study" in stderr and "Traceback" not in stderr
+    assert _contents(out) == contents[winner] and _leftovers(out) == []
+
+
+def test_a_second_study_on_a_folder_in_use_exits_2_at_once(tmp_path, reports):
+    cache, contents = reports
+    out = tmp_path / "out"
+    gate = tmp_path / "gate"
+    first = _slow_study(0.0, "exchange", *STUDY, "--seed", "1", "--out", out, "--cache-dir", cache, gate=gate)
+    _writing(first)  # and waiting for the gate: it holds both folders
+    second = _run(*STUDY, "--out", str(out), "--no-cache")
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    assert second.stderr == (f"error: The report folder {out} is in use by another study (it holds "
+                             f"{tmp_path / '.out.lock'}); wait until it has finished, or choose another --out.\n")
+    third = _run(*STUDY, "--out", str(tmp_path / "other"), "--cache-dir", str(cache))
+    assert third.returncode == 2 and "Traceback" not in third.stderr
+    assert third.stderr == (f"error: The cache folder (--cache-dir) {cache} is in use by another study (it holds "
+                            f"{cache / 'study.lock'}); wait until it has finished, or choose another --cache-dir, "
+                            "or run with --no-cache.\n")
+    assert first.poll() is None
+    gate.write_text("")
+    assert first.wait(timeout=600) == 0
+    assert _contents(out) == contents["1"] and not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--out", ""], "error: argument --out: got an empty path, which would mean the current folder"),
+    (["--cache-dir", ""], "error: argument --cache-dir: got an empty path, which would mean the current folder"),
+    (["--out", "{tmp}/file"], "error: The report folder {tmp}/file is a file; expected a folder; choose another "
+                              "output folder (--out)."),
+    (["--out", "{tmp}/file/out"], "error: The report folder {tmp}/file/out cannot be created: {tmp}/file is a file, "
+                                  "not a folder"),
+    (["--out", "{tmp}"], "error: The report folder {tmp} holds 'file', which this tool does not write; it is "
+                         "replaced as a whole, so it must be new, empty, or a previous report of this tool"),
+    (["--cache-dir", "{tmp}/file"], "error: The cache folder (--cache-dir) {tmp}/file is a file; expected a folder; "
+                                    "choose another --cache-dir, or run with --no-cache."),
+    (["--out", "{tmp}/out", "--cache-dir", "{tmp}/out/cache"], "error: The cache folder (--cache-dir) "
+     "{tmp}/out/cache is inside the report folder {tmp}/out, which every run replaces as a whole"),
+])
+def test_unusable_folders_exit_2_before_training(tmp_path, args, message):
+    (tmp_path / "file").write_text("mine")
+    proc = _run(*STUDY, *[a.format(tmp=tmp_path) for a in args], timeout=120)
+    assert proc.returncode == 2 and message.format(tmp=tmp_path) in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "fits" not in proc.stderr  # refused before any work
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"] and (tmp_path / "file").read_text() == "mine"
+
+
+def test_an_empty_out_in_a_config_file_is_refused(tmp_path):
+    (tmp_path / "study.toml").write_text('out = ""\n')
+    proc = _run("--config", str(tmp_path / "study.toml"), timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"error: {tmp_path / 'study.toml'}: out is empty, which would mean the current folder" in proc.stderr
+
+
+def _without_write_permission():
+    """Runs in the child: as root, drop the capabilities that ignore permission bits."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+            if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+                raise OSError(ctypes.get_errno(), "cannot drop root's permission override")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--out", "{ro}/out", "--no-cache"], "error: The report folder {ro}/out cannot be written: creating a file in "
+                                          "{ro} failed (Permission denied); choose another output folder (--out)."),
+    (["--out", "{ro}/../out", "--cache-dir", "{ro}/cache"], "error: The cache folder (--cache-dir) {ro}/cache "
+     "cannot be written: creating a file in {ro} failed (Permission denied); choose another --cache-dir"),
+])
+def test_read_only_folders_exit_2_before_training(tmp_path, args, message):
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+    read_only.chmod(0o555)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "study.run", *STUDY, *[a.format(ro=read_only) for a in args]],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              preexec_fn=_without_write_permission)
+    finally:
+        read_only.chmod(0o755)
+    if "cannot drop root's permission override" in proc.stderr:
+        pytest.skip("root without CAP_SETPCAP ignores permission bits")
+    assert proc.returncode == 2 and message.format(ro=read_only) in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path):
+    (tmp_path / "failing_models.py").write_text(
+        "from sklearn.base import BaseEstimator, ClassifierMixin\n"
+        "class Failing(ClassifierMixin, BaseEstimator):\n"
+        "    def fit(self, X, y):\n        raise RuntimeError('cannot fit:\\n\\x1b[31m| red |\\x1b[0m')\n"
+        "    def predict(self, X):\n        return X[:, 0]\n")
+    (tmp_path / "study.toml").write_text(
+        f'out = "{tmp_path / "out"}"\ncache_dir = "{tmp_path / "cache"}"\nquick = true\ncv = 3\n'
+        'datasets = ["wine", "iris"]\nmodels = [{ name = "failing", sklearn = "failing_models:Failing" }]\n')
+    proc = _run("--config", str(tmp_path / "study.toml"), timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "2 unit(s) failed; see the report's 'Failures' section." in proc.stderr and "Traceback" not in proc.stderr
+    results = read_results(tmp_path / "out" / "results.csv")
+    assert results["status"].tolist() == ["failed", "failed"]
+    assert results["error"].tolist() == ["RuntimeError: cannot fit: | red |"] * 2
+    report = (tmp_path / "out" / "report.md").read_text()
+    for heading in ("## Protocol", "## wine", "## iris", "## Failures"):
+        assert heading in report
+    assert "## Statistical comparison" not in report and "\x1b" not in report
+    assert "| failing | scikit-learn | FAILED: RuntimeError: cannot fit: \\| red \\| |" in report
+    assert "- unit of failing on iris: RuntimeError: cannot fit: \\| red \\|\n" in report
+
+
+def test_the_locks_are_released_on_every_exit_path(tmp_path, capsys):
+    """main() refuses bad input after taking the locks, a study runs, both locks are free again."""
+    from study.run import main
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    probe = ("import sys; from filelock import FileLock, Timeout\nfor path in sys.argv[1:]:\n"
+             "    lock = FileLock(path)\n    try:\n        lock.acquire(timeout=0)\n"
+             "    except Timeout:\n        print('held', path)\n    else:\n        lock.release()\n")
+
+    def held():
+        proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path / ".out.lock"), str(cache / "study.lock")],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert main(["--out", str(out), "--cache-dir", str(cache), "--datasets", "wine", "--models", "svm"]) == 2
+    assert "Unknown model name(s) ['svm']" in capsys.readouterr().err
+    assert (tmp_path / ".out.lock").exists() and held() == ""
+    assert main([*STUDY, "--out", str(out), "--cache-dir", str(cache)]) == 0
+    assert (out / "report.md").exists() and held() == ""
