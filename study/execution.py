@@ -63,6 +63,10 @@ class WorkItem:
     args : tuple
     key : str or None, default=None
         Store key (``study.store.work_key``); None: never stored.
+    beside : str or None, default=None
+        The label of an item this one is queued with and only useful beside (a unit's nested CV
+        folds beside the unit): when that item fails, this one is not started, and its own
+        failure is not reported a second time (a failure is held until that item's outcome).
     """
 
     label: str
@@ -74,6 +78,7 @@ class WorkItem:
     function: object
     args: tuple
     key: str | None = None
+    beside: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,10 +259,23 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
             heapq.heappush(ready, (-item.cost, next(counter), item))
         bar.expect(sum(item.fits for item in new))
 
-    def finish(outcome: Outcome):
+    settled, failed, held = set(), set(), {}
+
+    def finish(item, result, loaded=False):
+        if result[1] and item.beside is not None:  # a failure beside an item: reported only if that one succeeds
+            if item.beside not in settled:
+                held.setdefault(item.beside, []).append((item, result, loaded))
+                return
+            if item.beside in failed:
+                return
+        outcome = _outcome(item, result, loaded)
         outcomes.append(outcome)
         bar.finished(outcome)
+        settled.add(item.label)
+        failed.update(() if outcome.ok else (item.label,))
         push(follow_up(outcome) if follow_up else [])
+        for later in held.pop(item.label, []):
+            finish(*later)
 
     push(items)
     n_workers = _n_workers(n_jobs)
@@ -270,20 +288,22 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
             while ready or in_flight:
                 while ready and (n_workers == 1 or len(in_flight) < n_workers):
                     item = heapq.heappop(ready)[2]
+                    if item.beside in failed:
+                        continue
                     stored = store.load(item.key)
                     if stored is not None:  # a stored result: loaded here, no worker needed
-                        finish(_outcome(item, (stored[0], "", stored[1], stored[2], []), loaded=True))
+                        finish(item, (stored[0], "", stored[1], stored[2], []), loaded=True)
                         continue
                     bar.started(item)
                     if n_workers == 1:
                         with in_process():
-                            finish(_outcome(item, _perform(item, store)))
+                            finish(item, _perform(item, store))
                     else:
                         in_flight[_executor(n_workers).submit(_perform, item, store)] = item
                 if in_flight:
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in done:
-                        finish(_outcome(in_flight.pop(future), future.result()))
+                        finish(in_flight.pop(future), future.result())
         except KeyboardInterrupt:
             if n_workers > 1:  # work in flight is lost: stop it now rather than let it finish unread
                 _executor(n_workers).shutdown(wait=False, kill_workers=True)

@@ -195,13 +195,15 @@ class _Plan:
                         _fit_cost(model, dataset) * n_fits, n_fits, run_unit, (job, grid, self.unit_n_jobs),
                         work_key("unit", ("study.protocol", _builder_module(model)), job, grid))
 
-    def nested(self, job: Job, grid: dict) -> list:
-        """Nested CV's inner searches, one work item per outer fold (``protocol.inner_search``)."""
+    def nested(self, job: Job, grid: dict, unit: str | None = None) -> list:
+        """Nested CV's inner searches, one work item per outer fold (``protocol.inner_search``),
+        queued beside the ``unit`` item of that label."""
         n_fits = len(ParameterGrid(grid)) * job.splits.n_splits
         modules = ("study.protocol", _builder_module(job.model))
         return [WorkItem(f"{job.dataset.name} / {job.model.name} / nested fold {k}", "nested", job.dataset.name,
                          job.model.name, _fit_cost(job.model, job.dataset) * n_fits, n_fits, inner_search,
-                         (job, grid, k), work_key("nested", modules, job, grid, k))
+                         (job, grid, k), work_key("nested", modules, job, grid, k),
+                         beside=unit)
                 for k in range(len(job.splits.folds))]
 
     def experiment(self, experiment, job: Job, earlier: list | None = None) -> WorkItem:
@@ -217,26 +219,28 @@ class _Plan:
                         (job,), key)
 
     def initial(self) -> list:
-        """The units, and the experiments that do not follow a unit."""
-        items = [self.unit(d, m) for d, m, reason in self.pairs() if reason is None]
+        """The units, their nested CV's inner searches (which need nothing from the unit, so they
+        start at once), and the experiments that do not follow a unit."""
+        items = []
+        for dataset, model, reason in self.pairs():
+            if reason is None:
+                unit = self.unit(dataset, model)
+                items += [unit] + (self.nested(*unit.args[:2], unit.label) if self.spec.use_nested else [])
         if self.spec.use_diagnostics:
             items += self._study_level()
         return items
 
     def forecast(self, initial: list) -> int:
         """Fits the whole study is expected to make: the ``initial`` items' and those of the
-        work that will follow them (nested CV, the diagnostics after each unit); for the
-        progress bar's total and its time estimate from the start."""
+        diagnostics that will follow each unit; for the progress bar's total and its time
+        estimate from the start."""
         fits = sum(item.fits for item in initial)
-        for item in initial:
-            if item.work != "unit":
-                continue
-            job, grid = item.args[0], item.args[1]
-            if self.spec.use_nested:
-                fits += sum(n.fits for n in self.nested(job, grid))
-            if self.spec.use_diagnostics:
-                fits += sum(e.n_fits(replace(job, options=e.options(job.model))) for e in EXPERIMENTS
-                            if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick))
+        if self.spec.use_diagnostics:
+            for item in initial:
+                if item.work == "unit":
+                    job = item.args[0]
+                    fits += sum(e.n_fits(replace(job, options=e.options(job.model))) for e in EXPERIMENTS
+                                if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick))
         return fits
 
     def _study_level(self) -> list:
@@ -257,22 +261,19 @@ class _Plan:
         return earlier.name
 
     def follow_up(self, outcome) -> list:
-        """The work that was waiting for this outcome: after a successful unit, its nested CV's
-        inner searches (when the study runs nested CV) and the diagnostics that follow the unit;
-        after an experiment, the diagnostics that follow it (when the study runs them)."""
+        """The work that was waiting for this outcome (when the study runs diagnostics): after a
+        successful unit, the diagnostics that follow the unit; after an experiment, those that
+        follow it."""
         item = outcome.item
-        if item.work == "nested" or (item.work == "unit" and not outcome.ok):
+        if not self.spec.use_diagnostics or item.work == "nested" or (item.work == "unit" and not outcome.ok):
             return []
         job = item.args[0]
-        items = self.nested(job, item.args[1]) if item.work == "unit" and self.spec.use_nested else []
-        if not self.spec.use_diagnostics:
-            return items
         if item.work == "unit":
             job = replace(job, params=outcome.value["best_params"], search=outcome.value["search"])
         elif job.dataset.name not in self.splits:  # a study-level experiment (e.g. class imbalance)
             return []
         earlier = outcome.value if item.work != "unit" and outcome.ok else []
-        return items + [self.experiment(e, job, earlier) for e in EXPERIMENTS
+        return [self.experiment(e, job, earlier) for e in EXPERIMENTS
                         if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick)
                         and self._waits_for(e, job) == item.work]
 

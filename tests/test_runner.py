@@ -174,3 +174,24 @@ def test_the_progress_forecast_counts_the_fits_the_study_makes(quick):
     plan = _Plan(spec, resolved, datasets)
     made = run_study(spec, progress=False).tables["timings"]["fits"].sum()
     assert plan.forecast(plan.initial()) == made
+
+
+def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp_path):
+    """Nested CV's inner searches need nothing from the unit, so they are queued with it (the
+    second core is not idle while one long unit runs); when the unit fails, the failures table
+    says so once, not once more per nested fold."""
+    from study.runner import _Plan, prepare
+
+    spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=("ridge",), cache_dir=None))
+    initial = _Plan(spec, resolved, datasets).initial()
+    assert [item.work for item in initial] == ["unit"] + ["nested"] * spec.cv
+
+    class Broken(DummyClassifier):
+        def fit(self, X, y):
+            raise RuntimeError("this model cannot be fitted")
+
+    broken = StudySpec(datasets=("wine",), models=(sklearn_model("broken", Broken()),), nested=True,
+                       cache_dir=str(tmp_path / "cache"), diagnostics=False)
+    result = run_study(broken, progress=False)
+    assert result.tables["failures"][["model", "work"]].values.tolist() == [["broken", "unit"]]
+    assert result.results["status"].tolist() == ["failed"]
