@@ -174,12 +174,14 @@ def main(argv: list | None = None) -> int:
             from study.folders import study_folders
             from study.locks import FolderInUse
             from study.report import write_report
+            from study.execution import stop_workers
             from study.runner import run_study
 
             # the folders are checked, and held (one study per folder) until the report is in place
             with study_folders(spec.out, spec.cache_dir):
                 result = run_study(spec)
                 path = write_report(result, spec.out)
+            stop_workers()  # idle now; the exit need not wait for their orderly shutdown
         except (InputError, FolderInUse) as exc:  # raised before any training
             return _usage_error(parser, exc)
         except KeyboardInterrupt as exc:
