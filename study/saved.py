@@ -82,7 +82,7 @@ def _features(dataset) -> list:
 
     X = dataset.X
     if isinstance(X, pd.DataFrame):
-        return [dict(name=str(name), kind="categorical" if is_categorical(dtype) else "numeric")
+        return [dict(name=str(name), kind="categorical" if is_categorical(dtype) else "numeric", dtype=str(dtype))
                 for name, dtype in X.dtypes.items()]
     names = dataset.feature_names or [f"x{i}" for i in range(X.shape[1])]
     return [dict(name=str(name), kind="numeric") for name in names]
