@@ -1,6 +1,8 @@
 """python -m study.predict: a stored model applied to a new table, from the shared quick wine study."""
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -13,15 +15,12 @@ from tests.conftest import ROOT
 from tests.test_saved import _test_rows
 
 
-def test_predict_command_writes_one_prediction_per_row_equal_to_the_study(wine_study, tmp_path):
+def test_predict_command_writes_one_prediction_per_row_equal_to_the_study(wine_study, tmp_path, capsys):
     predictions, rows = _test_rows(wine_study["out"], "keras_dense")
     rows.to_csv(tmp_path / "new.csv", index=False)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "-m", "study.predict", "--model",
-                           str(wine_study["out"] / "models" / "wine" / "keras_dense"), "--data",
-                           str(tmp_path / "new.csv"), "--out", str(tmp_path / "predictions.csv")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    status = main(["--model", str(wine_study["out"] / "models" / "wine" / "keras_dense"), "--data",
+                   str(tmp_path / "new.csv"), "--out", str(tmp_path / "predictions.csv")])
+    assert status == 0 and capsys.readouterr().err == f"wrote 36 predictions to {tmp_path / 'predictions.csv'}\n"
     written = pd.read_csv(tmp_path / "predictions.csv")
     assert list(written.columns) == ["y_pred", "proba:0", "proba:1", "proba:2"]
     np.testing.assert_array_equal(written["y_pred"], predictions["y_pred"])
@@ -65,3 +64,19 @@ def test_bad_model_folder_or_csv_exits_2_in_one_line(wine_study, tmp_path, capsy
         status = main(argv)
         err = capsys.readouterr().err
         assert status == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_readme_predict_commands_run_as_written(wine_study, tmp_path):
+    """The README's block that runs a study and study.predict, in a fresh folder (its /tmp/ paths there)
+    whose default cache (.study_cache) is a copy of the shared study's: the same study, loaded from it."""
+    shutil.copytree(wine_study["cache"], tmp_path / ".study_cache")
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+                 if "study.predict --model" in b)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}  # this `python`
+    for line in block.replace("/tmp/", f"{tmp_path}/").strip().splitlines():
+        proc = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, (line, proc.stderr[-2000:])
+    written = pd.read_csv(tmp_path / "predictions.csv")
+    assert len(written) == 5 and list(written.columns) == ["y_pred", "proba:0", "proba:1", "proba:2"]
