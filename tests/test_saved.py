@@ -50,6 +50,10 @@ def test_a_loaded_model_predicts_what_the_study_predicted(wine_study, model):
     np.testing.assert_array_equal(estimator.predict(rows.to_numpy()), predictions["y_pred"])
     proba = predictions[[f"proba:{c}" for c in (0, 1, 2)]].to_numpy()
     np.testing.assert_allclose(estimator.predict_proba(rows.to_numpy()), proba, rtol=1e-6, atol=1e-7)
+    if model == "keras_dense":  # the layers' own L2 factor is saved and loaded with the network
+        chosen = read_info(wine_study["out"] / "models" / "wine" / model)["best_params"]["model__l2"]
+        factors = [float(layer.l2.numpy()) for layer in estimator[-1].model_.layers if hasattr(layer, "l2")]
+        assert factors and factors == pytest.approx([chosen] * len(factors))
 
 
 def test_best_estimator_from_python_is_the_stored_one(wine_study, wine_result):
