@@ -82,3 +82,23 @@ def test_a_report_folder_is_refused_when_its_models_hold_other_files(wine_study,
     (report / "models" / "wine" / "ridge" / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="holds 'models', which this tool does not write"):
         check_contents(report)
+
+
+def test_an_estimator_that_cannot_be_packed_is_recorded_and_listed_not_raised(tmp_path):
+    import threading
+
+    from sklearn.dummy import DummyClassifier
+
+    from study.report.models import models_section
+    from study.saved import keep
+
+    iris = load_data("iris")
+    estimator = DummyClassifier().fit(iris.X, iris.y)
+    estimator.lock_ = threading.Lock()  # nothing can pickle it
+    saved = keep(estimator, iris, best_params={}, scores={"accuracy": 0.3})
+    assert not saved.ok and saved.files == {} and saved.error == "TypeError: cannot pickle '_thread.lock' object"
+    assert saved.info["classes"] == [0, 1, 2] and saved.info["test_scores"] == {"accuracy": 0.3}
+    with pytest.raises(ValueError, match=r"^This unit's estimator was not kept \(TypeError: cannot pickle"):
+        saved.estimator()
+    section = models_section({("iris", "dummy"): saved.error}, tmp_path)
+    assert "| iris | dummy | not kept: TypeError: cannot pickle '_thread.lock' object |" in section
