@@ -6,7 +6,8 @@ and the L2 factor are non-trainable variables of the layer: the same traced mode
 value (``backends.keras_pool`` sets them, like the weights, from a freshly built model). The
 computation is Keras' own: its TensorFlow dropout (``stateless_dropout`` with a seed drawn from
 the layer's seed generator), and the L2 penalty ``factor * sum(kernel ** 2)`` added to the loss
-in training, as ``keras.regularizers.L2`` does.
+in training, as ``keras.regularizers.L2`` does. Both are saved and loaded with the model in
+Keras' ``.keras`` format (``study.saved``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,18 @@ class _Penalized:
         if training:
             self.add_loss(self.l2.value * ops.sum(ops.square(self.kernel)))
         return super().call(inputs)
+
+    def save_own_variables(self, store):
+        """Keras' ``.keras`` format: the layer's own variables (Dense and Conv2D save only their
+        kernel and bias), then the factor, so that a saved model loads with its ``l2``."""
+        super().save_own_variables(store)
+        if self.built:
+            store["l2"] = self.l2
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        if self.built:
+            self.l2.assign(store["l2"])
 
     def get_config(self):
         return {**super().get_config(), "l2": self.initial_l2}

@@ -3,12 +3,13 @@
 >>> from study import StudySpec, run_study, write_report          # doctest: +SKIP
 >>> result = run_study(StudySpec(datasets=("wine",), models=("ridge",), quick=True))
 >>> result.results.head()                             # the tidy results table
->>> write_report(result, "out/")                      # report.md, the CSV tables, figures
+>>> write_report(result, "out/")                      # report.md, report.html, the CSV tables, figures, models
+>>> load_model("out/models/wine/ridge").predict(X)    # a unit's tuned model, stored with the report
 
 Attributes are imported lazily so ``python -m study.run --help`` stays fast.
 """
 
-__all__ = ["StudySpec", "StudyResult", "run_study", "write_report", "summarize"]
+__all__ = ["StudySpec", "StudyResult", "run_study", "write_report", "summarize", "load_model"]
 
 _EXPORTS = {
     "StudySpec": "study.spec",
@@ -16,6 +17,7 @@ _EXPORTS = {
     "run_study": "study.runner",
     "write_report": "study.report",
     "summarize": "study.results",
+    "load_model": "study.saved",
 }
 
 

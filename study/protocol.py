@@ -27,6 +27,7 @@ from sklearn.model_selection import (
 from backends import ModelSpec
 from backends.routing import route
 from study.data import Dataset, take_rows
+from study.saved import keep
 from study.scoring import missing_responses, output_columns, response_methods
 
 __all__ = ["Splits", "make_splits", "skip_reason", "Job", "fit_and_score", "run_unit", "inner_search", "nested_rows"]
@@ -297,7 +298,10 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, me
         ``best_params``: GridSearchCV's choice (dict of routed names to values);
         ``fit_time``: seconds to refit it on the whole training part; ``search``: every
         candidate's parameters and per-fold train and validation scores, the chosen index and
-        its hold-out test scores (for the experiments that follow the unit).
+        its hold-out test scores (for the experiments that follow the unit); ``model``: the
+        refit best estimator as a :class:`study.saved.SavedModel` (bytes: the Keras networks
+        saved at the end of the fit in Keras' format, never a TensorFlow object; see
+        :func:`study.saved.keep`).
 
     Raises
     ------
@@ -313,8 +317,10 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, me
     rows = _cv_rows(search, splits, metrics) + test_rows
     predictions = _predictions(search.best_estimator_, splits, X_test, y_test)
     record = _search_record(search, len(splits.folds), metrics, test_rows)
-    return dict(rows=rows, predictions=predictions, best_params=dict(search.best_params_),
-                fit_time=float(search.refit_time_), search=record)
+    best_params = dict(search.best_params_)
+    model = keep(search.best_estimator_, dataset, best_params=best_params, scores=record["test"])
+    return dict(rows=rows, predictions=predictions, best_params=best_params, fit_time=float(search.refit_time_),
+                search=record, model=model)
 
 
 def run_unit(job: Job, grid: dict, n_jobs: int | None = None) -> dict:

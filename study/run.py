@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--diagnostics", action=argparse.BooleanOptionalAction,
         help="learning/validation curves, Keras histories, regularization ablation, class imbalance; "
              "default: on, off with --quick (--no-diagnostics for a quick comparison)")
+    add("--mlflow", nargs="?", const=None, metavar="TRACKING_URI",
+        help="log the study to MLflow once its report is written: a parent run, one child run per dataset x model "
+             "(needs pip install -e \".[mlflow]\"); default store: a local ./mlruns folder")
     add("--quick", action="store_true",
         help="small grids and few epochs, no nested CV and no diagnostics unless asked (about a minute)")
     return parser
@@ -109,7 +112,8 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
     return replace(spec, **{key: value for key, value in given.items() if key in known})
 
 
-def _usage_error(parser: argparse.ArgumentParser, exc: Exception) -> int:
+def usage_error(exc: Exception) -> int:
+    """Report a usage or input error as one line on stderr (``error: ...``); returns :data:`EXIT_USAGE`."""
     print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
     return EXIT_USAGE
 
@@ -132,6 +136,19 @@ def _interrupted(exc: KeyboardInterrupt, spec: StudySpec) -> int:
         print(f"interrupted; {finished} of {exc.known} work items finished and stored in {spec.cache_dir}; "
               "run the same command again to resume.", file=sys.stderr)
     return EXIT_INTERRUPTED
+
+
+def _tracking_uri(store: str | None) -> str:
+    from study.tracking import tracking_uri
+
+    return tracking_uri(store)
+
+
+def _log_to_mlflow(result, folder: Path, uri: str) -> None:
+    from study.tracking import EXPERIMENT, log_study
+
+    run_id = log_study(result, folder, uri)
+    print(f"logged to MLflow at {uri}: experiment {EXPERIMENT!r}, parent run {run_id}")
 
 
 def _stop(signum, frame):
@@ -162,6 +179,8 @@ def main(argv: list | None = None) -> int:
     error, or a folder in use by another study, 130 interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    mlflow = "mlflow" in vars(args)
+    mlflow_store = vars(args).pop("mlflow", None)
     # TensorFlow's C++ log (CUDA probing on CPU machines, graph notes) is noise here; its errors
     # that matter surface as Python exceptions. TF_CPP_MIN_LOG_LEVEL=0 shows it again.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -169,24 +188,27 @@ def main(argv: list | None = None) -> int:
         try:
             spec = spec_from_args(args)
         except ValueError as exc:
-            return _usage_error(parser, exc)
+            return usage_error(exc)
         try:
             from study.folders import study_folders
             from study.locks import FolderInUse
-            from study.report import write_report
             from study.execution import stop_workers
+            from study.report import write_report
             from study.runner import run_study
 
+            uri = _tracking_uri(mlflow_store) if mlflow else None
             # the folders are checked, and held (one study per folder) until the report is in place
             with study_folders(spec.out, spec.cache_dir):
                 result = run_study(spec)
                 path = write_report(result, spec.out)
+                print(f"wrote {path}")
+                if uri is not None:
+                    _log_to_mlflow(result, path.parent, uri)
             stop_workers()  # idle now; the exit need not wait for their orderly shutdown
-        except (InputError, FolderInUse) as exc:  # raised before any training
-            return _usage_error(parser, exc)
+        except (InputError, FolderInUse) as exc:  # raised before any training (or by the MLflow store)
+            return usage_error(exc)
         except KeyboardInterrupt as exc:
             return _interrupted(exc, spec)
-    print(f"wrote {path}")
     if len(result.failed):
         print(f"{len(result.failed)} unit(s) failed; see the report's 'Failures' section.", file=sys.stderr)
         return EXIT_FAILED_UNITS

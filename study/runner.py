@@ -55,6 +55,10 @@ class StudyResult:
         The notices about each dataset found before training (``Dataset.notes``: the detected
         task and why, dropped columns, ...), by dataset name; datasets without notes are left
         out.
+    models : dict of (str, str) to study.saved.SavedModel
+        Each successful unit's refit best estimator, packed by the worker that fitted it, by
+        ``(dataset, model)``; :meth:`best_estimator` rebuilds one, ``write_report`` stores them
+        under ``models/<dataset>/<model>/``.
     """
 
     spec: StudySpec
@@ -62,11 +66,45 @@ class StudyResult:
     predictions: pd.DataFrame
     tables: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> pd.DataFrame:
         """Rows of the units that failed (empty when all succeeded)."""
         return self.results[self.results["status"] == "failed"]
+
+    def best_estimator(self, dataset: str, model: str):
+        """The refit best estimator of one unit, rebuilt in this process, ready to ``predict``.
+
+        Parameters
+        ----------
+        dataset, model : str
+            The unit's names, as in :attr:`results`.
+
+        Returns
+        -------
+        scikit-learn estimator
+            The Pipeline GridSearchCV refit on the whole training part (its preprocessing
+            fitted there); it takes rows with the dataset's feature columns.
+
+        Raises
+        ------
+        KeyError
+            No successful unit of that name (the message lists the kept ones).
+        ValueError
+            The unit's estimator could not be kept (the reason), or cannot be rebuilt here.
+        """
+        if (dataset, model) not in self.models:
+            kept = ", ".join(f"({d!r}, {m!r})" for d, m in self.models) or "none"
+            raise KeyError(f"No kept model for dataset {dataset!r} and model {model!r}; the study kept: {kept}. "
+                           "Only successful units keep their model.")
+        return self.models[dataset, model].estimator()
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: per dataset the side-by-side table and the gap figure."""
+        from study.report.notebook import result_html
+
+        return result_html(self)
 
 
 def load_datasets(spec: StudySpec) -> list:
@@ -359,4 +397,8 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
                            follow_up=plan.follow_up, progress=progress, expected_fits=plan.forecast(initial),
                            in_process=_dask_backend if spec.scheduler else contextlib.nullcontext)
     results, predictions, tables = _tables(plan, outcomes)
-    return StudyResult(spec, results, predictions, tables, {d.name: tuple(d.notes) for d in datasets if d.notes})
+    models = {(o.item.dataset, o.item.model): o.value["model"] for o in outcomes
+              if o.item.work == "unit" and o.ok and o.value.get("model") is not None}
+    models = {key: models[key] for key in ((d.name, m.name) for d, m, _ in plan.pairs()) if key in models}
+    return StudyResult(spec, results, predictions, tables, {d.name: tuple(d.notes) for d in datasets if d.notes},
+                       models)

@@ -51,6 +51,16 @@ def test_quick_covers_all_models_and_cnn_only_on_images(quick_report):
                                                                                             "wide")}
 
 
+def test_quick_keeps_every_successful_unit_and_writes_report_html(quick_report):
+    results = read_results(quick_report / "results.csv")
+    ran = results[results["status"] == "ok"].drop_duplicates(["dataset", "model"])
+    kept = {(p.parent.name, p.name) for p in (quick_report / "models").glob("*/*") if (p / "model.json").is_file()}
+    assert kept == set(zip(ran["dataset"], ran["model"]))
+    assert (quick_report / "models" / "digits" / "keras_cnn" / "network-0.keras").is_file()
+    html = (quick_report / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and '<section id="digits">' in html and "figures/" not in html
+
+
 def test_quick_numbers_are_sane_and_match_the_report(quick_report):
     results = read_results(quick_report / "results.csv")
     table = summarize(results).query("status == 'ok'").set_index(["dataset", "model"])

@@ -18,9 +18,11 @@ from study.report.figures import drawing_together
 from study.report.files import atomic_write_text
 from study.report.folder import FIX, WHAT, check_contents, check_out_folder, drop_unlinked_figures, recover, replacing
 from study.report.format import anchor
+from study.report.html import report_html
 from study.report.imbalance import imbalance_section, per_class_section
 from study.report.keras import ablation_section, histories_section
 from study.report.main import dataset_sections, protocol_section
+from study.report.models import models_section, write_models
 from study.report.statistics import statistics_section
 from study.report.verdicts import failures_section, verdicts_section
 from study.results import primary_metric
@@ -41,11 +43,15 @@ def write_report(result, out) -> Path:
 
     Files: ``report.md`` (protocol, a side-by-side table and figures per dataset, the
     statistical comparison, the fit verdicts, the diagnostics' sections, per-class recall, the
-    failures), ``results.csv``, ``predictions.csv``, one ``<table>.csv`` per table of
-    ``result.tables``, ``study.json`` (the settings, and ``data_notes``: the notices about the
-    datasets) and ``figures/*.png``. They are written into a staging folder beside ``out`` that
-    is then swapped in (``study.report.folder``): a reader or a killed run sees the complete
-    previous report or the complete new one, never a mix. A figure whose content did not change
+    stored models, the failures), ``report.html`` (the same sections as one self-contained page:
+    a table of contents, figures embedded; ``study.report.html``), ``results.csv``,
+    ``predictions.csv``, one ``<table>.csv`` per table of ``result.tables``, ``study.json`` (the
+    settings, and ``data_notes``: the notices about the datasets), ``figures/*.png`` and
+    ``models/<dataset>/<model>/`` (each successful unit's refit best estimator and its
+    ``model.json``; ``study.report.models``, loaded by ``study.saved.load_model``). They are
+    written into a staging folder beside ``out`` that is then swapped in
+    (``study.report.folder``): a reader or a killed run sees the complete previous report or
+    the complete new one, never a mix. A figure whose content did not change
     is not drawn again. When no unit succeeded, the report holds the protocol, the failed units
     and the failures; the sections that need scores are left out.
 
@@ -93,6 +99,7 @@ def _write(result, out: Path) -> None:
     for name, frame in tables.items():
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
     atomic_write_text(out / "study.json", json.dumps(settings, indent=2, default=str) + "\n")
+    stored = write_models(result, out, settings)
 
     metric = primary_metric(result.results) if (result.results["status"] == "ok").any() else None
     scored = metric is not None and ok_rows(result.results)["metric"].eq(metric).any()
@@ -103,7 +110,7 @@ def _write(result, out: Path) -> None:
         parts.append(verdicts_section(tables, fig_dir))
         if settings["diagnostics"]:
             parts += [section(tables, fig_dir) for section in DIAGNOSTIC_SECTIONS]
-        parts += [per_class_section(tables, fig_dir), failures_section(tables, fig_dir)]
+        parts += [per_class_section(tables, fig_dir), models_section(stored, out), failures_section(tables, fig_dir)]
     parts = [part for part in parts if part]
     headings = [line[3:] for part in parts for line in part.splitlines() if line.startswith("## ")]
     contents = "\n".join(f"- [{h}](#{anchor(h)})" for h in headings)
@@ -114,4 +121,5 @@ def _write(result, out: Path) -> None:
               f"## Contents\n\n{contents}\n")
     report = "\n".join([header, *parts])
     drop_unlinked_figures(out, report)
+    atomic_write_text(out / "report.html", report_html(report, out))
     atomic_write_text(out / "report.md", report)

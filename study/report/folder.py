@@ -29,17 +29,21 @@ from pathlib import Path
 
 from study.paths import PROBE_PREFIX, check_writable, folder_path
 from study.results import TABLES
+from study.saved import is_model_file
 from study.spec import InputError
 
 __all__ = ["check_out_folder", "check_contents", "recover", "replacing", "drop_unlinked_figures",
-           "REPORT_FILES", "WHAT", "FIX"]
+           "REPORT_FILES", "MODELS", "WHAT", "FIX"]
 
 WHAT = "The report folder"
 FIX = "choose another output folder (--out)"
 FIGURES = "figures"
+MODELS = "models"
 REPORT_MARKERS = ("report.md", "study.json")
-REPORT_FILES = frozenset({*REPORT_MARKERS, "results.csv", "predictions.csv", *(f"{name}.csv" for name in TABLES)})
-"""The files of a report's top folder; beside them only ``figures/`` (PNG files)."""
+REPORT_FILES = frozenset({*REPORT_MARKERS, "report.html", "results.csv", "predictions.csv",
+                          *(f"{name}.csv" for name in TABLES)})
+"""The files of a report's top folder; beside them only ``figures/`` (PNG files) and ``models/``
+(``models/<dataset>/<model>/`` holding a stored model's files, ``study.saved.is_model_file``)."""
 SYSTEM_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 """Files a file browser leaves in any folder it shows; a report folder may hold them."""
 _WRITE_LEFTOVER = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.(?:tmp|png)")  # study.report.files' temporary names
@@ -93,7 +97,27 @@ def _is_report_entry(entry: os.DirEntry, names: frozenset, in_figures: bool = Fa
     if entry.name == FIGURES and entry.is_dir():
         with os.scandir(entry.path) as figures:
             return all(_is_report_entry(figure, names, in_figures=True) for figure in figures)
+    if entry.name == MODELS and entry.is_dir():
+        return _is_models_tree(entry.path)
     return entry.is_file() and name in names
+
+
+def _is_models_tree(path: str, depth: int = 0) -> bool:
+    """``models/<dataset>/<model>/`` holding only a stored model's files (or a temporary one)."""
+    with os.scandir(path) as scan:
+        for entry in scan:
+            if entry.is_symlink():
+                return False
+            if _is_clutter(entry.name):
+                continue
+            if depth < 2:
+                if not entry.is_dir() or not _is_models_tree(entry.path, depth + 1):
+                    return False
+                continue
+            leftover = _WRITE_LEFTOVER.fullmatch(entry.name)
+            if not entry.is_file() or not is_model_file(leftover["name"] if leftover else entry.name):
+                return False
+    return True
 
 
 def check_contents(out: Path) -> None:

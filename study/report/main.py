@@ -13,7 +13,7 @@ from study.report.figures import figure
 from study.report.format import axis_floor, cell, fmt, metric_label, params_text, pm, slug, markdown_table
 from study.results import summarize
 
-__all__ = ["protocol_section", "dataset_sections"]
+__all__ = ["protocol_section", "dataset_sections", "summary_table", "gaps_figure"]
 
 SPLIT_LABELS = {"train": "train (CV folds)", "validation": "validation (CV folds)", "test": "hold-out test"}
 
@@ -74,7 +74,7 @@ def _scores_figure(rows: pd.DataFrame, dataset: str, metric: str):
 
 
 @figure
-def _gaps_figure(block: pd.DataFrame, dataset: str, metric: str):
+def gaps_figure(block: pd.DataFrame, dataset: str, metric: str):
     gaps = block.melt(id_vars="model", value_vars=["gap_train_cv", "gap_cv_test"], var_name="gap", value_name="value")
     gaps["gap"] = gaps["gap"].map({"gap_train_cv": "train - CV", "gap_cv_test": "CV - hold-out test"})
     fig, ax = plt.subplots(figsize=(8, 3.8))
@@ -87,7 +87,8 @@ def _gaps_figure(block: pd.DataFrame, dataset: str, metric: str):
     return fig
 
 
-def _summary_table(block: pd.DataFrame) -> str:
+def summary_table(block: pd.DataFrame) -> str:
+    """The side-by-side Markdown table of one dataset's rows of ``study.results.summarize``."""
     rows = []
     for row in block.itertuples():
         if row.status != "ok":
@@ -124,14 +125,14 @@ def dataset_sections(results: pd.DataFrame, metric: str | None, fig_dir: Path) -
     for dataset in summary["dataset"].unique():
         block = summary[summary["dataset"] == dataset]
         parts.append(f"## {dataset}\n\nPrimary metric: {metric or 'none (no unit succeeded)'}.\n\n"
-                     f"{_summary_table(block)}\n")
+                     f"{summary_table(block)}\n")
         ok = block[block["status"] == "ok"]
         if len(ok):
             scored = results[(results["dataset"] == dataset) & (results["metric"] == metric)
                              & (results["status"] == "ok")]
             name = slug(dataset)
             _scores_figure(scored, dataset, metric, path=fig_dir / f"scores_{name}.png")
-            _gaps_figure(ok, dataset, metric, path=fig_dir / f"gaps_{name}.png")
+            gaps_figure(ok, dataset, metric, path=fig_dir / f"gaps_{name}.png")
             parts.append(f"![{dataset} scores](figures/scores_{name}.png)\n\n"
                          f"![{dataset} gaps](figures/gaps_{name}.png)\n")
     return parts
