@@ -95,8 +95,8 @@ def _dataset(path: Path, entry, index: int):
     source = f"openml:{entry['openml']}" if "openml" in entry else str((path.parent / entry["path"]).resolve())
     for key, kind in (("groups", str), ("time", str), ("time_features", bool)):
         if key in entry and not isinstance(entry[key], kind):
-            raise _fail(path, f"datasets[{index}].{key} must be a {'column name (a string)' if kind is str else 'boolean'}"
-                              f"; got {entry[key]!r}.")
+            expected = "column name (a string)" if kind is str else "boolean"
+            raise _fail(path, f"datasets[{index}].{key} must be a {expected}; got {entry[key]!r}.")
     return DataSource(source=source, target=entry.get("target"), task=entry.get("task"), name=entry.get("name"),
                       sep=entry.get("sep"), groups=entry.get("groups"), time=entry.get("time"),
                       time_features=entry.get("time_features", False))

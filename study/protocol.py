@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
@@ -219,7 +218,8 @@ def _search_record(params: list, scores: dict, best: int, n_folds: int, metrics:
     """What the experiments reuse of a search: every candidate's per-fold scores."""
     kept = {f"split{k}_{part}_{m}": [float(v) for v in scores[f"split{k}_{part}_{m}"]]
             for k in range(n_folds) for part in ("train", "test") for m in metrics}
-    return dict(params=list(params), scores=kept, best=int(best), test={row["metric"]: row["score"] for row in test_rows})
+    test = {row["metric"]: row["score"] for row in test_rows}
+    return dict(params=list(params), scores=kept, best=int(best), test=test)
 
 
 def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from study.search import Search
 
 __all__ = ["StudySpec", "DataSource", "InputError", "DEFAULT_DATASETS", "DEFAULT_MODELS"]
 

@@ -319,7 +319,8 @@ def _time_splits(dataset: Dataset, cv: int, test_size: float, seed: int, repeats
                              "values.")
         train_mask = times < earlier[len(earlier) - gap] if gap else ~in_test
     train, test = order[train_mask[order]], order[in_test[order]]
-    where = f"the training part of dataset {name!r} ({'time column ' + repr(dataset.time_name) if dataset.time_name else 'row order'})"
+    column = f"time column {dataset.time_name!r}" if dataset.time_name else "row order"
+    where = f"the training part of dataset {name!r} ({column})"
     folds = _time_folds(times[train], cv, gap, where)
     return Splits(train=train, test=test, folds=folds, n_splits=cv, kind="timeseries", task=dataset.task,
                   order=times[train], gap=gap, seed=seed)
@@ -343,7 +344,8 @@ def describe_splits(splits: Splits, dataset: Dataset) -> str | None:
         column = f"time column {dataset.time_name!r}" if dataset.time_name else "row order"
         times = dataset.time if dataset.time is not None else np.arange(dataset.n_samples)
         train, test = times[splits.train], times[splits.test]
-        gap = f", {splits.gap} distinct times left out before each validation period and the hold-out" if splits.gap else ""
+        gap = (f", {splits.gap} distinct times left out before each validation period and the hold-out"
+               if splits.gap else "")
         return (f"dataset {name!r}: time-ordered splits by {column}: training rows from {time_text(train.min())} to "
                 f"{time_text(train.max())}, the hold-out test split the latest {len(splits.test)} rows (from "
                 f"{time_text(test.min())} to {time_text(test.max())}); {k} TimeSeriesSplit folds (expanding window), "

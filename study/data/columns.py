@@ -39,9 +39,9 @@ def _column(df: pd.DataFrame, kind: str, column, target: str, name: str) -> pd.S
                          f"{[c for c in df.columns if c != target]}. Pass one of them as {flag} ({kind} in TOML or "
                          "DataSource); names are case-sensitive.")
     if column == target:
+        meaning = "the unit each row belongs to, e.g. a patient" if kind == "groups" else "the time of each row"
         raise ValueError(f"The {kind} column {column!r} of dataset {name!r} is its target; expected another column "
-                         f"({'the unit each row belongs to, e.g. a patient' if kind == 'groups' else 'the time of each row'}"
-                         f"). Fix {flag} or --target.")
+                         f"({meaning}). Fix {flag} or --target.")
     series = df[column]
     missing = np.flatnonzero(series.isna().to_numpy())
     if missing.size:

@@ -53,7 +53,8 @@ def _roc_rows(base: dict, label, positive, score) -> list:
         return []
     fpr, tpr, thresholds = roc_curve(positive, score)
     area = float(roc_auc_score(positive, score))
-    return [dict(base, **{"class": label}, fpr=f, tpr=t, threshold=h, auc=area) for f, t, h in zip(fpr, tpr, thresholds)]
+    return [dict(base, **{"class": label}, fpr=f, tpr=t, threshold=h, auc=area)
+            for f, t, h in zip(fpr, tpr, thresholds)]
 
 
 def _pr_rows(base: dict, label, positive, score) -> list:
