@@ -108,12 +108,12 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
         spec = load_config(given.pop("config"))
     else:
         spec = StudySpec()
-    described = [f"--{key.replace('_', '-')}" for key in ("target", "task", "sep", "groups", "time", "time_features")
-                 if key in given]
-    if described and "data" not in given:
-        raise ValueError(f"{' and '.join(described)} describe{'s' if len(described) == 1 else ''} --data; give "
-                         "--data FILE as well (bundled datasets have no groups or time column: for rows in time "
-                         "order use --cv-kind timeseries).")
+    if ("target" in given or "task" in given or "sep" in given) and "data" not in given:
+        raise ValueError("--target, --task and --sep describe --data; give --data FILE as well.")
+    if ("groups" in given or "time" in given or "time_features" in given) and "data" not in given:
+        raise ValueError("--groups, --time and --time-features name columns of --data (a table); give --data FILE "
+                         "as well. Bundled datasets have no such columns: for rows in time order use --cv-kind "
+                         "timeseries.")
     if "groups" in given and "time" in given:
         raise ValueError(f"--groups {given['groups']} and --time {given['time']} given together; expected one of "
                          "them: splits that are both grouped and time-ordered are not supported. Remove one.")

@@ -111,7 +111,7 @@ def _time_features(series: pd.Series, values: np.ndarray, column: str) -> pd.Dat
         return pd.DataFrame({column: values.astype(np.float64)})
     stamps = pd.Series(pd.to_datetime(values))
     parts = {"year": stamps.dt.year, "month": stamps.dt.month, "day": stamps.dt.day,
-             "dayofweek": stamps.dt.dayofweek, "dayofyear": stamps.dt.dayofyear}
+             "dayofweek": stamps.dt.day_of_week, "dayofyear": stamps.dt.day_of_year}
     for part in ("hour", "minute"):
         if (getattr(stamps.dt, part) != 0).any():
             parts[part] = getattr(stamps.dt, part)
