@@ -133,7 +133,8 @@ def _search_summary(search, plan: Search, n_folds: int) -> dict:
     -------
     dict
         ``search`` (class name), ``kind``, ``rounds``: list of ``(candidates, rows)`` per round
-        (one round except for halving: ``n_candidates_`` and ``n_resources_``), ``n_candidates``
+        (one round, rows None, except for halving: ``n_candidates_`` and ``n_resources_``, the
+        rows of the training part subsampled in that round), ``n_candidates``
         (first round), ``n_fits`` (candidate fits on the folds, without the refit).
     """
     if plan.kind == "halving":

@@ -36,8 +36,9 @@ seconds and the number of fits of every work item (as computed, also when loaded
 
 ``searches`` (:data:`SEARCH_COLUMNS`): what tuned each unit: ``search`` (the scikit-learn class),
 one row per ``round`` (one for grid and random search; successive halving's rounds), the
-``candidates`` fitted in it, the ``rows`` each of its fits saw per fold (halving's
-``n_resources_``; NA: the whole fold) and its ``fits`` (candidates x folds).
+``candidates`` fitted in it, the ``rows`` of the training part it used (halving's
+``n_resources_``: each fold fits on its share of a subsample of that size; NA: all of them) and its
+``fits`` (candidates x folds).
 
 From the hold-out predictions of every classifier (``study.statistics.curves``): ``roc_curves``
 and ``pr_curves`` (one-vs-rest per class for multiclass; ``class`` is the positive class),

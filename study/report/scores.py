@@ -37,9 +37,9 @@ def search_section(tables: dict) -> str:
     header = ["dataset", "model", "search", "rounds", "candidates per round", "fits on the folds"]
     return ("## Hyperparameter search\n\n"
             "Every search ran on the shared folds with train scores (`searches.csv`). Successive halving fits "
-            "its candidates on a subsample of every fold's rows in its first round and keeps the best third for "
-            "the next, on three times the rows; its chosen candidate's train and CV scores are refits on the "
-            "whole folds. Fits exclude the final refit on the whole training part.\n\n"
+            "its candidates on a subsample of the training part's rows (each fold on its share of them) and keeps "
+            "the best third for the next round, on three times the rows; its chosen candidate's train and CV "
+            "scores are refits on the whole folds. Fits exclude the final refit on the whole training part.\n\n"
             f"{markdown_table(header, rows)}\n")
 
 
