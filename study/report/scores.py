@@ -52,6 +52,12 @@ def _panels(n: int):
     return fig, list(axes.flat[:n])
 
 
+def _which(block: pd.DataFrame) -> str:
+    """The curves' classes in words: one-vs-rest (multiclass) or the positive class (binary)."""
+    classes = list(dict.fromkeys(block["class"]))
+    return "one-vs-rest per class" if len(classes) > 1 else f"positive class {classes[0]}"
+
+
 def _small_legend(ax, n_lines: int) -> None:
     ax.legend(fontsize=6 if n_lines > 4 else 7, loc="lower right", frameon=True)
 
@@ -67,7 +73,7 @@ def _roc_figure(block: pd.DataFrame, dataset: str):
                             name=f"class {label}").plot(ax=ax, plot_chance_level=i == 0)
         ax.set_title(model, fontsize=9)
         _small_legend(ax, rows["class"].nunique())
-    fig.suptitle(f"{dataset}: ROC curves on the hold-out test split (one-vs-rest per class)", y=1.0)
+    fig.suptitle(f"{dataset}: ROC curves on the hold-out test split ({_which(block)})", y=1.0)
     fig.tight_layout()
     return fig
 
@@ -85,7 +91,7 @@ def _pr_figure(block: pd.DataFrame, dataset: str):
         ax.set_ylim(0.0, 1.05)
         ax.set_title(model, fontsize=9)
         _small_legend(ax, rows["class"].nunique())
-    fig.suptitle(f"{dataset}: precision-recall curves on the hold-out test split (one-vs-rest per class)", y=1.0)
+    fig.suptitle(f"{dataset}: precision-recall curves on the hold-out test split ({_which(block)})", y=1.0)
     fig.tight_layout()
     return fig
 
@@ -125,8 +131,8 @@ def _calibration_figure(block: pd.DataFrame, dataset: str):
         ax.set_ylim(0.0, 1.0)
         ax.set_title(model, fontsize=9)
         ax.legend(fontsize=6 if rows["class"].nunique() > 4 else 7, loc="upper left", frameon=True)
-    fig.suptitle(f"{dataset}: reliability diagrams on the hold-out test split (10 bins of predicted probability)",
-                 y=1.0)
+    fig.suptitle(f"{dataset}: reliability diagrams on the hold-out test split ({_which(block)}; 10 bins of "
+                 "predicted probability)", y=1.0)
     fig.tight_layout()
     return fig
 
