@@ -15,6 +15,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocC
 
 from study.report.figures import figure
 from study.report.format import fmt, markdown_table, slug
+from study.statistics.curves import POOLED
 
 __all__ = ["search_section", "score_curves_section"]
 
@@ -121,18 +122,22 @@ def _confusion_figure(block: pd.DataFrame, dataset: str):
 def _calibration_figure(block: pd.DataFrame, dataset: str):
     models = list(dict.fromkeys(block["model"]))
     fig, axes = _panels(len(models))
+    pooled = (block["class"] == POOLED).any()  # multiclass: one curve of every class's pairs, not k curves
+    block = block[block["class"] == POOLED] if pooled else block
     for ax, model in zip(axes, models):
         rows = block[block["model"] == model]
         for i, (label, curve) in enumerate(rows.groupby("class", sort=False)):
             CalibrationDisplay(curve["fraction_positive"].to_numpy(), curve["mean_predicted"].to_numpy(),
-                               None).plot(ax=ax, name=f"class {label} (Brier {curve['brier'].iloc[0]:.3f})",
+                               None).plot(ax=ax, name=f"{'all classes' if label == POOLED else 'class ' + str(label)} "
+                                                    f"(Brier {curve['brier'].iloc[0]:.3f})",
                                           ref_line=i == 0)
         ax.set_xlim(0.0, 1.0)
         ax.set_ylim(0.0, 1.0)
         ax.set_title(model, fontsize=9)
         ax.legend(fontsize=6 if rows["class"].nunique() > 4 else 7, loc="upper left", frameon=True)
-    fig.suptitle(f"{dataset}: reliability diagrams on the hold-out test split ({_which(block)}; 10 bins of "
-                 "predicted probability)", y=1.0)
+    which = "every class's one-vs-rest pairs pooled" if pooled else _which(block)
+    fig.suptitle(f"{dataset}: reliability diagrams on the hold-out test split ({which}; 10 bins of predicted "
+                 "probability)", y=1.0)
     fig.tight_layout()
     return fig
 
@@ -149,7 +154,7 @@ def _summary(tables: dict, dataset: str) -> str:
     parts = {}
     for name, column in (("roc_curves", "auc"), ("pr_curves", "average_precision"), ("calibration", "brier")):
         table = tables[name]
-        block = table[table["dataset"] == dataset].drop_duplicates(["model", "class"])
+        block = table[(table["dataset"] == dataset) & (table["class"] != POOLED)].drop_duplicates(["model", "class"])
         parts[name] = block.groupby("model", sort=False)[column].mean()
     models = list(dict.fromkeys(tables["confusion"].query("dataset == @dataset")["model"]))
     rows = [[model, *(fmt(parts[name].get(model, np.nan)) for name in parts)] for model in models]
@@ -167,7 +172,8 @@ def score_curves_section(tables: dict, fig_dir: Path) -> str:
     parts = ["## Hold-out scores: ROC, precision-recall, confusion, calibration\n\n"
              "From each classifier's stored hold-out probabilities (`proba:<class>` columns of `predictions.csv`), "
              "or its decision scores when it has no probabilities (those have no reliability diagram). Binary "
-             "tasks: the curve of the second class; multiclass: one curve per class against the rest. "
+             "tasks: the curve of the second class; multiclass: one curve per class against the rest (the "
+             "reliability diagram pools every class's pairs; `calibration.csv` also has each class's). "
              "The table gives the mean over those curves (ROC AUC, average precision) and the mean Brier score "
              "of the probabilities (0 is perfect).\n"]
     for dataset in dict.fromkeys(confusion["dataset"]):

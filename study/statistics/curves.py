@@ -28,10 +28,14 @@ from sklearn.metrics import (
 from study.results import CALIBRATION_COLUMNS, CONFUSION_COLUMNS, PR_COLUMNS, ROC_COLUMNS
 from study.scoring import stored_outputs
 
-__all__ = ["score_curves", "CALIBRATION_BINS"]
+__all__ = ["score_curves", "CALIBRATION_BINS", "POOLED"]
 
 CALIBRATION_BINS = 10
 """Bins of the reliability diagram: ``calibration_curve(n_bins=10, strategy="uniform")``."""
+POOLED = "pooled"
+"""``class`` of a multiclass model's pooled reliability diagram: the (probability, is that class)
+pairs of every class together (one-vs-rest, micro-averaged); its Brier score is the multiclass
+Brier score divided by the number of classes."""
 
 
 def _one_vs_rest(outputs: dict) -> list:
@@ -102,7 +106,8 @@ def score_curves(predictions: pd.DataFrame) -> dict:
         ``"roc_curves"``, ``"pr_curves"``, ``"confusion"``, ``"calibration"`` with the columns
         of ``study.results`` (``class`` and the matrix's classes as text). A model with neither
         probabilities nor decision scores has a confusion matrix only; one with decision scores
-        only has no calibration rows.
+        only has no calibration rows; a multiclass model's calibration also has the
+        :data:`POOLED` class.
     """
     rows: dict = {"roc_curves": [], "pr_curves": [], "confusion": [], "calibration": []}
     for (dataset, model), block in predictions.groupby(["dataset", "model"], sort=False):
@@ -114,11 +119,15 @@ def score_curves(predictions: pd.DataFrame) -> dict:
         base = dict(dataset=dataset, model=model)
         labels = np.unique(np.concatenate([outputs["y_true"], outputs["y_pred"]]))
         rows["confusion"] += _confusion_rows(base, outputs, labels)
-        for label, positive, score, probability in _one_vs_rest(outputs):
+        curves = _one_vs_rest(outputs)
+        for label, positive, score, probability in curves:
             rows["roc_curves"] += _roc_rows(base, label, positive, score)
             rows["pr_curves"] += _pr_rows(base, label, positive, score)
             if probability:
                 rows["calibration"] += _calibration_rows(base, label, positive, np.clip(score, 0.0, 1.0))
+        if len(curves) > 1 and curves[0][3]:  # multiclass probabilities: every class's pairs pooled too
+            positive, score = (np.concatenate([curve[i] for curve in curves]) for i in (1, 2))
+            rows["calibration"] += _calibration_rows(base, POOLED, positive, np.clip(score, 0.0, 1.0))
     columns = {"roc_curves": ROC_COLUMNS, "pr_curves": PR_COLUMNS, "confusion": CONFUSION_COLUMNS,
                "calibration": CALIBRATION_COLUMNS}
     return {name: pd.DataFrame(rows[name], columns=columns[name]) for name in rows}
