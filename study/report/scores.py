@@ -36,11 +36,13 @@ def search_section(tables: dict) -> str:
                             for r in block.itertuples())
         rows.append([dataset, model, block["search"].iloc[0], len(block), rounds, int(block["fits"].sum())])
     header = ["dataset", "model", "search", "rounds", "candidates per round", "fits on the folds"]
+    halving = (" Successive halving fits its candidates on a subsample of the training part's rows (each fold on "
+               "its share of them) and keeps the best third for the next round, on three times the rows; its chosen "
+               "candidate's train and CV scores are refits on the whole folds."
+               if searches["search"].str.startswith("Halving").any() else "")
     return ("## Hyperparameter search\n\n"
-            "Every search ran on the shared folds with train scores (`searches.csv`). Successive halving fits "
-            "its candidates on a subsample of the training part's rows (each fold on its share of them) and keeps "
-            "the best third for the next round, on three times the rows; its chosen candidate's train and CV "
-            "scores are refits on the whole folds. Fits exclude the final refit on the whole training part.\n\n"
+            f"Every search ran on the shared folds with train scores (`searches.csv`).{halving} Fits exclude the final "
+            "refit on the whole training part.\n\n"
             f"{markdown_table(header, rows)}\n")
 
 
