@@ -12,7 +12,8 @@ Keras model is built. Over plain scikeras 0.13.0 (its last release):
   training data passed to ``fit``; nothing else is ever used for validation. For grouped or
   time-ordered data a caller may pass each row's group (``fit(..., validation_groups=...)``) or
   time (``validation_time=...``): the inner split then keeps each group on one side, or
-  validates on the latest rows (the study's units do not pass them yet).
+  validates on the latest rows (the study passes them with every fit of a Keras model:
+  ``study.protocol.Job.fit_params``).
 - A fit costs what it computes: the training data is one seeded ``tf.data`` pipeline with one
   iterator for the whole fit (Keras' array adapter builds a new iterator every epoch), and fits
   of the same architecture in one process reuse one built model and its traced functions, its

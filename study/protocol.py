@@ -94,6 +94,14 @@ class Job:
         return self.model.estimator(self.dataset.task, random_state=self.seed, image_shape=self.dataset.image_shape,
                                     quick=self.quick, params={**self.params, **route(overrides)})
 
+    def fit_params(self, positions=None) -> dict:
+        """Fit parameters of a fit on rows ``positions`` of the training part (None: all of it):
+        for a Keras model on grouped or time-ordered splits, each row's group or time, so that
+        its inner validation split (early stopping) is grouped or time-ordered too
+        (:meth:`Splits.inner_validation`); ``{}`` otherwise. Searches and ``cross_validate``
+        slice them per fold."""
+        return self.splits.inner_validation(positions) if self.keras else {}
+
     def training_part(self):
         return self.splits.training_part(self.dataset)
 
@@ -117,11 +125,11 @@ def _test_rows(estimator, X_test, y_test, n_train: int, metrics: tuple) -> list:
                  n_train=n_train, n_test=len(y_test)) for m in metrics]
 
 
-def _fold_scores(estimator, X, y, folds: list, metrics: tuple) -> dict:
+def _fold_scores(estimator, X, y, folds: list, metrics: tuple, fit_params: dict) -> dict:
     """``cv_results_``-like per-fold scores of one candidate refitted on the whole of every fold
     (halving's last round may have used fewer rows, and it scores one metric)."""
     result = cross_validate(estimator, X, y, cv=folds, scoring=list(metrics), return_train_score=True,
-                            error_score="raise")
+                            error_score="raise", params=fit_params)
     return {f"split{k}_{part}_{m}": [float(result[f"{part}_{m}"][k])]
             for k in range(len(folds)) for part in ("train", "test") for m in metrics}
 
@@ -176,10 +184,10 @@ def inner_search(job: Job, grid, fold: int) -> dict:
     fit, val = job.splits.folds[fold]
     inner = plan.build(job.estimator(), metrics=(job.metric,), cv=job.splits.inner_folds(fit, y[fit]), seed=job.seed,
                        refit=False, train_scores=False)
-    best = dict(inner.fit(take_rows(X, fit), y[fit]).best_params_)
+    best = dict(inner.fit(take_rows(X, fit), y[fit], **job.fit_params(fit)).best_params_)
     if plan.kind != "halving":
         return {"best_params": best}
-    model = clone(job.estimator()).set_params(**best).fit(take_rows(X, fit), y[fit])
+    model = clone(job.estimator()).set_params(**best).fit(take_rows(X, fit), y[fit], **job.fit_params(fit))
     X_val, y_val = take_rows(X, val), y[val]
     return {"best_params": best, "scores": {m: float(get_scorer(m)(model, X_val, y_val)) for m in job.metrics}}
 
@@ -229,7 +237,7 @@ def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:
 
 
 def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, metrics: tuple,
-                  n_jobs: int | None = None) -> dict:
+                  n_jobs: int | None = None, fit_params: dict | None = None) -> dict:
     """The unit of work: tune ``estimator`` on ``dataset``'s training part, then test it once.
 
     Parameters
@@ -246,6 +254,9 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, met
         scikit-learn scorer names, primary first (the search's ``refit``).
     n_jobs : int or None, default=None
         The search's ``n_jobs``.
+    fit_params : dict or None, default=None
+        Parameters of ``fit``, one value per training row (sliced per fold), e.g.
+        :meth:`Job.fit_params`.
 
     Returns
     -------
@@ -269,12 +280,13 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, met
     search = plan.build(estimator, metrics=metrics, cv=splits.folds, seed=splits.seed, n_jobs=n_jobs)
     X_train, y_train = splits.training_part(dataset)
     X_test, y_test = splits.test_part(dataset)
-    search.fit(X_train, y_train)
+    fit_params = fit_params or {}
+    search.fit(X_train, y_train, **fit_params)
     test_rows = _test_rows(search, X_test, y_test, len(y_train), metrics)
     if plan.kind == "halving":
         params, best = [dict(search.best_params_)], 0
         scores = _fold_scores(clone(estimator).set_params(**search.best_params_), X_train, y_train, splits.folds,
-                              metrics)
+                              metrics, fit_params)
     else:
         params, best, scores = search.cv_results_["params"], search.best_index_, search.cv_results_
     rows = _cv_rows(scores, best, splits, metrics) + test_rows
@@ -287,4 +299,5 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, met
 
 def run_unit(job: Job, grid, n_jobs: int | None = None) -> dict:
     """:func:`fit_and_score` of a fresh estimator of ``job.model`` (the runner's work function)."""
-    return fit_and_score(job.estimator(), job.dataset, job.splits, grid=grid, metrics=job.metrics, n_jobs=n_jobs)
+    return fit_and_score(job.estimator(), job.dataset, job.splits, grid=grid, metrics=job.metrics, n_jobs=n_jobs,
+                         fit_params=job.fit_params())

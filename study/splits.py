@@ -131,6 +131,28 @@ class Splits:
             return _time_folds(self.order[positions], self.n_splits, self.gap, "an outer fold")
         return list(_kfold(self.task, self.n_splits, self.seed).split(np.zeros(len(y)), y))
 
+    def inner_validation(self, positions: np.ndarray | None = None) -> dict:
+        """Fit parameters for a Keras model's inner validation split (early stopping) on rows of
+        the training part: each row's group or time, so that split is grouped or time-ordered
+        too (``backends.keras_wrappers``: ``validation_groups`` / ``validation_time``).
+
+        Parameters
+        ----------
+        positions : ndarray of int of shape (n,) or None, default=None
+            Positions into :attr:`train` of the rows fitted on; None: all of them.
+
+        Returns
+        -------
+        dict
+            ``{"model__validation_groups": ...}``, ``{"model__validation_time": ...}`` (arrays of
+            shape (n,), routed to the Pipeline's ``model`` step), or ``{}`` for shuffled splits.
+        """
+        values = self.groups if self.kind == "group" else self.order if self.kind == "timeseries" else None
+        if values is None:
+            return {}
+        key = "model__validation_groups" if self.kind == "group" else "model__validation_time"
+        return {key: values if positions is None else values[positions]}
+
 
 def _kfold(task: str, cv: int, seed: int):
     cls = StratifiedKFold if task == "classification" else KFold

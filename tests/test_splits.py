@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from backends import get_model
 from study.data import load_data
 from study.protocol import Job
 from study.spec import StudySpec
@@ -125,3 +126,46 @@ def test_every_consumer_receives_the_drawn_splits(patients):
     job = Job(patients, splits, get_model("ridge"), ("accuracy",), 0, True)
     assert job.splits is splits
     assert StudySpec(cv_kind="auto").validate().cv_kind == "auto"
+
+
+def test_keras_inner_validation_split_is_grouped_or_time_ordered(patients, sales, monkeypatch):
+    """A Keras model fitted on grouped (time-ordered) rows validates early stopping on whole groups (the
+    latest rows): the study passes each row's group (time) with every fit of a Keras model."""
+    from backends.keras import KerasDenseClassifier, KerasDenseRegressor
+    from backends.keras_wrappers import InnerValidationMixin
+
+    seen = []
+    original = InnerValidationMixin._split_inner
+
+    def spy(self, X, y, sample_weight, groups=None, time=None):
+        out = original(self, X, y, sample_weight, groups, time)
+        seen.append((groups, time, len(out[1]), len(out[3][1])))
+        return out
+
+    monkeypatch.setattr(InnerValidationMixin, "_split_inner", spy)
+    for data, cls in ((patients, KerasDenseClassifier), (sales, KerasDenseRegressor)):
+        splits = make_splits(data, cv=3, seed=0)
+        est = get_model("keras_dense").estimator(data.task, random_state=0, quick=True)
+        job = Job(data, splits, get_model("keras_dense"), ("accuracy",) if data.task == "classification" else ("r2",),
+                  0, True)
+        params = job.fit_params(splits.folds[0][0])
+        assert isinstance(est.named_steps["model"], cls) and len(params) == 1
+        est.set_params(model__early_stopping=True, model__validation_fraction=0.25, model__epochs=2)
+        fit = splits.folds[0][0]
+        X, y = splits.training_part(data)
+        est.fit(X.iloc[fit] if hasattr(X, "iloc") else X[fit], y[fit], **params)
+    (groups, none, n_fit, n_val), (no_groups, times, m_fit, m_val) = seen
+    assert none is None and no_groups is None and n_fit + n_val == len(groups) and m_fit + m_val == len(times)
+    # the inner split itself: whole groups on one side; the latest times validate
+    rng = np.random.default_rng(0)
+    model = KerasDenseClassifier(validation_fraction=0.25, random_state=0)
+    model._random_state = 0  # set by fit
+    X, y = rng.normal(size=(40, 3)), np.repeat([0, 1], 20)
+    g = np.repeat(np.arange(10), 4)
+    _, _, _, (X_val, _) = original(model, X, y, None, g, None)
+    val_groups = {int(g[np.flatnonzero((X == row).all(axis=1))[0]]) for row in X_val}
+    fit_groups = set(g) - val_groups
+    assert val_groups and not fit_groups & val_groups and len(X_val) == 4 * len(val_groups)
+    t = np.arange(40)[::-1]
+    X_fit, _, _, (X_val, _) = original(model, X, y, None, None, t)
+    assert len(X_val) == 10 and set(map(tuple, X_val)) == set(map(tuple, X[t >= 30]))

@@ -160,8 +160,8 @@ class ClassImbalance(Experiment):
         rows = []
         for switch, weight in (("off", None), ("on", "balanced")):
             result = cross_validate(job.estimator(class_weight=weight), X, y, cv=folds, scoring=scoring,
-                                    return_train_score=True, n_jobs=1, error_score="raise")
-            refit = job.estimator(class_weight=weight).fit(X, y)
+                                    return_train_score=True, n_jobs=1, error_score="raise", params=job.fit_params())
+            refit = job.estimator(class_weight=weight).fit(X, y, **job.fit_params())
             for metric, scorer in scoring.items():
                 base = dict(dataset=data.name, model=job.model.name, class_weight=switch, minority_class=minority,
                             ratio=job.options.get("ratio", RATIO), metric=metric)
