@@ -9,7 +9,11 @@ Keras model is built. Over plain scikeras 0.13.0 (its last release):
   KFold. The mixins here declare the tags explicitly.
 - Keras' ``validation_split`` takes the *last* rows of the training data (one class only on
   data sorted by label). Here the validation data is a seeded, stratified inner split of the
-  training data passed to ``fit``; nothing else is ever used for validation.
+  training data passed to ``fit``; nothing else is ever used for validation. For grouped or
+  time-ordered data a caller may pass each row's group (``fit(..., validation_groups=...)``) or
+  time (``validation_time=...``): the inner split then keeps each group on one side, or
+  validates on the latest rows (the study passes them with every fit of a Keras model:
+  ``study.protocol.Job.fit_params``).
 - A fit costs what it computes: the training data is one seeded ``tf.data`` pipeline with one
   iterator for the whole fit (Keras' array adapter builds a new iterator every epoch), and fits
   of the same architecture in one process reuse one built model and its traced functions, its
@@ -33,7 +37,7 @@ from scikeras.utils.random_state import tensorflow_random_state  # noqa: E402
 from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402
 from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402 (re-exported to backends.keras)
 from sklearn.exceptions import NotFittedError  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.model_selection import GroupShuffleSplit, train_test_split  # noqa: E402
 from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
 
 from backends.keras_pool import lease, lease_initialized  # noqa: E402
@@ -161,14 +165,28 @@ class InnerValidationMixin:
             raw = np.asarray(keras.ops.softmax(raw) if raw.shape[-1] > 1 else keras.ops.sigmoid(raw))
         return raw
 
-    def _split_inner(self, X, y, sample_weight) -> tuple:
-        """``(X, y, sample_weight, validation)``: the seeded, stratified inner validation split."""
+    def _split_inner(self, X, y, sample_weight, groups=None, time=None) -> tuple:
+        """``(X, y, sample_weight, validation)``: the seeded inner validation split of the data
+        passed to ``fit``: the rows of the latest times when ``time`` is given (at least
+        ``validation_fraction`` of them; rows sharing a time together), whole groups when
+        ``groups`` is given (``GroupShuffleSplit``, a ``validation_fraction`` of the groups),
+        else a stratified (classifiers) random split."""
         if self.validation_fraction == 0.0:
             return X, y, sample_weight, None
-        stratify = _class_labels(y) if self._stratify_inner else None
         parts = [X, y] + ([sample_weight] if sample_weight is not None else [])
-        split = train_test_split(*parts, test_size=self.validation_fraction, random_state=self._random_state,
-                                 stratify=stratify)
+        if time is not None or groups is not None:
+            if time is not None:
+                time = np.asarray(time)
+                cut = np.sort(time, kind="stable")[len(time) - max(1, math.ceil(self.validation_fraction * len(time)))]
+                fit, val = np.flatnonzero(time < cut), np.flatnonzero(time >= cut)
+            else:
+                fit, val = next(GroupShuffleSplit(n_splits=1, test_size=self.validation_fraction,
+                                                  random_state=self._random_state).split(X, y, groups))
+            split = [piece for part in parts for piece in (part[fit], part[val])]
+        else:
+            stratify = _class_labels(y) if self._stratify_inner else None
+            split = train_test_split(*parts, test_size=self.validation_fraction, random_state=self._random_state,
+                                     stratify=stratify)
         weights = split[4] if sample_weight is not None else None
         return split[0], split[2], weights, (split[1], split[3])
 
@@ -182,9 +200,10 @@ class InnerValidationMixin:
             data = data.shuffle(len(X), seed=self._random_state, reshuffle_each_iteration=True)
         return data.batch(self.batch_size).repeat(epochs), math.ceil(len(X) / self.batch_size)
 
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, validation_groups=None,
+                         validation_time=None, **kwargs):
         self._check_validation_params()
-        X, y, sample_weight, validation = self._split_inner(X, y, sample_weight)
+        X, y, sample_weight, validation = self._split_inner(X, y, sample_weight, validation_groups, validation_time)
         seeded = tensorflow_random_state(self._random_state) if self._random_state is not None \
             else contextlib.nullcontext()
         with seeded:

@@ -10,11 +10,20 @@ Example
     out = "reports/churn"
     cv = 5
     datasets = ["wine", { name = "churn", path = "tests/data/customers.csv", target = "churned" }]
+    # grouped rows: { path = "visits.csv", target = "y", groups = "patient" }
+    # time-ordered rows: { path = "sales.csv", target = "y", time = "date" }  (time_features = true)
+    # search = "random"; n_iter = 10; cv_kind = "auto"; gap = 0
     # a ;-separated file: { path = "sales.csv", target = "y", sep = ";" }  (default: detected)
 
     [[models]]
     name = "logistic_regression"
     grid = { C = [0.1, 1.0, 10.0] }
+
+    [[models]]
+    name = "ridge"
+    search = "random"                            # this model's own search (--search for all)
+    n_iter = 5
+    distributions = { alpha = { loguniform = [0.001, 100.0] } }
 
     [[models]]
     name = "random_forest"
@@ -36,17 +45,20 @@ from pathlib import Path
 
 from study.spec import DataSource, StudySpec
 
-__all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS", "KERAS_KEYS", "NONE"]
+__all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS", "KERAS_KEYS", "SEARCH_KEYS", "NONE"]
 
 TOP_KEYS = {
     "datasets": list, "models": list, "cv": int, "repeats": int, "nested": bool, "test_size": float,
     "seed": int, "quick": bool, "n_jobs": int, "out": str, "metrics": list, "scheduler": str,
-    "cache_dir": str, "diagnostics": bool,
+    "cache_dir": str, "diagnostics": bool, "cv_kind": str, "gap": int, "search": str, "n_iter": int,
 }
-DATASET_KEYS = {"name", "path", "openml", "target", "task", "sep"}
+DATASET_KEYS = {"name", "path", "openml", "target", "task", "sep", "groups", "time", "time_features"}
 KERAS_KEYS = {"epochs", "batch_size", "early_stopping", "patience", "validation_fraction", "class_weight", "image"}
 """Options of a user's Keras model (``image`` is ``backends.custom.keras_model``'s ``needs_image``)."""
-MODEL_KEYS = {"name", "grid", "sklearn", "keras"} | KERAS_KEYS
+SEARCH_KEYS = {"search", "n_iter", "distributions"}
+"""A model's own search (``StudySpec.searches``): ``search = "random"``, ``n_iter = 5``,
+``distributions = { C = { loguniform = [0.001, 100.0] } }``."""
+MODEL_KEYS = {"name", "grid", "sklearn", "keras"} | KERAS_KEYS | SEARCH_KEYS
 NONE = "None"
 """TOML has no null: this string in a grid stands for Python's None (``max_depth = ["None", 8, 16]``)."""
 
@@ -81,11 +93,33 @@ def _dataset(path: Path, entry, index: int):
     if "sep" in entry and not isinstance(entry["sep"], str):
         raise _fail(path, f"datasets[{index}].sep must be a string such as \";\" or \"\\t\"; got {entry['sep']!r}.")
     source = f"openml:{entry['openml']}" if "openml" in entry else str((path.parent / entry["path"]).resolve())
+    for key, kind in (("groups", str), ("time", str), ("time_features", bool)):
+        if key in entry and not isinstance(entry[key], kind):
+            expected = "column name (a string)" if kind is str else "boolean"
+            raise _fail(path, f"datasets[{index}].{key} must be a {expected}; got {entry[key]!r}.")
     return DataSource(source=source, target=entry.get("target"), task=entry.get("task"), name=entry.get("name"),
-                      sep=entry.get("sep"))
+                      sep=entry.get("sep"), groups=entry.get("groups"), time=entry.get("time"),
+                      time_features=entry.get("time_features", False))
 
 
-def _model(path: Path, entry, index: int, grids: dict):
+def _model_search(path: Path, entry: dict, searches: dict) -> None:
+    """A model's own search settings (``search``, ``n_iter``, ``distributions``) into ``searches``."""
+    from study.search import check_distributions
+
+    own = {key: entry[key] for key in SEARCH_KEYS if key in entry}
+    if not own:
+        return
+    name = entry["name"]
+    if "distributions" in own:
+        try:
+            own["distributions"] = check_distributions(name, own["distributions"])
+        except ValueError as exc:
+            raise _fail(path, f"{exc} Allowed: {{ loguniform = [low, high] }}, {{ uniform = [low, high] }}, "
+                              "{ randint = [low, high] } or a list of values.") from None
+    searches[name] = own
+
+
+def _model(path: Path, entry, index: int, grids: dict, searches: dict):
     """A model name, or a user model's ModelSpec (``backends.custom``)."""
     from backends.custom import keras_model, resolve_object, sklearn_model
 
@@ -94,6 +128,7 @@ def _model(path: Path, entry, index: int, grids: dict):
     if not isinstance(entry, dict) or "name" not in entry:
         raise _fail(path, f"models[{index}] must be a model name or a table with a 'name'; got {entry!r}.")
     _check_keys(path, f"models[{index}] ({entry['name']})", entry, MODEL_KEYS)
+    _model_search(path, entry, searches)
     name, grid = entry["name"], entry.get("grid")
     if grid is not None and (not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values())):
         raise _fail(path, f"the grid of {name!r} must map parameter names to non-empty lists; got {grid!r}.")
@@ -153,10 +188,11 @@ def load_config(path) -> StudySpec:
     if folder not in sys.path:
         sys.path.insert(0, folder)
     grids: dict = {}
+    searches: dict = {}
     if "datasets" in values:
         values["datasets"] = tuple(_dataset(path, d, i) for i, d in enumerate(values["datasets"]))
     if "models" in values:
-        values["models"] = tuple(_model(path, m, i, grids) for i, m in enumerate(values["models"]))
+        values["models"] = tuple(_model(path, m, i, grids, searches) for i, m in enumerate(values["models"]))
     for key in ("out", "cache_dir"):
         if key in values:
             if not values[key].strip():
@@ -165,6 +201,6 @@ def load_config(path) -> StudySpec:
     if "metrics" in values:
         values["metrics"] = tuple(values["metrics"])
     try:
-        return StudySpec(**values, grids=grids).validate()
+        return StudySpec(**values, grids=grids, searches=searches).validate()
     except ValueError as exc:
         raise _fail(path, str(exc)) from None

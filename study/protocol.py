@@ -1,122 +1,31 @@
-"""The protocol: one seeded hold-out split and shared folds per dataset, and the unit of work.
+"""The protocol: the unit of work on a dataset's splits (``study.splits``), and nested CV.
 
-A unit of work tunes one estimator on one dataset with GridSearchCV over the shared folds,
-refits the best candidate on the whole training part and scores it once on the hold-out test
-split. The hold-out test rows are never passed to anything but that final scoring. Like
-scikit-learn's ``_fit_and_score``, the unit takes an estimator object and returns a plain
-record; the runner applies the one error policy (a raised exception becomes a recorded
-failure).
+A unit of work tunes one estimator on one dataset with its search (``study.search``: grid,
+random or halving) over the shared folds, refits the best candidate on the whole training part
+and scores it once on the hold-out test split. The hold-out test rows are never passed to
+anything but that final scoring. Like scikit-learn's ``_fit_and_score``, the unit takes an
+estimator object and returns a plain record; the runner applies the one error policy (a raised
+exception becomes a recorded failure).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import (
-    GridSearchCV,
-    KFold,
-    RepeatedKFold,
-    RepeatedStratifiedKFold,
-    StratifiedKFold,
-    train_test_split,
-)
+from sklearn.model_selection import cross_validate
 
 from backends import ModelSpec
 from backends.routing import route
 from study.data import Dataset, take_rows
 from study.saved import keep
 from study.scoring import missing_responses, output_columns, response_methods
+from study.search import Search, as_search
+from study.splits import Splits, make_splits
 
 __all__ = ["Splits", "make_splits", "skip_reason", "Job", "fit_and_score", "run_unit", "inner_search", "nested_rows"]
-
-
-@dataclass(frozen=True, eq=False)
-class Splits:
-    """The hold-out split and the shared CV folds of one dataset.
-
-    Attributes
-    ----------
-    train : ndarray of int, shape (n_train,)
-        Dataset row indices of the training part.
-    test : ndarray of int, shape (n_test,)
-        Dataset row indices of the untouched hold-out test split.
-    folds : list of (ndarray, ndarray)
-        (fit, validation) positions *into* ``train`` for each fold; the same for every model.
-    n_splits : int
-        k, the number of folds of one repetition (``len(folds) == k * repeats``).
-    """
-
-    train: np.ndarray
-    test: np.ndarray
-    folds: list
-    n_splits: int
-
-    @property
-    def first_repetition(self) -> list:
-        """The first k folds (fold indices 0 .. k-1): the folds the diagnostics use."""
-        return list(self.folds)[:self.n_splits]
-
-    def training_part(self, dataset: Dataset):
-        """``(X, y)`` of the training part."""
-        return take_rows(dataset.X, self.train), dataset.y[self.train]
-
-    def test_part(self, dataset: Dataset):
-        """``(X, y)`` of the hold-out test split."""
-        return take_rows(dataset.X, self.test), dataset.y[self.test]
-
-
-def _kfold(task: str, cv: int, seed: int):
-    cls = StratifiedKFold if task == "classification" else KFold
-    return cls(n_splits=cv, shuffle=True, random_state=seed)
-
-
-def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int = 0, repeats: int = 1) -> Splits:
-    """Seeded outer hold-out split, then k shuffled folds (r times) on the training part.
-
-    Classification uses stratified splits (``train_test_split(stratify=y)``,
-    ``StratifiedKFold`` / ``RepeatedStratifiedKFold``); regression plain shuffled ones. A
-    dataset with its own ``test_index`` (e.g. Keras' ``mnist.npz``) keeps it as the hold-out.
-
-    Parameters
-    ----------
-    dataset : Dataset
-    cv : int, default=5
-        Number of folds k.
-    test_size : float, default=0.2
-        Fraction of rows in the hold-out test split.
-    seed : int, default=0
-    repeats : int, default=1
-        Number of repetitions r of the k-fold split with different shuffles; the folds are
-        numbered 0 .. k*r-1 (repeat = fold // k).
-
-    Returns
-    -------
-    Splits
-
-    Raises
-    ------
-    ValueError
-        If a class has fewer members than needed for the stratified splits.
-    """
-    classification = dataset.task == "classification"
-    indices = np.arange(dataset.n_samples)
-    if dataset.test_index is not None:  # the data's own test split (e.g. mnist.npz) is the hold-out
-        test = np.sort(np.asarray(dataset.test_index))
-        train = np.setdiff1d(indices, test)
-    else:
-        train, test = train_test_split(
-            indices, test_size=test_size, random_state=seed, stratify=dataset.y if classification else None
-        )
-    if repeats > 1:
-        splitter = (RepeatedStratifiedKFold if classification else RepeatedKFold)(
-            n_splits=cv, n_repeats=repeats, random_state=seed)
-    else:
-        splitter = _kfold(dataset.task, cv, seed)
-    folds = [(fit, val) for fit, val in splitter.split(take_rows(dataset.X, train), dataset.y[train])]
-    return Splits(train=train, test=test, folds=folds, n_splits=cv)
 
 
 def skip_reason(model, dataset: Dataset, metrics: tuple) -> str | None:
@@ -157,7 +66,7 @@ class Job:
     options : dict, default={}
         An experiment's own settings for this model (e.g. the validation-curve sweeps).
     search : dict or None, default=None
-        The unit's grid search (:func:`fit_and_score`'s ``search``), so that an experiment takes
+        The unit's search record (:func:`fit_and_score`'s ``search``), so that an experiment takes
         the scores of a fit the unit already made instead of making it again.
     """
 
@@ -186,6 +95,14 @@ class Job:
         return self.model.estimator(self.dataset.task, random_state=self.seed, image_shape=self.dataset.image_shape,
                                     quick=self.quick, params={**self.params, **route(overrides)})
 
+    def fit_params(self, positions=None) -> dict:
+        """Fit parameters of a fit on rows ``positions`` of the training part (None: all of it):
+        for a Keras model on grouped or time-ordered splits, each row's group or time, so that
+        its inner validation split (early stopping) is grouped or time-ordered too
+        (:meth:`Splits.inner_validation`); ``{}`` otherwise. Searches and ``cross_validate``
+        slice them per fold."""
+        return self.splits.inner_validation(positions) if self.keras else {}
+
     def training_part(self):
         return self.splits.training_part(self.dataset)
 
@@ -193,13 +110,13 @@ class Job:
         return self.splits.test_part(self.dataset)
 
 
-def _cv_rows(search: GridSearchCV, splits: Splits, metrics: tuple) -> list:
-    results, best = search.cv_results_, search.best_index_
+def _cv_rows(scores: dict, best: int, splits: Splits, metrics: tuple) -> list:
+    """Per-fold train and validation rows of candidate ``best`` from ``cv_results_``-like scores."""
     rows = []
     for k, (fit, val) in enumerate(splits.folds):
         for metric in metrics:
             for split, key, n_test in (("train", "train", len(fit)), ("validation", "test", len(val))):
-                score = float(results[f"split{k}_{key}_{metric}"][best])
+                score = float(scores[f"split{k}_{key}_{metric}"][best])
                 rows.append(dict(split=split, fold=k, metric=metric, score=score, n_train=len(fit), n_test=n_test))
     return rows
 
@@ -209,26 +126,71 @@ def _test_rows(estimator, X_test, y_test, n_train: int, metrics: tuple) -> list:
                  n_train=n_train, n_test=len(y_test)) for m in metrics]
 
 
-def inner_search(job: Job, grid: dict, fold: int) -> dict:
-    """Nested cross-validation's inner search on one outer fold (a work item of its own).
+def _fold_scores(estimator, X, y, folds: list, metrics: tuple, fit_params: dict) -> dict:
+    """``cv_results_``-like per-fold scores of one candidate refitted on the whole of every fold
+    (halving's last round may have used fewer rows, and it scores one metric)."""
+    result = cross_validate(estimator, X, y, cv=folds, scoring=list(metrics), return_train_score=True,
+                            error_score="raise", params=fit_params)
+    return {f"split{k}_{part}_{m}": [float(result[f"{part}_{m}"][k])]
+            for k in range(len(folds)) for part in ("train", "test") for m in metrics}
 
-    The outer folds are the shared folds; on outer fold ``fold``'s training part, the same grid
-    search with k seeded inner folds chooses a candidate (by the primary metric). Its outer
-    score is the unit's own fit of that candidate on that fold's training part, scored on the
-    fold's validation part (the same data and parameters): :func:`nested_rows` takes it from
-    the unit's search instead of fitting it again. Source: Cawley & Talbot (2010), JMLR 11;
-    scikit-learn's "Nested versus non-nested cross-validation" example.
+
+def _search_summary(search, plan: Search, n_folds: int) -> dict:
+    """What ran: the scikit-learn class, candidates and fits per round, for the report.
 
     Returns
     -------
     dict
-        ``best_params``: the inner search's choice (routed names).
+        ``search`` (class name), ``kind``, ``rounds``: list of ``(candidates, rows)`` per round
+        (one round, rows None, except for halving: ``n_candidates_`` and ``n_resources_``, the
+        rows of the training part subsampled in that round), ``n_candidates``
+        (first round), ``n_fits`` (candidate fits on the folds, without the refit).
     """
+    if plan.kind == "halving":
+        rounds = [(int(c), int(r)) for c, r in zip(search.n_candidates_, search.n_resources_)]
+    else:
+        rounds = [(len(search.cv_results_["params"]), None)]
+    return dict(search=type(search).__name__, kind=plan.kind, rounds=rounds, n_candidates=rounds[0][0],
+                n_fits=sum(c for c, _ in rounds) * n_folds)
+
+
+def inner_search(job: Job, grid, fold: int) -> dict:
+    """Nested cross-validation's inner search on one outer fold (a work item of its own).
+
+    The outer folds are the shared folds; on outer fold ``fold``'s training part, the same search
+    (``study.search``) on k inner folds of the same kind (:meth:`Splits.inner_folds`: grouped or
+    time-ordered when the shared folds are) chooses a candidate by the primary metric. Its outer
+    score is the unit's own fit of that candidate on that fold's training part, scored on the
+    fold's validation part (the same data and parameters): :func:`nested_rows` takes it from the
+    unit's search instead of fitting it again; after a halving search (whose unit keeps the scores
+    of its chosen candidate only) it is fitted and scored here. Source: Cawley & Talbot (2010),
+    JMLR 11; scikit-learn's "Nested versus non-nested cross-validation" example.
+
+    Parameters
+    ----------
+    job : Job
+    grid : dict or Search
+        The unit's search (a grid: its grid search).
+    fold : int
+        The outer fold.
+
+    Returns
+    -------
+    dict
+        ``best_params``: the inner search's choice (routed names); after halving also
+        ``scores``: ``{metric: outer validation score}``.
+    """
+    plan = as_search(grid)
     X, y = job.training_part()
-    fit = job.splits.folds[fold][0]
-    inner = GridSearchCV(job.estimator(), grid, scoring=job.metric, refit=False, error_score="raise",
-                         cv=_kfold(job.dataset.task, job.splits.n_splits, job.seed))
-    return {"best_params": dict(inner.fit(take_rows(X, fit), y[fit]).best_params_)}
+    fit, val = job.splits.folds[fold]
+    inner = plan.build(job.estimator(), metrics=(job.metric,), cv=job.splits.inner_folds(fit, y[fit]), seed=job.seed,
+                       refit=False, train_scores=False)
+    best = dict(inner.fit(take_rows(X, fit), y[fit], **job.fit_params(fit)).best_params_)
+    if plan.kind != "halving":
+        return {"best_params": best}
+    model = clone(job.estimator()).set_params(**best).fit(take_rows(X, fit), y[fit], **job.fit_params(fit))
+    X_val, y_val = take_rows(X, val), y[val]
+    return {"best_params": best, "scores": {m: float(get_scorer(m)(model, X_val, y_val)) for m in job.metrics}}
 
 
 def nested_rows(search: dict, choices: dict, splits: Splits, metrics: tuple) -> list:
@@ -239,7 +201,8 @@ def nested_rows(search: dict, choices: dict, splits: Splits, metrics: tuple) -> 
     search : dict
         The unit's ``search`` record (:func:`fit_and_score`).
     choices : dict of int to dict
-        ``{outer fold: inner search's best_params}`` (folds whose inner search failed are absent).
+        ``{outer fold: inner search's result}`` (:func:`inner_search`'s dict, or its
+        ``best_params`` alone); folds whose inner search failed are absent.
     splits : Splits
     metrics : tuple of str
 
@@ -249,21 +212,24 @@ def nested_rows(search: dict, choices: dict, splits: Splits, metrics: tuple) -> 
         Rows without the unit's labels, as :func:`fit_and_score`'s.
     """
     rows = []
-    for k, params in sorted(choices.items()):
-        chosen = search["params"].index(params)
+    for k, choice in sorted(choices.items()):
+        scores = choice.get("scores") if "best_params" in choice else None
+        params = choice["best_params"] if "best_params" in choice else choice
         fit, val = splits.folds[k]
-        rows += [dict(split="nested", fold=k, metric=m, score=search["scores"][f"split{k}_test_{m}"][chosen],
-                      n_train=len(fit), n_test=len(val)) for m in metrics]
+        if scores is None:
+            chosen = search["params"].index(params)
+            scores = {m: search["scores"][f"split{k}_test_{m}"][chosen] for m in metrics}
+        rows += [dict(split="nested", fold=k, metric=m, score=scores[m], n_train=len(fit), n_test=len(val))
+                 for m in metrics]
     return rows
 
 
-def _search_record(search: GridSearchCV, n_folds: int, metrics: tuple, test_rows: list) -> dict:
-    """What the experiments reuse of a grid search: every candidate's per-fold scores."""
-    results = search.cv_results_
-    scores = {f"split{k}_{part}_{m}": [float(v) for v in results[f"split{k}_{part}_{m}"]]
-              for k in range(n_folds) for part in ("train", "test") for m in metrics}
-    return dict(params=list(results["params"]), scores=scores, best=int(search.best_index_),
-                test={row["metric"]: row["score"] for row in test_rows})
+def _search_record(params: list, scores: dict, best: int, n_folds: int, metrics: tuple, test_rows: list) -> dict:
+    """What the experiments reuse of a search: every candidate's per-fold scores."""
+    kept = {f"split{k}_{part}_{m}": [float(v) for v in scores[f"split{k}_{part}_{m}"]]
+            for k in range(n_folds) for part in ("train", "test") for m in metrics}
+    test = {row["metric"]: row["score"] for row in test_rows}
+    return dict(params=list(params), scores=kept, best=int(best), test=test)
 
 
 def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:
@@ -271,23 +237,27 @@ def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:
     return pd.DataFrame({**columns, **output_columns(estimator, X_test)})
 
 
-def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, metrics: tuple,
-                  n_jobs: int | None = None) -> dict:
+def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, metrics: tuple,
+                  n_jobs: int | None = None, fit_params: dict | None = None) -> dict:
     """The unit of work: tune ``estimator`` on ``dataset``'s training part, then test it once.
 
     Parameters
     ----------
     estimator : scikit-learn estimator
-        Unfitted (cloned by GridSearchCV for every fit).
+        Unfitted (cloned by the search for every fit).
     dataset : Dataset
     splits : Splits
-        From :func:`make_splits`; its folds are GridSearchCV's ``cv``.
-    grid : dict of str to list
-        GridSearchCV grid (routed keys); ``{}`` is a single candidate.
+        From :func:`make_splits`; its folds are the search's ``cv``.
+    grid : dict of str to list, Search or None, default=None
+        The search (``study.search.Search``), or a grid (routed keys) for a grid search;
+        ``{}`` or None is a single candidate.
     metrics : tuple of str
-        scikit-learn scorer names, primary first (GridSearchCV's ``refit``).
+        scikit-learn scorer names, primary first (the search's ``refit``).
     n_jobs : int or None, default=None
-        GridSearchCV's ``n_jobs``.
+        The search's ``n_jobs``.
+    fit_params : dict or None, default=None
+        Parameters of ``fit``, one value per training row (sliced per fold), e.g.
+        :meth:`Job.fit_params`.
 
     Returns
     -------
@@ -295,34 +265,43 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid: dict, me
         ``rows``: tidy result rows without the unit's labels (split, fold, metric, score,
         n_train, n_test; see ``study.results``); ``predictions``: a DataFrame of the hold-out
         rows (index, y_true, y_pred and the stored outputs of ``study.scoring.output_columns``);
-        ``best_params``: GridSearchCV's choice (dict of routed names to values);
+        ``best_params``: the search's choice (dict of routed names to values);
         ``fit_time``: seconds to refit it on the whole training part; ``search``: every
         candidate's parameters and per-fold train and validation scores, the chosen index and
-        its hold-out test scores (for the experiments that follow the unit); ``model``: the
-        refit best estimator as a :class:`study.saved.SavedModel` (bytes: the Keras networks
-        saved at the end of the fit in Keras' format, never a TensorFlow object; see
-        :func:`study.saved.keep`).
+        its hold-out test scores (for the experiments that follow the unit; after halving, the
+        chosen candidate's only, fitted again on the whole of every fold); ``summary``: what
+        ran (:func:`_search_summary`); ``model``: the refit best estimator as a
+        :class:`study.saved.SavedModel` (bytes: the Keras networks saved at the end of the fit
+        in Keras' format, never a TensorFlow object; see :func:`study.saved.keep`).
 
     Raises
     ------
     Exception
-        Whatever the fit raises (GridSearchCV's ``error_score="raise"``): the runner records it.
+        Whatever the fit raises (``error_score="raise"``): the runner records it.
     """
-    search = GridSearchCV(estimator, grid, scoring=list(metrics), refit=metrics[0], cv=splits.folds,
-                          return_train_score=True, n_jobs=n_jobs, error_score="raise")
+    plan = as_search(grid or {})
+    search = plan.build(estimator, metrics=metrics, cv=splits.folds, seed=splits.seed, n_jobs=n_jobs)
     X_train, y_train = splits.training_part(dataset)
     X_test, y_test = splits.test_part(dataset)
-    search.fit(X_train, y_train)
+    fit_params = fit_params or {}
+    search.fit(X_train, y_train, **fit_params)
     test_rows = _test_rows(search, X_test, y_test, len(y_train), metrics)
-    rows = _cv_rows(search, splits, metrics) + test_rows
+    if plan.kind == "halving":
+        params, best = [dict(search.best_params_)], 0
+        scores = _fold_scores(clone(estimator).set_params(**search.best_params_), X_train, y_train, splits.folds,
+                              metrics, fit_params)
+    else:
+        params, best, scores = search.cv_results_["params"], search.best_index_, search.cv_results_
+    rows = _cv_rows(scores, best, splits, metrics) + test_rows
     predictions = _predictions(search.best_estimator_, splits, X_test, y_test)
-    record = _search_record(search, len(splits.folds), metrics, test_rows)
+    record = _search_record(params, scores, best, len(splits.folds), metrics, test_rows)
     best_params = dict(search.best_params_)
     model = keep(search.best_estimator_, dataset, best_params=best_params, scores=record["test"])
     return dict(rows=rows, predictions=predictions, best_params=best_params, fit_time=float(search.refit_time_),
-                search=record, model=model)
+                search=record, summary=_search_summary(search, plan, len(splits.folds)), model=model)
 
 
-def run_unit(job: Job, grid: dict, n_jobs: int | None = None) -> dict:
+def run_unit(job: Job, grid, n_jobs: int | None = None) -> dict:
     """:func:`fit_and_score` of a fresh estimator of ``job.model`` (the runner's work function)."""
-    return fit_and_score(job.estimator(), job.dataset, job.splits, grid=grid, metrics=job.metrics, n_jobs=n_jobs)
+    return fit_and_score(job.estimator(), job.dataset, job.splits, grid=grid, metrics=job.metrics, n_jobs=n_jobs,
+                         fit_params=job.fit_params())

@@ -33,6 +33,17 @@ search"), or derived from another fit's history ("derived"); ``verdicts`` in
 ``study.statistics.verdicts``; ``failures`` holds one
 row per failed work item (``work`` = "unit" or the experiment's name) and ``timings`` the
 seconds and the number of fits of every work item (as computed, also when loaded from the store).
+
+``searches`` (:data:`SEARCH_COLUMNS`): what tuned each unit: ``search`` (the scikit-learn class),
+one row per ``round`` (one for grid and random search; successive halving's rounds), the
+``candidates`` fitted in it, the ``rows`` of the training part it used (halving's
+``n_resources_``: each fold fits on its share of a subsample of that size; NA: all of them) and its
+``fits`` (candidates x folds).
+
+From the hold-out predictions of every classifier (``study.statistics.curves``): ``roc_curves``
+and ``pr_curves`` (one-vs-rest per class for multiclass; ``class`` is the positive class),
+``confusion`` (counts, and the fraction of each true class) and ``calibration`` (the
+reliability diagram's bins and the Brier score of each class's probability).
 """
 
 from __future__ import annotations
@@ -60,6 +71,11 @@ PER_CLASS_COLUMNS = ["dataset", "model", "class", "recall", "support"]
 VERDICT_COLUMNS = ["dataset", "model", "metric", "verdict", "reason", "remedy", "n_folds", "train_mean",
                    "validation_mean", "gap_mean", "gap_low", "gap_high", "best_model", "shortfall_mean",
                    "shortfall_low", "shortfall_high", "lc_last_gain"]
+SEARCH_COLUMNS = ["dataset", "model", "search", "round", "candidates", "rows", "fits"]
+ROC_COLUMNS = ["dataset", "model", "class", "fpr", "tpr", "threshold", "auc"]
+PR_COLUMNS = ["dataset", "model", "class", "recall", "precision", "threshold", "average_precision"]
+CONFUSION_COLUMNS = ["dataset", "model", "true_class", "predicted_class", "count", "fraction_of_true"]
+CALIBRATION_COLUMNS = ["dataset", "model", "class", "bin", "mean_predicted", "fraction_positive", "count", "brier"]
 FAILURE_COLUMNS = ["dataset", "model", "work", "error"]
 TIMING_COLUMNS = ["dataset", "model", "work", "seconds", "fits"]
 
@@ -71,12 +87,17 @@ TABLES = {
     "imbalance": IMBALANCE_COLUMNS,
     "per_class_recall": PER_CLASS_COLUMNS,
     "verdicts": VERDICT_COLUMNS,
+    "searches": SEARCH_COLUMNS,
+    "roc_curves": ROC_COLUMNS,
+    "pr_curves": PR_COLUMNS,
+    "confusion": CONFUSION_COLUMNS,
+    "calibration": CALIBRATION_COLUMNS,
     "failures": FAILURE_COLUMNS,
     "timings": TIMING_COLUMNS,
 }
 """Every table beside ``results`` and ``predictions``, by name (its file is ``<name>.csv``)."""
 
-_INTEGERS = ("fold", "n_train", "n_test", "best_epoch")
+_INTEGERS = ("fold", "n_train", "n_test", "best_epoch", "rows")
 
 
 def frame(rows: list, columns: list) -> pd.DataFrame:

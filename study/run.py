@@ -57,6 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     add("--task", choices=["classification", "regression"], help="override the detected task of --data")
     add("--sep", metavar="CHAR", help="column separator of a --data .csv file: one character such as ';' or '|', "
         "or tab (default: detected from the first lines)")
+    add("--groups", metavar="COLUMN", help="groups column of --data (a patient, a customer, a source): every split "
+        "keeps each group on one side; not a feature")
+    add("--time", metavar="COLUMN", help="time column of --data (numbers or dates): the hold-out test split is the "
+        "latest rows, the folds are TimeSeriesSplit; not a feature")
+    add("--time-features", action="store_true", help="also expand the --time column into features")
+    add("--cv-kind", choices=["auto", "shuffled", "group", "timeseries"],
+        help="kind of splits (default: auto = timeseries with --time, group with --groups, else shuffled); "
+             "timeseries without --time uses the row order")
+    add("--gap", type=int, help="time-ordered splits: distinct times left out between training and validation "
+        "rows (default: 0)")
+    add("--search", choices=["grid", "random", "halving"],
+        help="GridSearchCV, RandomizedSearchCV or successive halving, on the shared folds (default: grid)")
+    add("--n-iter", type=int, help="candidates of a random search (default: 10)")
     add("--models", nargs="+", help=f"models (default: {' '.join(DEFAULT_MODELS)})")
     add("--cv", type=int, help="number of shared stratified folds (default: 5)")
     add("--repeats", type=int, help="repetitions of the k-fold split, e.g. --cv 5 --repeats 2 for 5x2 CV (default: 1)")
@@ -88,7 +101,8 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
     Raises
     ------
     ValueError
-        ``--target``, ``--task`` or ``--sep`` without ``--data``, and the errors of ``study.config``.
+        ``--target``, ``--task``, ``--sep``, ``--groups``, ``--time`` or ``--time-features``
+        without ``--data``, ``--groups`` with ``--time``, and the errors of ``study.config``.
     """
     given = vars(args)
     if "config" in given:
@@ -99,9 +113,17 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
         spec = StudySpec()
     if ("target" in given or "task" in given or "sep" in given) and "data" not in given:
         raise ValueError("--target, --task and --sep describe --data; give --data FILE as well.")
+    if ("groups" in given or "time" in given or "time_features" in given) and "data" not in given:
+        raise ValueError("--groups, --time and --time-features name columns of --data (a table); give --data FILE "
+                         "as well. Bundled datasets have no such columns: for rows in time order use --cv-kind "
+                         "timeseries.")
+    if "groups" in given and "time" in given:
+        raise ValueError(f"--groups {given['groups']} and --time {given['time']} given together; expected one of "
+                         "them: splits that are both grouped and time-ordered are not supported. Remove one.")
     if "data" in given:
         source = DataSource(source=given.pop("data"), target=given.pop("target", None), task=given.pop("task", None),
-                            sep=given.pop("sep", None))
+                            sep=given.pop("sep", None), groups=given.pop("groups", None), time=given.pop("time", None),
+                            time_features=given.pop("time_features", False))
         given["datasets"] = tuple(given.get("datasets", ())) + (source,)
     if given.pop("no_cache", False):
         given["cache_dir"] = None

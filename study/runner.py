@@ -19,20 +19,21 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from joblib import cpu_count
-from sklearn.model_selection import ParameterGrid
 
 from study.data import check_dataset, load_data
 from study.execution import WorkItem, execute
 from study.experiments import EXPERIMENTS, ClassImbalance
 from study.protocol import Job, inner_search, make_splits, nested_rows, run_unit, skip_reason
-from study.results import COLUMNS, FAILURE_COLUMNS, PREDICTION_COLUMNS, TABLES, TIMING_COLUMNS, frame
+from study.results import COLUMNS, FAILURE_COLUMNS, PREDICTION_COLUMNS, SEARCH_COLUMNS, TABLES, TIMING_COLUMNS, frame
 from study.scoring import check_metrics, study_metrics
+from study.splits import describe_splits
 from study.spec import InputError, StudySpec
+from study.statistics.curves import score_curves
 from study.statistics.holdout import per_class_recall
 from study.statistics.verdicts import verdict_table
 from study.store import Store, work_key
 
-__all__ = ["StudyResult", "run_study", "prepare", "load_datasets"]
+__all__ = ["StudyResult", "run_study", "prepare", "load_datasets", "draw_splits"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +60,9 @@ class StudyResult:
         Each successful unit's refit best estimator, packed by the worker that fitted it, by
         ``(dataset, model)``; :meth:`best_estimator` rebuilds one, ``write_report`` stores them
         under ``models/<dataset>/<model>/``.
+    protocols : dict of str to str
+        The splits of each grouped or time-ordered dataset in words
+        (``study.splits.describe_splits``), by dataset name; shuffled ones are left out.
     """
 
     spec: StudySpec
@@ -67,6 +71,7 @@ class StudyResult:
     tables: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
+    protocols: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -120,7 +125,8 @@ def load_datasets(spec: StudySpec) -> list:
         if isinstance(entry, str):
             data = load_data(entry)
         else:
-            data = load_data(entry.source, target=entry.target, task=entry.task, name=entry.name, sep=entry.sep)
+            data = load_data(entry.source, target=entry.target, task=entry.task, name=entry.name, sep=entry.sep,
+                             groups=entry.groups, time=entry.time, time_features=entry.time_features)
         datasets.append(check_dataset(data, n_splits=spec.cv, test_size=spec.test_size))
     return datasets
 
@@ -143,9 +149,29 @@ def prepare(spec: StudySpec | None = None, datasets: list | None = None) -> tupl
         models = spec.resolved_models()
         datasets = load_datasets(spec) if datasets is None else datasets
         check_metrics(spec.metrics, datasets)
+        for model in models:
+            notice = spec.search_for(model).notice(model.name)
+            if notice:
+                warnings.warn(notice, UserWarning, stacklevel=2)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     return spec, models, datasets
+
+
+def draw_splits(spec: StudySpec, datasets: list) -> dict:
+    """Each dataset's splits, drawn once (``study.splits.make_splits``), by dataset name.
+
+    Raises
+    ------
+    InputError
+        Splits that cannot be drawn (fewer groups or distinct times than the folds need, a
+        ``cv_kind`` that does not fit a dataset, ...), before any training.
+    """
+    try:
+        return {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed, spec.repeats, kind=spec.cv_kind,
+                                    gap=spec.gap) for d in datasets}
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 SCHEDULER_TIMEOUT = 10.0
@@ -213,7 +239,7 @@ class _Plan:
 
     def __init__(self, spec: StudySpec, models: tuple, datasets: list):
         self.spec, self.models, self.datasets = spec, models, datasets
-        self.splits = {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed, spec.repeats) for d in datasets}
+        self.splits = draw_splits(spec, datasets)
         self.metrics = {d.name: study_metrics(spec.metrics, d.task) for d in datasets}
         self.unit_n_jobs = -1 if spec.scheduler else 1
 
@@ -227,16 +253,16 @@ class _Plan:
 
     def unit(self, dataset, model) -> WorkItem:
         job = self.job(dataset, model)
-        grid = model.grid_for(self.spec.quick)
-        n_fits = len(ParameterGrid(grid)) * len(job.splits.folds) + 1
+        grid = self.spec.search_for(model)
+        n_fits = grid.planned_fits(len(job.splits.folds), len(job.splits.train)) + 1
         return WorkItem(f"{dataset.name} / {model.name}", "unit", dataset.name, model.name,
                         _fit_cost(model, dataset) * n_fits, n_fits, run_unit, (job, grid, self.unit_n_jobs),
                         work_key("unit", ("study.protocol", _builder_module(model)), job, grid))
 
-    def nested(self, job: Job, grid: dict, unit: str | None = None) -> list:
+    def nested(self, job: Job, grid, unit: str | None = None) -> list:
         """Nested CV's inner searches, one work item per outer fold (``protocol.inner_search``),
         queued beside the ``unit`` item of that label."""
-        n_fits = len(ParameterGrid(grid)) * job.splits.n_splits
+        n_fits = grid.planned_fits(job.splits.n_splits, len(job.splits.train))
         modules = ("study.protocol", _builder_module(job.model))
         return [WorkItem(f"{job.dataset.name} / {job.model.name} / nested fold {k}", "nested", job.dataset.name,
                          job.model.name, _fit_cost(job.model, job.dataset) * n_fits, n_fits, inner_search,
@@ -285,7 +311,12 @@ class _Plan:
         imbalanced = ClassImbalance.study_dataset(self.datasets, self.spec.seed)
         if imbalanced is None:
             return []
-        splits = make_splits(imbalanced, self.spec.cv, self.spec.test_size, self.spec.seed)
+        try:
+            splits = make_splits(imbalanced, self.spec.cv, self.spec.test_size, self.spec.seed, kind=self.spec.cv_kind,
+                                 gap=self.spec.gap)
+        except ValueError as exc:
+            warnings.warn(f"the class-imbalance experiment is left out: {exc}", UserWarning, stacklevel=2)
+            return []
         metrics = study_metrics(None, imbalanced.task)
         return [self.experiment(e, Job(imbalanced, splits, m, metrics, self.spec.seed, self.spec.quick))
                 for e in EXPERIMENTS if e.after is None for m in self.models
@@ -327,10 +358,23 @@ def _unit_rows(dataset, model, reason, outcome, nested: list, splits) -> list:
     unit = outcome.value
     labels = dict(best_params=json.dumps(unit["best_params"], sort_keys=True, default=str),
                   fit_time=unit["fit_time"], status="ok", error="")
-    choices = {o.item.args[2]: o.value["best_params"] for o in nested if o.ok}
+    choices = {o.item.args[2]: o.value for o in nested if o.ok}
     rows = unit["rows"] + nested_rows(unit["search"], choices, splits, tuple(r["metric"] for r in unit["rows"]
                                                                              if r["split"] == "test"))
     return [{**base, **row, **labels} for row in rows]
+
+
+def _search_rows(plan: _Plan, by_key: dict) -> list:
+    """One row per round of every successful unit's search (``protocol._search_summary``)."""
+    rows = []
+    for dataset, model, _ in plan.pairs():
+        outcome = by_key.get(("unit", dataset.name, model.name))
+        summary = outcome.value.get("summary") if outcome is not None and outcome.ok else None
+        n_folds = len(plan.splits[dataset.name].folds)
+        for i, (candidates, n_rows) in enumerate(summary["rounds"] if summary else []):
+            rows.append(dict(dataset=dataset.name, model=model.name, search=summary["search"], round=i,
+                             candidates=candidates, rows=n_rows, fits=candidates * n_folds))
+    return rows
 
 
 def _tables(plan: _Plan, outcomes: list) -> tuple:
@@ -360,8 +404,11 @@ def _tables(plan: _Plan, outcomes: list) -> tuple:
     tables["verdicts"] = (verdict_table(results, tables["learning_curves"], tables["validation_curves"])
                           if (results["status"] == "ok").any() else frame([], TABLES["verdicts"]))
     names = {d.name: d.target_names for d in plan.datasets if d.target_names}
-    tables["per_class_recall"] = per_class_recall(predictions[predictions["dataset"].isin(
-        [d.name for d in plan.datasets if d.task == "classification"])], names)
+    classified = predictions[predictions["dataset"].isin([d.name for d in plan.datasets
+                                                           if d.task == "classification"])]
+    tables["per_class_recall"] = per_class_recall(classified, names)
+    tables.update(score_curves(classified))
+    tables["searches"] = frame(_search_rows(plan, by_key), SEARCH_COLUMNS)
     return results, predictions, {name: tables[name] for name in TABLES}
 
 
@@ -399,6 +446,8 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
     results, predictions, tables = _tables(plan, outcomes)
     models = {(o.item.dataset, o.item.model): o.value["model"] for o in outcomes
               if o.item.work == "unit" and o.ok and o.value.get("model") is not None}
-    models = {key: models[key] for key in ((d.name, m.name) for d, m, _ in plan.pairs()) if key in models}
+    protocols = {d.name: describe_splits(plan.splits[d.name], d) for d in datasets}
     return StudyResult(spec, results, predictions, tables, {d.name: tuple(d.notes) for d in datasets if d.notes},
-                       models)
+                       models={key: models[key] for key in ((d.name, m.name) for d, m, _ in plan.pairs())
+                               if key in models},
+                       protocols={name: text for name, text in protocols.items() if text})

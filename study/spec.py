@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from study.search import Search
 
 __all__ = ["StudySpec", "DataSource", "InputError", "DEFAULT_DATASETS", "DEFAULT_MODELS"]
 
@@ -41,6 +45,15 @@ class DataSource:
         Column separator of a ``.csv`` file: one character (``";"``, ``"|"``, ``"\t"``; a tab
         may be spelled ``"tab"``); None detects it from the file's first lines
         (``study.data.tables.sniff_separator``). Only for ``.csv`` files.
+    groups : str or None, default=None
+        The groups column of a table (a patient, a customer, an image source): every split keeps
+        each group on one side; not a feature (``study.data.columns``, ``study.splits``).
+    time : str or None, default=None
+        The time column of a table (numbers or dates): the hold-out test split is the latest
+        rows and the folds are ``TimeSeriesSplit``; not a feature unless ``time_features``.
+    time_features : bool, default=False
+        Also expand the time column into features (a number as itself, a date as its calendar
+        parts).
     """
 
     source: object
@@ -48,6 +61,9 @@ class DataSource:
     task: str | None = None
     name: str | None = None
     sep: str | None = None
+    groups: str | None = None
+    time: str | None = None
+    time_features: bool = False
 
     @property
     def label(self) -> str:
@@ -106,6 +122,22 @@ class StudySpec:
         then run on its workers through joblib's Dask backend (the diagnostics run here).
     cache_dir : pathlib.Path or None, default=Path(".study_cache")
         Where finished work is stored (``study.store``); None disables caching and resuming.
+    cv_kind : {"auto", "shuffled", "group", "timeseries"}, default="auto"
+        The kind of splits (``study.splits``): "auto" is "timeseries" for a dataset with a time
+        column, "group" for one with groups, else "shuffled" (the stratified shuffled splits);
+        "timeseries" on data without a time column uses the row order.
+    gap : int, default=0
+        Time-ordered splits: distinct times left out between every fold's training and
+        validation rows, and before the hold-out test split (``TimeSeriesSplit(gap=...)``).
+    search : {"grid", "random", "halving"}, default="grid"
+        How every model is tuned (``study.search``): ``GridSearchCV``, ``RandomizedSearchCV``
+        (``n_iter`` candidates) or successive halving, always on the shared folds.
+    n_iter : int, default=10
+        Candidates of a random search (and of a halving search over distributions).
+    searches : dict of str to dict, default={}
+        Per model, overrides of ``search`` and ``n_iter`` and the distributions to sample from,
+        e.g. ``{"logistic_regression": {"search": "random", "n_iter": 5, "distributions":
+        {"C": {"loguniform": [1e-3, 1e2]}}}}`` (``study.search.check_distributions``).
 
     Raises
     ------
@@ -128,6 +160,11 @@ class StudySpec:
     grids: dict = field(default_factory=dict)
     scheduler: str | None = None
     cache_dir: Path | None = field(default_factory=lambda: Path(".study_cache"))
+    cv_kind: str = "auto"
+    gap: int = 0
+    search: str = "grid"
+    n_iter: int = 10
+    searches: dict = field(default_factory=dict)
 
     @property
     def use_nested(self) -> bool:
@@ -172,11 +209,29 @@ class StudySpec:
             resolved.append(spec)
         return tuple(resolved)
 
+    def search_for(self, model) -> "Search":
+        """The search that tunes ``model`` (a ``backends.ModelSpec``): the study's ``search`` and
+        ``n_iter``, overridden by ``searches[model.name]``, over the model's grid (quick or full)
+        and its distributions."""
+        from study.search import Search, check_distributions
+        from backends.routing import route
+
+        own = self.searches.get(model.name, {})
+        distributions = own.get("distributions")
+        distributions = route(check_distributions(model.name, distributions)) if distributions else {}
+        return Search(kind=own.get("search", self.search), grid=model.grid_for(self.quick),
+                      distributions=distributions, n_iter=own.get("n_iter", self.n_iter))
+
     def settings(self) -> dict:
-        """The settings as plain values (for ``study.json`` and the report's protocol section)."""
-        return dict(datasets=self.dataset_names, models=self.model_names, cv=self.cv, repeats=self.repeats,
-                    nested=self.use_nested, test_size=self.test_size, seed=self.seed, quick=self.quick,
-                    diagnostics=self.use_diagnostics, metrics=list(self.metrics) if self.metrics else None)
+        """The settings as plain values (for ``study.json`` and the report's protocol section);
+        the splits' and the searches' settings only when they differ from the defaults."""
+        settings = dict(datasets=self.dataset_names, models=self.model_names, cv=self.cv, repeats=self.repeats,
+                        nested=self.use_nested, test_size=self.test_size, seed=self.seed, quick=self.quick,
+                        diagnostics=self.use_diagnostics, metrics=list(self.metrics) if self.metrics else None)
+        extra = dict(cv_kind=(self.cv_kind, "auto"), gap=(self.gap, 0), search=(self.search, "grid"),
+                     n_iter=(self.n_iter, 10), searches=(self.searches, {}))
+        settings.update({key: value for key, (value, default) in extra.items() if value != default})
+        return settings
 
     def validate(self) -> "StudySpec":
         """Check every value; return ``self`` so it chains.
@@ -185,8 +240,10 @@ class StudySpec:
         ------
         ValueError
             Unknown dataset or model names, duplicated names, a bad CSV separator, ``cv < 2``,
-            ``repeats < 1``, ``test_size`` outside (0, 1), a seed outside [0, 2**32 - 1], or
-            ``n_jobs == 0``.
+            ``repeats < 1``, ``test_size`` outside (0, 1), a seed outside [0, 2**32 - 1],
+            ``n_jobs == 0``, a dataset with both groups and a time column, an unknown
+            ``cv_kind`` or ``search``, ``gap < 0``, ``n_iter < 1``, or bad per-model searches
+            (unknown model or key, bad distributions).
         """
         from backends import list_models
         from study.data import BUNDLED, check_separator
@@ -199,6 +256,7 @@ class StudySpec:
         for source in self.datasets:
             if isinstance(source, DataSource):
                 check_separator(source.sep)
+                _check_structure(source)
         _check_names("model", [m for m in self.models if isinstance(m, str)], list_models(), "--models",
                      allow_empty=bool(self.models))
         names = self.model_names
@@ -218,6 +276,7 @@ class StudySpec:
             _check_grid(model, grid, names)
         if self.metrics is not None:
             _check_metrics(self.metrics)
+        _check_search_settings(self, names)
         if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs == 0 or self.n_jobs < -1:
             raise ValueError(f"n_jobs must be -1 (all cores) or a positive integer; got {self.n_jobs!r}.")
         return self
@@ -251,3 +310,54 @@ def _check_metrics(metrics) -> None:
     from study.scoring import check_metrics
 
     check_metrics(metrics, datasets=())
+
+
+def _check_structure(source: DataSource) -> None:
+    """A DataSource's groups and time options: names, one of them, time_features with a time."""
+    for key in ("groups", "time"):
+        value = getattr(source, key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValueError(f"{key} of dataset {source.label!r} must be a column name; got {value!r}. Fix --{key} "
+                             f"({key} in TOML or DataSource).")
+    if source.groups is not None and source.time is not None:
+        raise ValueError(f"Dataset {source.label!r} has both a groups column ({source.groups!r}) and a time column "
+                         f"({source.time!r}); expected one of them: splits that are both grouped and time-ordered "
+                         "are not supported. Give --groups or --time, not both.")
+    if not isinstance(source.time_features, bool):
+        raise ValueError(f"time_features of dataset {source.label!r} must be true or false; got "
+                         f"{source.time_features!r}.")
+
+
+SEARCH_KEYS = ("search", "n_iter", "distributions")
+"""The keys of a model's entry in :attr:`StudySpec.searches`."""
+
+
+def _check_count(name: str, value, flag: str, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}. Use e.g. {flag}.")
+
+
+def _check_search_settings(spec: StudySpec, models: list) -> None:
+    from study.search import SEARCHES, check_distributions
+    from study.splits import CV_KINDS
+
+    if spec.cv_kind not in CV_KINDS:
+        raise ValueError(f"cv_kind must be one of {list(CV_KINDS)}; got {spec.cv_kind!r}. Fix --cv-kind.")
+    _check_count("gap", spec.gap, "--gap 0", 0)
+    _check_count("n_iter", spec.n_iter, "--n-iter 10", 1)
+    if spec.search not in SEARCHES:
+        raise ValueError(f"search must be one of {list(SEARCHES)}; got {spec.search!r}. Fix --search.")
+    if not isinstance(spec.searches, dict):
+        raise ValueError(f"searches must map model names to their search settings; got {spec.searches!r}.")
+    for model, own in spec.searches.items():
+        if model not in models:
+            raise ValueError(f"A search is given for model {model!r}, which is not in the study's models {models}.")
+        if not isinstance(own, dict) or set(own) - set(SEARCH_KEYS):
+            raise ValueError(f"The search settings of {model!r} must be a table with some of {list(SEARCH_KEYS)}; "
+                             f"got {own!r}.")
+        if "search" in own and own["search"] not in SEARCHES:
+            raise ValueError(f"The search of model {model!r} must be one of {list(SEARCHES)}; got {own['search']!r}.")
+        if "n_iter" in own:
+            _check_count(f"n_iter of model {model!r}", own["n_iter"], "n_iter = 10", 1)
+        if "distributions" in own:
+            check_distributions(model, own["distributions"])

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from backends.preprocessing import MAX_CATEGORIES, is_categorical
+from study.data.columns import check_structure
 from study.data.dataset import Dataset
 from study.data.targets import label_repr
 from study.data.values import check_feature_values, check_image_values, check_target_values
@@ -331,6 +332,7 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
             f"Dataset {name!r} is empty (0 rows); expected rows of data. Check the file and "
             "any filtering that produced it."
         )
+    check_structure(dataset)
     notices: list = []
     if dataset.image_shape is not None:
         _check_image(dataset)

@@ -44,6 +44,17 @@ class Dataset:
         why, a detected CSV separator) and from :func:`~study.data.checks.check_dataset`
         (dropped columns, bounded encodings). The check shows them as warnings before
         training; the report lists them in its protocol section.
+    groups : ndarray of shape (n_samples,) or None, default=None
+        The group of each row (a patient, a customer, an image source): the splits keep each
+        group on one side (``study.splits``). Not a feature.
+    groups_name : str or None, default=None
+        The column the groups came from (for the report).
+    time : ndarray of shape (n_samples,) or None, default=None
+        The time of each row (numbers, or ``datetime64``): the splits are time-ordered (the
+        hold-out test split is the latest rows, every validation fold after its training
+        rows). Not a feature unless expanded (``study.data.columns``).
+    time_name : str or None, default=None
+        The column the times came from (for the report).
     """
 
     name: str
@@ -55,11 +66,15 @@ class Dataset:
     target_names: list | None = None
     test_index: np.ndarray | None = None
     notes: tuple = ()
+    groups: np.ndarray | None = None
+    groups_name: str | None = None
+    time: np.ndarray | None = None
+    time_name: str | None = None
 
     def __post_init__(self):
         # Contiguous arrays hash the same in every process (the cache key of a unit computed
         # in a worker, which receives a pickled, hence contiguous, copy).
-        for field_name in ("X", "y"):
+        for field_name in ("X", "y", "groups", "time"):
             value = getattr(self, field_name)
             if isinstance(value, np.ndarray) and not value.flags["C_CONTIGUOUS"]:
                 object.__setattr__(self, field_name, np.ascontiguousarray(value))

@@ -153,7 +153,7 @@ def _openml_cache(data_home) -> str:
 
 
 def load_openml(name_or_id, *, target: str | None = None, data_home=None,
-                task: str | None = None, name: str | None = None) -> Dataset:
+                task: str | None = None, name: str | None = None, **structure) -> Dataset:
     """A dataset from OpenML via :func:`sklearn.datasets.fetch_openml` (``as_frame=True``).
 
     scikit-learn caches every download under ``data_home``; once cached, the dataset loads
@@ -173,6 +173,8 @@ def load_openml(name_or_id, *, target: str | None = None, data_home=None,
         See :func:`from_dataframe`.
     name : str or None, default=None
         Dataset name in the results; default the OpenML name.
+    **structure
+        ``groups``, ``time``, ``time_features``: see :func:`from_dataframe`.
 
     Returns
     -------
@@ -212,11 +214,27 @@ def load_openml(name_or_id, *, target: str | None = None, data_home=None,
                 f"columns: {[str(c) for c in frame.columns]}."
             )
         target = defaults[0]
-    return from_dataframe(frame, target, name=name, task=task)
+    return from_dataframe(frame, target, name=name, task=task, **structure)
+
+
+def _refuse_structure(source, structure: dict) -> None:
+    """Groups and time name columns of a table: refuse them for a source without named columns."""
+    given = {k: v for k, v in structure.items() if v}
+    if not given:
+        return
+    kind = ("the bundled dataset" if isinstance(source, str) and source in BUNDLED else
+            "a Dataset" if isinstance(source, Dataset) else "the .npz file")
+    shown = source.name if isinstance(source, Dataset) else str(source)
+    raise ValueError(
+        f"{', '.join(given)} name columns of a table (.csv, .parquet, a DataFrame or OpenML), but {kind} {shown!r} "
+        f"has no named columns; got {', '.join(f'{k}={v!r}' for k, v in given.items())}. Remove them; for rows in "
+        "time order use --cv-kind timeseries (a Dataset may carry groups= and time= arrays itself)."
+    )
 
 
 def load_data(source, *, target: str | None = None, task: str | None = None,
-              name: str | None = None, sep: str | None = None) -> Dataset:
+              name: str | None = None, sep: str | None = None, groups: str | None = None,
+              time: str | None = None, time_features: bool = False) -> Dataset:
     """One entry point for every source of data.
 
     Parameters
@@ -236,6 +254,11 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
     sep : str or None, default=None
         Column separator of a ``.csv`` file (see :func:`load_table`); None detects it. Not
         allowed for other sources.
+    groups, time : str or None, default=None
+        The groups column and the time column of a table (``study.data.columns``); not allowed
+        for bundled datasets, ``.npz`` files and Datasets.
+    time_features : bool, default=False
+        Also expand the time column into features.
 
     Returns
     -------
@@ -245,8 +268,8 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
     Raises
     ------
     ValueError
-        An unknown source, ``target``/``task``/``sep`` given where they do not apply, and the
-        errors of the loader it dispatches to.
+        An unknown source, ``target``/``task``/``sep``/``groups``/``time`` given where they do
+        not apply, and the errors of the loader it dispatches to.
     """
     is_csv = isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".csv"
     if sep is not None and not is_csv:
@@ -255,17 +278,21 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
             f"A separator (sep={sep!r}) applies to .csv files only, not to {shown}. Remove --sep "
             "(sep in TOML or DataSource)."
         )
+    structure = dict(groups=groups, time=time, time_features=time_features)
+    is_npz = isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npz"
+    if isinstance(source, Dataset) or is_npz or (isinstance(source, str) and source in BUNDLED):
+        _refuse_structure(source, structure)
     if isinstance(source, Dataset):
         dataset = source
     elif isinstance(source, pd.DataFrame):
-        dataset = from_dataframe(source, target, name=name, task=task)
+        dataset = from_dataframe(source, target, name=name, task=task, **structure)
     elif isinstance(source, str) and source.startswith("openml:"):
         key = source[len("openml:"):].strip()
         if not key:
             raise ValueError(
                 f"Expected 'openml:<name or id>' (e.g. openml:credit-g or openml:31); got {source!r}."
             )
-        dataset = load_openml(key, target=target, task=task, name=name)
+        dataset = load_openml(key, target=target, task=task, name=name, **structure)
     elif isinstance(source, str) and source in BUNDLED:
         if target is not None or task is not None:
             raise ValueError(
@@ -282,7 +309,7 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
                 )
             dataset = load_npz(source, task=task, name=name)
         else:
-            dataset = load_table(source, target, task=task, sep=sep, name=name)
+            dataset = load_table(source, target, task=task, sep=sep, name=name, **structure)
     else:
         raise ValueError(
             f"Unknown data source {str(source)!r}: not a bundled dataset ({', '.join(BUNDLED)}), "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from study.data.columns import take_structure
 from study.data.dataset import Dataset
 from study.data.targets import resolve_task, sorted_labels, target_array
 
@@ -209,7 +210,8 @@ def _parquet_names(path: Path) -> list:
 
 
 def from_dataframe(df: pd.DataFrame, target: str | None, *, name: str | None = None,
-                   task: str | None = None, drop=()) -> Dataset:
+                   task: str | None = None, drop=(), groups: str | None = None, time: str | None = None,
+                   time_features: bool = False) -> Dataset:
     """A dataset from a DataFrame: the ``target`` column is split off as ``y``.
 
     The features keep their dtypes (numbers, strings, categories, bools, with missing
@@ -229,13 +231,22 @@ def from_dataframe(df: pd.DataFrame, target: str | None, *, name: str | None = N
         allowed).
     drop : sequence of str, default=()
         Columns to leave out of the features (e.g. leaky or free-text columns).
+    groups : str or None, default=None
+        The groups column (``Dataset.groups``; not a feature): the splits keep each group on one
+        side. See ``study.data.columns``.
+    time : str or None, default=None
+        The time column (``Dataset.time``; numbers or dates; not a feature): the splits are
+        time-ordered.
+    time_features : bool, default=False
+        Also expand the time column into features (``study.data.columns``).
 
     Returns
     -------
     Dataset
-        ``X`` a DataFrame of shape (n_samples, n_columns - 1 - len(drop)), ``y`` an ndarray,
-        ``target_names`` the sorted distinct labels (classification) or None, ``notes`` the
-        detected task's sentence (none when ``task`` is given).
+        ``X`` a DataFrame of shape (n_samples, n_columns - 1 - len(drop)) (less the groups and
+        time columns), ``y`` an ndarray, ``target_names`` the sorted distinct labels
+        (classification) or None, ``notes`` the detected task's sentence (none when ``task`` is
+        given).
 
     Raises
     ------
@@ -244,7 +255,8 @@ def from_dataframe(df: pd.DataFrame, target: str | None, *, name: str | None = N
     ValueError
         No or an unknown target column (the message lists the columns), unknown ``drop``
         columns, duplicate column names (after conversion to ``str``), an unknown ``task``,
-        or ``task="regression"`` with a non-numeric target.
+        ``task="regression"`` with a non-numeric target, and the errors of
+        ``study.data.columns.take_structure`` (a missing groups or time column, ...).
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame; got {type(df).__name__}.")
@@ -278,7 +290,9 @@ def from_dataframe(df: pd.DataFrame, target: str | None, *, name: str | None = N
         )
     y = target_array(df[target])
     task, notes = resolve_task(task, y, target, name, df[target].dtype)
-    X = df.drop(columns=[target, *[c for c in drop if c != target]]).reset_index(drop=True)
+    X = df.drop(columns=[target, *[c for c in drop if c != target and c not in (groups, time)]])
+    X, group_values, time_values, extra = take_structure(X.reset_index(drop=True), name=name, target=target,
+                                                         groups=groups, time=time, time_features=time_features)
     return Dataset(
         name=name,
         X=X,
@@ -286,12 +300,16 @@ def from_dataframe(df: pd.DataFrame, target: str | None, *, name: str | None = N
         task=task,
         feature_names=list(X.columns),
         target_names=[str(c) for c in sorted_labels(y)] if task == "classification" else None,
-        notes=notes,
+        notes=notes + extra,
+        groups=group_values,
+        groups_name=groups,
+        time=time_values,
+        time_name=time,
     )
 
 
 def load_table(path, target: str | None, *, task: str | None = None, drop=(), sep: str | None = None,
-               name: str | None = None) -> Dataset:
+               name: str | None = None, **structure) -> Dataset:
     """A dataset from a ``.csv`` (``pandas.read_csv``) or ``.parquet`` (``pandas.read_parquet``)
     file.
 
@@ -313,6 +331,8 @@ def load_table(path, target: str | None, *, task: str | None = None, drop=(), se
         ``notes``), falling back to a comma.
     name : str or None, default=None
         Dataset name in the results; default the file's stem.
+    **structure
+        ``groups``, ``time``, ``time_features``: see :func:`from_dataframe`.
 
     Returns
     -------
@@ -355,5 +375,5 @@ def load_table(path, target: str | None, *, task: str | None = None, drop=(), se
                      "first lines); pass --sep to choose another separator.",)
     else:
         df = _read_parquet(path, target)
-    dataset = from_dataframe(df, target, name=name, task=task, drop=drop)
+    dataset = from_dataframe(df, target, name=name, task=task, drop=drop, **structure)
     return dataclasses.replace(dataset, notes=notes + dataset.notes) if notes else dataset

@@ -62,7 +62,7 @@ class LearningCurves(Experiment):
                                whole["train"], whole["validation"], range(len(folds)))
         sizes_abs, train_scores, val_scores = learning_curve(
             job.estimator(), X, y, train_sizes=sizes, cv=folds, scoring=job.metric, n_jobs=1,
-            shuffle=True, random_state=job.seed, error_score="raise",
+            shuffle=True, random_state=job.seed, error_score="raise", params=job.fit_params(),
         )
         fitted = []
         for i, n in enumerate(sizes_abs):
@@ -238,7 +238,7 @@ class ValidationCurves(Experiment):
                         warnings.simplefilter("ignore", ConvergenceWarning)
                     train_scores, val_scores = validation_curve(
                         estimator, X, y, param_name=sweep.param, param_range=[values[i] for i in todo], cv=folds,
-                        scoring=job.metric, n_jobs=1, error_score="raise",
+                        scoring=job.metric, n_jobs=1, error_score="raise", params=job.fit_params(),
                     )
                 scores.update({i: dict(train=train_scores[j], validation=val_scores[j], fitted=True)
                                for j, i in enumerate(todo)})

@@ -54,7 +54,8 @@ def make_imbalanced(dataset: Dataset, minority_class=None, ratio: float = 0.1, s
     -------
     Dataset
         Named ``f"{dataset.name}_imbalanced"``; same task, image shape and names; a
-        predefined ``test_index`` is mapped to the kept rows.
+        predefined ``test_index`` is mapped to the kept rows, ``groups`` and ``time`` are the
+        kept rows' (so its splits are grouped or time-ordered as the original's).
 
     Raises
     ------
@@ -88,6 +89,9 @@ def make_imbalanced(dataset: Dataset, minority_class=None, ratio: float = 0.1, s
         X = X.reset_index(drop=True)
     test_index = getattr(dataset, "test_index", None)
     extra = {} if test_index is None else {"test_index": np.flatnonzero(np.isin(kept, test_index))}
+    for rows_of in ("groups", "time"):  # one value per row: the kept rows'
+        if getattr(dataset, rows_of, None) is not None:
+            extra[rows_of] = getattr(dataset, rows_of)[kept]
     return replace(dataset, name=f"{dataset.name}_imbalanced", X=X, y=dataset.y[kept], **extra)
 
 
@@ -156,8 +160,8 @@ class ClassImbalance(Experiment):
         rows = []
         for switch, weight in (("off", None), ("on", "balanced")):
             result = cross_validate(job.estimator(class_weight=weight), X, y, cv=folds, scoring=scoring,
-                                    return_train_score=True, n_jobs=1, error_score="raise")
-            refit = job.estimator(class_weight=weight).fit(X, y)
+                                    return_train_score=True, n_jobs=1, error_score="raise", params=job.fit_params())
+            refit = job.estimator(class_weight=weight).fit(X, y, **job.fit_params())
             for metric, scorer in scoring.items():
                 base = dict(dataset=data.name, model=job.model.name, class_weight=switch, minority_class=minority,
                             ratio=job.options.get("ratio", RATIO), metric=metric)

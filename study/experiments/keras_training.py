@@ -97,7 +97,7 @@ class TrainingHistories(Experiment):
         fit = job.splits.folds[0][0]
         longer = {} if job.quick else {"epochs": HISTORY_EPOCHS}
         estimator = job.estimator(validation_fraction=HISTORY_VALIDATION_FRACTION, **longer)
-        history = estimator.fit(take_rows(X, fit), y[fit])[-1].history_
+        history = estimator.fit(take_rows(X, fit), y[fit], **job.fit_params(fit))[-1].history_
         ran = len(history.get("loss", []))
         stopped, best = early_stopping_epochs(history.get("val_loss", []), patience)
         base = dict(dataset=job.dataset.name, model=job.model.name, fold=0, patience=patience)
@@ -210,7 +210,7 @@ class Ablation(Experiment):
             unit = from_search(job, len(folds), **settings) or curve_points.get(settings_key(job, **settings))
             if unit is None:
                 cv = cross_validate(job.estimator(**settings), X, y, cv=folds, scoring=job.metric,
-                                    return_train_score=True, n_jobs=1, error_score="raise")
+                                    return_train_score=True, n_jobs=1, error_score="raise", params=job.fit_params())
                 unit = dict(train=cv["train_score"], validation=cv["test_score"], test=None, fitted=True)
             source = FITTED if unit.get("fitted") else FROM_CURVES if unit.get("curves") else FROM_UNIT
             rows += score_rows({**base, "source": source}, unit["train"], unit["validation"], range(len(folds)))
@@ -218,7 +218,7 @@ class Ablation(Experiment):
                 continue
             test = unit["test"]
             if test is None:
-                test = float(scorer(job.estimator(**settings).fit(X, y), *job.test_part()))
+                test = float(scorer(job.estimator(**settings).fit(X, y, **job.fit_params()), *job.test_part()))
             rows.append({**base, "fold": None, "split": "test", "score": test,
                          "source": FROM_UNIT if unit["test"] is not None else FITTED})
         return rows

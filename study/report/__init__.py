@@ -23,6 +23,7 @@ from study.report.imbalance import imbalance_section, per_class_section
 from study.report.keras import ablation_section, histories_section
 from study.report.main import dataset_sections, protocol_section
 from study.report.models import models_section, write_models
+from study.report.scores import score_curves_section, search_section
 from study.report.statistics import statistics_section
 from study.report.verdicts import failures_section, verdicts_section
 from study.results import primary_metric
@@ -93,6 +94,8 @@ def _write(result, out: Path) -> None:
     settings = result.spec.settings()
     if result.notes:  # notices about the datasets, found before training
         settings["data_notes"] = {name: list(notes) for name, notes in result.notes.items()}
+    if result.protocols:  # grouped or time-ordered splits, in words
+        settings["splits"] = dict(result.protocols)
     tables = result.tables
     atomic_write_text(out / "results.csv", result.results.to_csv(index=False))
     atomic_write_text(out / "predictions.csv", result.predictions.to_csv(index=False))
@@ -107,6 +110,7 @@ def _write(result, out: Path) -> None:
         parts = [protocol_section(settings), *dataset_sections(result.results, metric, fig_dir)]
         if scored:
             parts.append(statistics_section(result.results, result.predictions, fig_dir, metric))
+        parts += [search_section(tables), score_curves_section(tables, fig_dir)]
         parts.append(verdicts_section(tables, fig_dir))
         if settings["diagnostics"]:
             parts += [section(tables, fig_dir) for section in DIAGNOSTIC_SECTIONS]

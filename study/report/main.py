@@ -30,7 +30,8 @@ def protocol_section(settings: dict) -> str:
         f"part, {settings['cv']} stratified shuffled folds"
         f"{f' (repeated {repeats} times with new shuffles)' if repeats > 1 else ''}"
         " are drawn once and shared by every model "
-        "(paired comparison). Each model is tuned by GridSearchCV over its grid on those folds; "
+        "(paired comparison). "
+        f"{_search_words(settings)}; "
         "scaling is inside each model's pipeline, so every fold fits its own. The best candidate is "
         "refit on the whole training part and scored once on the hold-out test split. Keras models "
         "never see validation or test data during training.\n\n"
@@ -48,8 +49,32 @@ def protocol_section(settings: dict) -> str:
         + ("- **nested CV**: the shared folds as outer folds, the whole grid search repeated inside each "
            "outer training part; its mean is an estimate of the tuned model's performance that did not "
            "select on the same folds (Cawley & Talbot 2010).\n" if settings.get("nested") else "")
+        + _splits_notes(settings.get("splits") or {})
         + _data_notes(settings.get("data_notes") or {})
     )
+
+
+def _search_words(settings: dict) -> str:
+    """How the models are tuned, in words (the default: GridSearchCV over each model's grid)."""
+    search, own = settings.get("search", "grid"), settings.get("searches") or {}
+    words = {"grid": "GridSearchCV over its grid",
+             "random": f"RandomizedSearchCV ({settings.get('n_iter', 10)} candidates sampled from its "
+                       "distributions, or from its grid)",
+             "halving": "successive halving (HalvingGridSearchCV, or HalvingRandomSearchCV over distributions; "
+                        "factor 3, each round a larger share of every fold's rows)"}
+    text = f"Each model is tuned by {words[search]} on those folds"
+    overrides = [f"{model}: {s.get('search', search)}" for model, s in own.items() if s.get("search", search) != search
+                 or "n_iter" in s or "distributions" in s]
+    if overrides:
+        text += f" (own settings: {'; '.join(overrides)}; see the 'Hyperparameter search' section)"
+    return text
+
+
+def _splits_notes(splits: dict) -> str:
+    """The grouped or time-ordered datasets' splits in words (``study.splits.describe_splits``)."""
+    lines = [f"- {text}" for text in splits.values()]
+    return ("\nGrouped and time-ordered data (instead of the shuffled splits above):\n\n" + "\n".join(lines) + "\n"
+            if lines else "")
 
 
 def _data_notes(notes: dict) -> str:

@@ -1,0 +1,206 @@
+"""Columns that say how rows relate, not what they measure: the groups column and the time column.
+
+A **groups** column (``--groups``; ``groups`` in TOML and :class:`~study.spec.DataSource`) names
+the unit each row belongs to: a patient, a customer, an image source. Rows of one group are not
+independent (several noisy copies of one sample are nearly identical), so the splits keep each
+group on one side (``study.splits``). A **time** column (``--time``) orders the rows: the hold-out
+test split is the latest rows and every validation fold comes after its training rows.
+
+Neither column is a feature: both are taken out of the table before the models see it. On request
+(``time_features``) the time column is also expanded into features: a numeric time as itself (as
+a float), a date into calendar parts (year, month, day, day of week, day of year, and the hour and
+minute when any row has one).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["take_structure", "parse_time", "time_text", "check_structure"]
+
+_FLAGS = {"groups": "--groups", "time": "--time"}
+
+
+def _shown_rows(rows: np.ndarray) -> str:
+    return ", ".join(str(i) for i in rows[:5]) + (", ..." if len(rows) > 5 else "")
+
+
+def _column(df: pd.DataFrame, kind: str, column, target: str, name: str) -> pd.Series:
+    """The ``kind`` ("groups" or "time") column, checked: present, not the target, no missing value."""
+    flag = _FLAGS[kind]
+    if not isinstance(column, str) or not column:
+        raise ValueError(f"The {kind} column of dataset {name!r} must be a column name (a non-empty string); got "
+                         f"{column!r}. Fix {flag} ({kind} in TOML or DataSource).")
+    if column not in df.columns:
+        raise ValueError(f"{kind.capitalize()} column {column!r} not found in dataset {name!r}; available columns: "
+                         f"{[c for c in df.columns if c != target]}. Pass one of them as {flag} ({kind} in TOML or "
+                         "DataSource); names are case-sensitive.")
+    if column == target:
+        meaning = "the unit each row belongs to, e.g. a patient" if kind == "groups" else "the time of each row"
+        raise ValueError(f"The {kind} column {column!r} of dataset {name!r} is its target; expected another column "
+                         f"({meaning}). Fix {flag} or --target.")
+    series = df[column]
+    missing = np.flatnonzero(series.isna().to_numpy())
+    if missing.size:
+        raise ValueError(f"The {kind} column {column!r} of dataset {name!r} is missing in {missing.size} of "
+                         f"{len(series)} rows (row positions {_shown_rows(missing)}); expected a value in every row. "
+                         "Fill them in or drop those rows.")
+    return series
+
+
+def parse_time(series: pd.Series, column: str, name: str) -> np.ndarray:
+    """The values of a time column as a sortable array.
+
+    Numbers (not bools) stay numbers (int64 or float64); datetimes, and strings that pandas
+    parses as dates (``pd.to_datetime``, e.g. ``2024-01-31`` or ``2024-01-31 14:00``), become
+    ``datetime64[ns]`` (time-zone aware ones in UTC).
+
+    Parameters
+    ----------
+    series : pandas.Series of shape (n_samples,)
+        Without missing values.
+    column, name : str
+        The column's and the dataset's names (for messages).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        Bools, or values that are neither numbers nor dates (the message names the first).
+    """
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        raise ValueError(f"The time column {column!r} of dataset {name!r} holds booleans; expected numbers or dates "
+                         "such as 2024-01-31 that order the rows. Choose another --time column.")
+    if pd.api.types.is_numeric_dtype(dtype):
+        return series.to_numpy(dtype=np.int64 if pd.api.types.is_integer_dtype(dtype) else np.float64)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return series.to_numpy(dtype="datetime64[ns]")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' note on inferring a format element by element
+        parsed = pd.to_datetime(series.astype(str), errors="coerce", format="mixed")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        raise ValueError(f"The time column {column!r} of dataset {name!r} holds values that are neither numbers nor "
+                         f"dates (e.g. {str(series.iloc[bad[0]])!r} in row {bad[0]}); expected numbers or dates such "
+                         "as 2024-01-31 that order the rows. Fix the column or choose another --time.")
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.to_numpy(dtype="datetime64[ns]")
+
+
+def time_text(value) -> str:
+    """A time value as text: a date (``2024-01-31``), a date and time, or a number (``17``)."""
+    if isinstance(value, np.datetime64):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat(sep=" ")
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def _time_features(series: pd.Series, values: np.ndarray, column: str) -> pd.DataFrame:
+    """The time column as features: a number as itself (float); a date as its calendar parts."""
+    if values.dtype.kind != "M":
+        return pd.DataFrame({column: values.astype(np.float64)})
+    stamps = pd.Series(pd.to_datetime(values))
+    parts = {"year": stamps.dt.year, "month": stamps.dt.month, "day": stamps.dt.day,
+             "dayofweek": stamps.dt.day_of_week, "dayofyear": stamps.dt.day_of_year}
+    for part in ("hour", "minute"):
+        if (getattr(stamps.dt, part) != 0).any():
+            parts[part] = getattr(stamps.dt, part)
+    return pd.DataFrame({f"{column}_{part}": v.to_numpy(dtype=np.float64) for part, v in parts.items()})
+
+
+def take_structure(X: pd.DataFrame, *, name: str, target: str, groups=None, time=None,
+                   time_features: bool = False) -> tuple:
+    """Take the groups and the time column out of a table's features.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame of shape (n_samples, n_columns)
+        The table without its target (``target`` is only named in messages).
+    name, target : str
+        The dataset's and its target's names.
+    groups : str or None, default=None
+        The groups column.
+    time : str or None, default=None
+        The time column.
+    time_features : bool, default=False
+        Also expand the time column into features (see the module docstring).
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        The features: without the two columns (with the time features appended, when asked).
+    groups : ndarray of str of shape (n_samples,) or None
+        Each row's group, as text.
+    time : ndarray of shape (n_samples,) or None
+        Each row's time (:func:`parse_time`).
+    notes : tuple of str
+        A sentence for the report when the time column was expanded into features.
+
+    Raises
+    ------
+    ValueError
+        Both columns given (grouped and time-ordered splits together are not supported), a
+        column that is missing or is the target, missing values in it, a time column that is
+        neither numbers nor dates, ``time_features`` without a time column, or a time feature
+        whose name is already a column.
+    """
+    if groups is not None and time is not None:
+        raise ValueError(f"Dataset {name!r} has both a groups column ({groups!r}) and a time column ({time!r}); "
+                         "expected one of them: splits that are both grouped and time-ordered are not supported. "
+                         "Give --groups or --time, not both.")
+    if time_features and time is None:
+        raise ValueError(f"time_features is set for dataset {name!r}, which has no time column; expected --time "
+                         "COLUMN with it. Add --time or remove --time-features.")
+    group_values = time_values = None
+    notes: tuple = ()
+    if groups is not None:
+        group_values = _column(X, "groups", groups, target, name).astype(str).to_numpy().astype(str)
+        X = X.drop(columns=[groups])
+    if time is not None:
+        series = _column(X, "time", time, target, name)
+        time_values = parse_time(series, time, name)
+        X = X.drop(columns=[time])
+        if time_features:
+            extra = _time_features(series, time_values, time)
+            clash = sorted(set(extra.columns) & set(X.columns))
+            if clash:
+                raise ValueError(f"Dataset {name!r} already has column(s) {clash}, the names of the features of the "
+                                 f"time column {time!r}; expected new names. Rename those columns or remove "
+                                 "--time-features.")
+            X = pd.concat([X.reset_index(drop=True), extra], axis=1)
+            notes = (f"dataset {name!r}: the time column {time!r} orders the splits and is also expanded into the "
+                     f"features {list(extra.columns)} (time_features).",)
+    return X, group_values, time_values, notes
+
+
+def check_structure(dataset) -> None:
+    """A dataset's ``groups`` and ``time``, when set, have one value per row and no missing one.
+
+    Raises
+    ------
+    ValueError
+        A length that is not the number of rows, missing values, or both set.
+    """
+    n = dataset.n_samples
+    if dataset.groups is not None and dataset.time is not None:
+        raise ValueError(f"Dataset {dataset.name!r} has both groups and a time order; expected one of them: splits "
+                         "that are both grouped and time-ordered are not supported.")
+    for kind, values in (("groups", dataset.groups), ("time", dataset.time)):
+        if values is None:
+            continue
+        if np.ndim(values) != 1 or len(values) != n:
+            raise ValueError(f"The {kind} of dataset {dataset.name!r} have shape {np.shape(values)}; expected one "
+                             f"value per row, shape ({n},). Build them from the same rows as X and y.")
+        if pd.isna(pd.Series(values)).any():
+            raise ValueError(f"The {kind} of dataset {dataset.name!r} are missing in "
+                             f"{int(pd.isna(pd.Series(values)).sum())} rows; expected a value in every row.")
