@@ -167,11 +167,12 @@ def test_the_progress_forecast_counts_the_fits_the_study_makes(quick):
     """The progress bar's total is known at the start (follow-ups included), so its time estimate
     is the study's: for these models it is exact (the full Keras ablation takes some variants from
     the validation curves, so there it is an upper bound)."""
-    from study.runner import _Plan, prepare
+    from study.plan import Plan
+    from study.runner import prepare
 
     models = ("logistic_regression", "random_forest", "keras_dense") if quick else ("logistic_regression", "ridge")
     spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=models, quick=quick, cache_dir=None))
-    plan = _Plan(spec, resolved, datasets)
+    plan = Plan(spec, resolved, datasets)
     made = run_study(spec, progress=False).tables["timings"]["fits"].sum()
     assert plan.forecast(plan.initial()) == made
 
@@ -180,10 +181,11 @@ def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp
     """Nested CV's inner searches need nothing from the unit, so they are queued with it (the
     second core is not idle while one long unit runs); when the unit fails, the failures table
     says so once, not once more per nested fold."""
-    from study.runner import _Plan, prepare
+    from study.plan import Plan
+    from study.runner import prepare
 
     spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=("ridge",), cache_dir=None))
-    initial = _Plan(spec, resolved, datasets).initial()
+    initial = Plan(spec, resolved, datasets).initial()
     assert [item.work for item in initial] == ["unit"] + ["nested"] * spec.cv
 
     class Broken(DummyClassifier):

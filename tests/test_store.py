@@ -112,10 +112,11 @@ def test_planning_a_keras_study_does_not_start_tensorflow_here():
 
     code = textwrap.dedent("""
         import sys
-        from study.runner import _Plan, prepare
+        from study.plan import Plan
+        from study.runner import prepare
         from study.spec import StudySpec
         spec, models, datasets = prepare(StudySpec(datasets=("digits",), models=("keras_dense", "keras_cnn")))
-        plan = _Plan(spec, models, datasets)
+        plan = Plan(spec, models, datasets)
         assert plan.forecast(plan.initial()) > 0
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")
                      or m.startswith("backends.keras")))

@@ -1,0 +1,160 @@
+"""The work of one study: its work items (units, nested CV's inner searches, diagnostics), in the
+order they can run, and what each finished item lets start. ``study.runner`` executes the plan
+(``study.execution.execute``) and gathers its outcomes into tables."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+from study.execution import WorkItem
+from study.experiments import EXPERIMENTS, ClassImbalance
+from study.protocol import Job, inner_search, make_splits, run_unit, skip_reason
+from study.scoring import study_metrics
+from study.spec import InputError, StudySpec
+from study.store import work_key
+
+__all__ = ["Plan", "draw_splits"]
+
+
+def draw_splits(spec: StudySpec, datasets: list) -> dict:
+    """Each dataset's splits, drawn once (``study.splits.make_splits``), by dataset name.
+
+    Raises
+    ------
+    InputError
+        Splits that cannot be drawn (fewer groups or distinct times than the folds need, a
+        ``cv_kind`` that does not fit a dataset, ...), before any training.
+    """
+    try:
+        return {d.name: make_splits(d, spec.cv, spec.test_size, spec.seed, spec.repeats, kind=spec.cv_kind,
+                                    gap=spec.gap) for d in datasets}
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _builder_module(model) -> str:
+    """The module whose code builds a model's estimator (part of its work's store key)."""
+    builder = model.builder
+    return builder.partition(":")[0] if isinstance(builder, str) else getattr(builder, "func", builder).__module__
+
+
+def _fit_cost(model, dataset) -> float:
+    """Expected cost of one fit: Keras fits cost seconds of graph tracing however small the data,
+    image models most; then larger datasets."""
+    weight = 40.0 if model.framework == "keras" else 1.0
+    return weight * (2.0 if model.needs_image else 1.0) * (1.0 + dataset.n_samples / 1000)
+
+
+class Plan:
+    """The work of one study: units and their nested CV first, each model's diagnostics as its unit
+    finishes (``follow_up``)."""
+
+    def __init__(self, spec: StudySpec, models: tuple, datasets: list):
+        self.spec, self.models, self.datasets = spec, models, datasets
+        self.splits = draw_splits(spec, datasets)
+        self.metrics = {d.name: study_metrics(spec.metrics, d.task) for d in datasets}
+        self.unit_n_jobs = -1 if spec.scheduler else 1
+
+    def job(self, dataset, model, **extra) -> Job:
+        return Job(dataset, self.splits[dataset.name], model, self.metrics[dataset.name], self.spec.seed,
+                   self.spec.quick, **extra)
+
+    def pairs(self):
+        """(dataset, model, skip reason or None) in report order."""
+        return [(d, m, skip_reason(m, d, self.metrics[d.name])) for d in self.datasets for m in self.models]
+
+    def unit(self, dataset, model) -> WorkItem:
+        job = self.job(dataset, model)
+        grid = self.spec.search_for(model)
+        n_fits = grid.planned_fits(len(job.splits.folds), len(job.splits.train)) + 1
+        return WorkItem(f"{dataset.name} / {model.name}", "unit", dataset.name, model.name,
+                        _fit_cost(model, dataset) * n_fits, n_fits, run_unit, (job, grid, self.unit_n_jobs),
+                        work_key("unit", ("study.protocol", _builder_module(model)), job, grid))
+
+    def nested(self, job: Job, grid, unit: str | None = None) -> list:
+        """Nested CV's inner searches, one work item per outer fold (``protocol.inner_search``),
+        queued beside the ``unit`` item of that label."""
+        n_fits = grid.planned_fits(job.splits.n_splits, len(job.splits.train))
+        modules = ("study.protocol", _builder_module(job.model))
+        return [WorkItem(f"{job.dataset.name} / {job.model.name} / nested fold {k}", "nested", job.dataset.name,
+                         job.model.name, _fit_cost(job.model, job.dataset) * n_fits, n_fits, inner_search,
+                         (job, grid, k), work_key("nested", modules, job, grid, k),
+                         beside=unit)
+                for k in range(len(job.splits.folds))]
+
+    def experiment(self, experiment, job: Job, earlier: list | None = None) -> WorkItem:
+        options = experiment.options(job.model)
+        if experiment.after not in (None, "unit"):
+            options["earlier"] = list(earlier or [])
+        job = replace(job, options=options)
+        n_fits = experiment.n_fits(job)
+        key = work_key(experiment.name, (type(experiment).__module__, _builder_module(job.model)), job)
+        return WorkItem(f"{job.dataset.name} / {job.model.name} / {experiment.name}", experiment.name,
+                        job.dataset.name, job.model.name,
+                        _fit_cost(job.model, job.dataset) * n_fits * experiment.fit_weight, n_fits, experiment.run,
+                        (job,), key)
+
+    def initial(self) -> list:
+        """The units, their nested CV's inner searches (which need nothing from the unit, so they
+        start at once), and the experiments that do not follow a unit."""
+        items = []
+        for dataset, model, reason in self.pairs():
+            if reason is None:
+                unit = self.unit(dataset, model)
+                items += [unit] + (self.nested(*unit.args[:2], unit.label) if self.spec.use_nested else [])
+        if self.spec.use_diagnostics:
+            items += self._study_level()
+        return items
+
+    def forecast(self, initial: list) -> int:
+        """Fits the whole study is expected to make: the ``initial`` items' and those of the
+        diagnostics that will follow each unit; for the progress bar's total and its time
+        estimate from the start."""
+        fits = sum(item.fits for item in initial)
+        if self.spec.use_diagnostics:
+            for item in initial:
+                if item.work == "unit":
+                    job = item.args[0]
+                    fits += sum(e.n_fits(replace(job, options=e.options(job.model))) for e in EXPERIMENTS
+                                if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick))
+        return fits
+
+    def _study_level(self) -> list:
+        imbalanced = ClassImbalance.study_dataset(self.datasets, self.spec.seed)
+        if imbalanced is None:
+            return []
+        try:
+            splits = make_splits(imbalanced, self.spec.cv, self.spec.test_size, self.spec.seed, kind=self.spec.cv_kind,
+                                 gap=self.spec.gap)
+        except ValueError as exc:
+            warnings.warn(f"the class-imbalance experiment is left out: {exc}", UserWarning, stacklevel=2)
+            return []
+        metrics = study_metrics(None, imbalanced.task)
+        return [self.experiment(e, Job(imbalanced, splits, m, metrics, self.spec.seed, self.spec.quick))
+                for e in EXPERIMENTS if e.after is None for m in self.models
+                if skip_reason(m, imbalanced, metrics) is None and e.applies(m, imbalanced, self.spec.quick)]
+
+    def _waits_for(self, experiment, job: Job) -> str:
+        """What ``experiment`` waits for on ``job``'s model: "unit", or an experiment that applies."""
+        earlier = next((e for e in EXPERIMENTS if e.name == experiment.after), None)
+        if earlier is None or not earlier.applies(job.model, job.dataset, self.spec.quick):
+            return "unit"
+        return earlier.name
+
+    def follow_up(self, outcome) -> list:
+        """The work that was waiting for this outcome (when the study runs diagnostics): after a
+        successful unit, the diagnostics that follow the unit; after an experiment, those that
+        follow it."""
+        item = outcome.item
+        if not self.spec.use_diagnostics or item.work == "nested" or (item.work == "unit" and not outcome.ok):
+            return []
+        job = item.args[0]
+        if item.work == "unit":
+            job = replace(job, params=outcome.value["best_params"], search=outcome.value["search"])
+        elif job.dataset.name not in self.splits:  # a study-level experiment (e.g. class imbalance)
+            return []
+        earlier = outcome.value if item.work != "unit" and outcome.ok else []
+        return [self.experiment(e, job, earlier) for e in EXPERIMENTS
+                        if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick)
+                        and self._waits_for(e, job) == item.work]
