@@ -122,6 +122,8 @@ def test_bad_groups_time_and_search_input_is_refused_in_one_line(tmp_path, capsy
     assert err.startswith("error: --groups patient and --time f0 given together; expected one of them")
     err = _refused(capsys, ["--data", patients, "--target", "diagnosis", "--groups", "visit"])
     assert err.startswith("error: Groups column 'visit' not found in dataset 'patients'; available columns:")
+    err = _refused(capsys, ["--data", patients, "--target", "diagnosis", "--groups", "diagnosis"])
+    assert err.startswith("error: The groups column 'diagnosis' of dataset 'patients' is its target")
     err = _refused(capsys, ["--datasets", "iris", "--groups", "patient"])
     assert err.startswith("error: --groups, --time and --time-features name columns of --data (a table)")
     err = _refused(capsys, ["--data", patients, "--target", "diagnosis", "--time", "f0", "--gap", "-2"])

@@ -34,14 +34,14 @@ def _column(df: pd.DataFrame, kind: str, column, target: str, name: str) -> pd.S
     if not isinstance(column, str) or not column:
         raise ValueError(f"The {kind} column of dataset {name!r} must be a column name (a non-empty string); got "
                          f"{column!r}. Fix {flag} ({kind} in TOML or DataSource).")
-    if column not in df.columns:
-        raise ValueError(f"{kind.capitalize()} column {column!r} not found in dataset {name!r}; available columns: "
-                         f"{[c for c in df.columns if c != target]}. Pass one of them as {flag} ({kind} in TOML or "
-                         "DataSource); names are case-sensitive.")
     if column == target:
         meaning = "the unit each row belongs to, e.g. a patient" if kind == "groups" else "the time of each row"
         raise ValueError(f"The {kind} column {column!r} of dataset {name!r} is its target; expected another column "
                          f"({meaning}). Fix {flag} or --target.")
+    if column not in df.columns:
+        raise ValueError(f"{kind.capitalize()} column {column!r} not found in dataset {name!r}; available columns: "
+                         f"{[c for c in df.columns if c != target]}. Pass one of them as {flag} ({kind} in TOML or "
+                         "DataSource); names are case-sensitive.")
     series = df[column]
     missing = np.flatnonzero(series.isna().to_numpy())
     if missing.size:
