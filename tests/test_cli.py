@@ -164,7 +164,8 @@ def test_diagnostics_end_to_end(tmp_path):
 @pytest.mark.parametrize("args", [["--datasets", "iris", "wine", "--metrics", "f1_macro", "balanced_accuracy"],
                                   ["--datasets", "iris", "--metrics", "roc_auc_ovr"]])
 def test_any_scorer_from_the_command_line(tmp_path, args):
-    proc = _run(*args, "--quick", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"))
+    proc = _run(*args, "--models", "logistic_regression", "random_forest", "keras_dense", "--quick", "--out",
+                str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = (tmp_path / "out" / "report.md").read_text()
     assert f"Primary metric: **{args[-2] if args[-1] == 'balanced_accuracy' else args[-1]}** (higher is better)" in report

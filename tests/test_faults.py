@@ -42,12 +42,14 @@ def stored(tmp_path_factory):
     return base
 
 
-@pytest.mark.parametrize("name", ["output.pkl", "metadata.json", "func_code.py"])
 @pytest.mark.parametrize("damage", ["truncated", "garbled", "empty"])
-def test_a_corrupted_store_file_never_stops_a_rerun(tmp_path, stored, name, damage):
+def test_a_corrupted_store_file_never_stops_a_rerun(tmp_path, stored, damage):
+    """Stored files of each kind (two results, their metadata, the function's code) damaged at once."""
     cache = tmp_path / "cache"
     subprocess.run(["cp", "-r", str(stored / "cache"), str(cache)], check=True)
-    for path in sorted(cache.rglob(name))[:2]:
+    damaged = [path for name in ("output.pkl", "metadata.json", "func_code.py") for path in sorted(cache.rglob(name))[:2]]
+    assert {path.name for path in damaged} == {"output.pkl", "metadata.json", "func_code.py"}
+    for path in damaged:
         data = path.read_bytes()
         path.write_bytes({"truncated": data[:len(data) // 3], "garbled": b"\x00garbage{[" * 5, "empty": b""}[damage])
     rerun = _cli(*QUICK, "--cache-dir", str(cache), "--out", str(tmp_path / "out"))
