@@ -21,7 +21,6 @@ import contextlib
 import heapq
 import itertools
 import os
-import re
 import threading
 import time
 import warnings
@@ -29,10 +28,10 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 
 from backends.preprocessing import FIT_LOG
+from study.lines import one_line
 from study.progress import Progress, fit_log_path
 
-__all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "map_in_workers", "stop_workers", "fit_threads", "one_line",
-           "plain_line"]
+__all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "map_in_workers", "stop_workers", "fit_threads"]
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS")
@@ -110,24 +109,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.error
-
-
-ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-"""Terminal escape sequences (ECMA-48): colours and cursor moves (CSI), titles and links (OSC),
-and the two-character ones."""
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def plain_line(text: str) -> str:
-    """``text`` on one line: terminal escape sequences removed, control characters and runs of
-    whitespace (newlines included) replaced by one space, no space at either end."""
-    return " ".join(_CONTROL.sub(" ", ANSI_ESCAPE.sub("", str(text))).split())
-
-
-def one_line(exc: BaseException) -> str:
-    """``"Type: message"`` of an exception, as :func:`plain_line` (one line, no terminal colours),
-    for the tables, the report and the warnings."""
-    return plain_line(f"{type(exc).__name__}: {exc}")
 
 
 def fit_threads() -> dict:

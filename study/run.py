@@ -15,6 +15,7 @@ import warnings
 from dataclasses import fields, replace
 from pathlib import Path
 
+from study.lines import plain_line
 from study.spec import DEFAULT_DATASETS, DEFAULT_MODELS, DataSource, InputError, StudySpec
 
 EXIT_USAGE = 2
@@ -136,7 +137,7 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
 
 def usage_error(exc: Exception) -> int:
     """Report a usage or input error as one line on stderr (``error: ...``); returns :data:`EXIT_USAGE`."""
-    print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+    print(f"error: {plain_line(exc)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -144,7 +145,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     """Warnings and notices as one line each, above the progress bar (not through it)."""
     from tqdm import tqdm
 
-    tqdm.write(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+    tqdm.write(f"warning: {plain_line(message)}", file=sys.stderr)
 
 
 def _interrupted(exc: KeyboardInterrupt, spec: StudySpec) -> int:

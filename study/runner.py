@@ -24,6 +24,7 @@ from joblib import cpu_count
 from study.data import check_dataset, load_data
 from study.execution import execute
 from study.experiments import EXPERIMENTS
+from study.lines import plain_line
 from study.plan import Plan, draw_splits
 from study.protocol import nested_rows
 from study.results import COLUMNS, FAILURE_COLUMNS, PREDICTION_COLUMNS, SEARCH_COLUMNS, TABLES, TIMING_COLUMNS, frame
@@ -194,7 +195,7 @@ def _client(scheduler: str | None):
     except (OSError, TimeoutError) as exc:  # distributed raises OSError on a timeout
         raise InputError(
             f"Cannot reach the Dask scheduler at {scheduler!r} within {SCHEDULER_TIMEOUT:.0f} s "
-            f"({' '.join(str(exc).split())[:160]}). Start one with `dask scheduler` (and workers with "
+            f"({plain_line(exc)[:160]}). Start one with `dask scheduler` (and workers with "
             "`dask worker ADDRESS`), check the address, or leave out --scheduler to run on this machine."
         ) from None
     with client:

@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from study.lines import plain_line
+
 __all__ = ["SavedModel", "keep", "load_model", "read_info", "MODEL_FILE", "ESTIMATOR_FILE", "FORMAT",
            "is_model_file", "LIBRARIES"]
 
@@ -221,7 +223,7 @@ def keep(estimator, dataset, *, best_params: dict, scores: dict) -> SavedModel:
     try:
         files = _Pickler().dumps(_portable(estimator))
     except Exception as exc:  # the unit's scores stand; the report says why the model was not kept
-        return SavedModel(info, {}, f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        return SavedModel(info, {}, f"{type(exc).__name__}: {plain_line(exc)[:300]}")
     return SavedModel(info, files)
 
 
@@ -253,7 +255,7 @@ def read_info(path) -> dict:
         raise ValueError(f"'{path}' is not a stored model: it has no {MODEL_FILE}; expected {_HOW}.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"'{path / MODEL_FILE}' cannot be read ({type(exc).__name__}: "
-                         f"{' '.join(str(exc).split())}); expected {_HOW}. Write the report again.") from None
+                         f"{plain_line(exc)}); expected {_HOW}. Write the report again.") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         found = info.get("format") if isinstance(info, dict) else type(info).__name__
         raise ValueError(f"'{path / MODEL_FILE}' has format {found!r}; expected {FORMAT!r} ({_HOW}). "
@@ -309,7 +311,7 @@ def _load(folder: Path, pickled: bytes, where: str):
     except Exception as exc:  # a class or function that is not importable here, a truncated file
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         raise ValueError(f"The estimator of {where} cannot be rebuilt here ({type(exc).__name__}: "
-                         f"{' '.join(str(exc).split())}, at {Path(frame.filename).name}:{frame.lineno}); the classes "
+                         f"{plain_line(exc)}, at {Path(frame.filename).name}:{frame.lineno}); the classes "
                          "and functions it was made with must be importable (run from the project's folder, or add "
                          "the folder of your model code to PYTHONPATH).") from None
 
@@ -324,5 +326,5 @@ def _load_network(path: Path, where: str):
         return keras.saving.load_model(path, compile=True)
     except Exception as exc:
         raise ValueError(f"The Keras network {path.name} of {where} cannot be loaded ({type(exc).__name__}: "
-                         f"{' '.join(str(exc).split())[:300]}). A network with your own layers needs them registered "
+                         f"{plain_line(exc)[:300]}). A network with your own layers needs them registered "
                          "(keras.saving.register_keras_serializable) in a module imported before loading.") from None

@@ -32,6 +32,8 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from study.lines import plain_line
+
 __all__ = ["fingerprint", "library_versions", "project_source", "work_key", "Store"]
 
 VERSIONED = ("scikit-learn", "numpy", "scipy", "pandas", "tensorflow", "keras", "scikeras")
@@ -199,7 +201,7 @@ def _compute(key: str, function, args: tuple) -> tuple:
 
 
 def _describe(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
+    text = plain_line(exc)
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 

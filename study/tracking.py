@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from study.lines import plain_line
 from study.spec import InputError
 
 __all__ = ["EXPERIMENT", "DEFAULT_STORE", "tracking_uri", "log_study", "unit_metrics"]
@@ -102,7 +103,7 @@ def tracking_uri(value: str | None) -> str:
         with _environment(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(CHECK_TIMEOUT)):
             _client(uri).search_experiments(max_results=1)
     except Exception as exc:  # MLflow raises many kinds (MlflowException, OSError, requests' errors)
-        detail = " ".join(str(exc).split())[:300]
+        detail = plain_line(exc)[:300]
         raise InputError(f"Cannot use the MLflow tracking store {value!r} ({type(exc).__name__}: {detail}); {_HOW}. "
                          "Start the server, check the URI, or leave out --mlflow.") from None
     return uri
@@ -205,7 +206,7 @@ def log_study(result, report_dir, uri: str) -> str:
             client.set_terminated(run_id, "FINISHED" if first["status"] == "ok" else "FAILED")
         client.set_terminated(parent_id, "FINISHED")
     except Exception as exc:  # the store went away, refused a value, ...: one line, the report stands
-        detail = " ".join(str(exc).split())[:300]
+        detail = plain_line(exc)[:300]
         raise InputError(f"Logging to MLflow at {uri} failed ({type(exc).__name__}: {detail}); the report in "
                          f"{report_dir} is complete. Check the tracking store and run again.") from None
     return parent_id

@@ -5,7 +5,8 @@ import warnings
 
 import pytest
 
-from study.execution import WorkItem, execute, fit_threads, map_in_workers, one_line
+from study.execution import WorkItem, execute, fit_threads, map_in_workers
+from study.lines import one_line
 from study.results import read_results
 from study.runner import run_study
 from study.spec import StudySpec

@@ -19,6 +19,7 @@ import pandas as pd
 from study.data.columns import take_structure
 from study.data.dataset import Dataset
 from study.data.targets import resolve_task, sorted_labels, target_array
+from study.lines import plain_line
 
 __all__ = ["from_dataframe", "load_table", "check_separator", "sniff_separator", "SEPARATORS"]
 
@@ -44,7 +45,7 @@ def existing_file(path) -> Path:
 
 def unreadable(path: Path, kind: str, exc: Exception) -> ValueError:
     """The one-line error for a file its reader could not parse (the reader's error included)."""
-    detail = " ".join(str(exc).split())  # the parser's message may span lines
+    detail = plain_line(exc)  # the parser's message may span lines
     return ValueError(
         f"Could not read '{path}' as {kind} ({type(exc).__name__}: {detail}). Expected a valid "
         f"{kind} file; check that the file is complete and really is {kind}, or re-export it."

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from backends.routing import unroute
-from study.execution import plain_line
+from study.lines import plain_line
 
 __all__ = ["fmt", "fmt_signed", "format_p", "pm", "markdown_table", "cell", "mean_std", "anchor", "slug",
            "metric_label",
@@ -51,7 +51,7 @@ def pm(mean, std) -> str:
 
 def cell(text) -> str:
     """Text safe in a Markdown table cell (or a list item): one line without terminal escape
-    sequences or control characters (``study.execution.plain_line``), pipes escaped (``\\|``),
+    sequences or control characters (``study.lines.plain_line``), pipes escaped (``\\|``),
     a backslash escaped where it would escape the next character (or break the line), and ``<`` escaped where it
     would open an HTML tag (``<class 'int'>`` would vanish from the rendered page)."""
     text = _ESCAPING_BACKSLASH.sub(r"\\\\", plain_line(text))
