@@ -65,46 +65,45 @@ def _small_legend(ax, n_lines: int) -> None:
     ax.legend(fontsize=6 if n_lines > 4 else 7, loc="lower right", frameon=True)
 
 
-@figure
-def _roc_figure(block: pd.DataFrame, dataset: str):
+def _by_model(block: pd.DataFrame, title: str, panel):
+    """A figure of one panel per model of ``block`` (``panel(ax, rows)`` draws one), titled ``title``."""
     models = list(dict.fromkeys(block["model"]))
     fig, axes = _panels(len(models))
     for ax, model in zip(axes, models):
-        rows = block[block["model"] == model]
-        for i, (label, curve) in enumerate(rows.groupby("class", sort=False)):
-            RocCurveDisplay(fpr=curve["fpr"].to_numpy(), tpr=curve["tpr"].to_numpy(), roc_auc=curve["auc"].iloc[0],
-                            name=f"class {label}").plot(ax=ax, plot_chance_level=i == 0)
+        panel(ax, block[block["model"] == model])
         ax.set_title(model, fontsize=9)
-        _small_legend(ax, rows["class"].nunique())
-    fig.suptitle(f"{dataset}: ROC curves on the hold-out test split ({_which(block)})", y=1.0)
+    fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
 
 
 @figure
+def _roc_figure(block: pd.DataFrame, dataset: str):
+    def panel(ax, rows):
+        for i, (label, curve) in enumerate(rows.groupby("class", sort=False)):
+            RocCurveDisplay(fpr=curve["fpr"].to_numpy(), tpr=curve["tpr"].to_numpy(), roc_auc=curve["auc"].iloc[0],
+                            name=f"class {label}").plot(ax=ax, plot_chance_level=i == 0)
+        _small_legend(ax, rows["class"].nunique())
+
+    return _by_model(block, f"{dataset}: ROC curves on the hold-out test split ({_which(block)})", panel)
+
+
+@figure
 def _pr_figure(block: pd.DataFrame, dataset: str):
-    models = list(dict.fromkeys(block["model"]))
-    fig, axes = _panels(len(models))
-    for ax, model in zip(axes, models):
-        rows = block[block["model"] == model]
+    def panel(ax, rows):
         for label, curve in rows.groupby("class", sort=False):
             PrecisionRecallDisplay(precision=curve["precision"].to_numpy(), recall=curve["recall"].to_numpy(),
                                    average_precision=curve["average_precision"].iloc[0],
                                    name=f"class {label}").plot(ax=ax)
         ax.set_ylim(0.0, 1.05)
-        ax.set_title(model, fontsize=9)
         _small_legend(ax, rows["class"].nunique())
-    fig.suptitle(f"{dataset}: precision-recall curves on the hold-out test split ({_which(block)})", y=1.0)
-    fig.tight_layout()
-    return fig
+
+    return _by_model(block, f"{dataset}: precision-recall curves on the hold-out test split ({_which(block)})", panel)
 
 
 @figure
 def _confusion_figure(block: pd.DataFrame, dataset: str):
-    models = list(dict.fromkeys(block["model"]))
-    fig, axes = _panels(len(models))
-    for ax, model in zip(axes, models):
-        rows = block[block["model"] == model]
+    def panel(ax, rows):
         labels = list(dict.fromkeys(rows["true_class"]))
         matrix = rows.pivot(index="true_class", columns="predicted_class", values="fraction_of_true")
         matrix = matrix.loc[labels, labels].to_numpy()
@@ -112,22 +111,18 @@ def _confusion_figure(block: pd.DataFrame, dataset: str):
         ConfusionMatrixDisplay(matrix, display_labels=labels).plot(
             ax=ax, colorbar=False, values_format=".2f", cmap="Blues", im_kw=dict(vmin=0.0, vmax=1.0),
             text_kw=dict(fontsize=5 if small else 8))
-        ax.set_title(model, fontsize=9)
         ax.tick_params(labelsize=6 if small else 8)
-    fig.suptitle(f"{dataset}: confusion matrices on the hold-out test split (each row: fraction of its true class)",
-                 y=1.0)
-    fig.tight_layout()
-    return fig
+
+    return _by_model(block, f"{dataset}: confusion matrices on the hold-out test split (each row: fraction of its "
+                            "true class)", panel)
 
 
 @figure
 def _calibration_figure(block: pd.DataFrame, dataset: str):
-    models = list(dict.fromkeys(block["model"]))
-    fig, axes = _panels(len(models))
     pooled = (block["class"] == POOLED).any()  # multiclass: one curve of every class's pairs, not k curves
     block = block[block["class"] == POOLED] if pooled else block
-    for ax, model in zip(axes, models):
-        rows = block[block["model"] == model]
+
+    def panel(ax, rows):
         for i, (label, curve) in enumerate(rows.groupby("class", sort=False)):
             CalibrationDisplay(curve["fraction_positive"].to_numpy(), curve["mean_predicted"].to_numpy(),
                                None).plot(ax=ax, name=f"{'all classes' if label == POOLED else 'class ' + str(label)} "
@@ -135,13 +130,11 @@ def _calibration_figure(block: pd.DataFrame, dataset: str):
                                           ref_line=i == 0)
         ax.set_xlim(0.0, 1.0)
         ax.set_ylim(0.0, 1.0)
-        ax.set_title(model, fontsize=9)
         ax.legend(fontsize=6 if rows["class"].nunique() > 4 else 7, loc="upper left", frameon=True)
+
     which = "every class's one-vs-rest pairs pooled" if pooled else _which(block)
-    fig.suptitle(f"{dataset}: reliability diagrams on the hold-out test split ({which}; 10 bins of predicted "
-                 "probability)", y=1.0)
-    fig.tight_layout()
-    return fig
+    return _by_model(block, f"{dataset}: reliability diagrams on the hold-out test split ({which}; 10 bins of "
+                            "predicted probability)", panel)
 
 
 FIGURES = (("roc_curves", _roc_figure, "roc", "ROC curves"),
