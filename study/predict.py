@@ -33,7 +33,7 @@ def read_table(path) -> pd.DataFrame:
     InputError
         A missing or unreadable file, or one without any row.
     """
-    from study.data.tables import SNIFF_LINES, sniff_separator, unreadable
+    from study.data.tables import read_csv, unreadable
 
     path = Path(path)
     if not path.is_file():
@@ -41,9 +41,7 @@ def read_table(path) -> pd.DataFrame:
         raise InputError(f"Data file '{path}' {what}; expected a CSV file with a header row and one row per "
                          "sample to predict. Check the path.")
     try:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-            lines = [line for _, line in zip(range(SNIFF_LINES), handle)]
-        table = pd.read_csv(path, sep=sniff_separator(lines) or ",")
+        table = read_csv(path)
     except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(str(unreadable(path, "CSV", exc))) from None
     if table.empty:

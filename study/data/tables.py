@@ -21,7 +21,7 @@ from study.data.dataset import Dataset
 from study.data.targets import resolve_task, sorted_labels, target_array
 from study.lines import plain_line
 
-__all__ = ["from_dataframe", "load_table", "check_separator", "sniff_separator", "SEPARATORS"]
+__all__ = ["from_dataframe", "load_table", "read_csv", "check_separator", "sniff_separator", "SEPARATORS"]
 
 TABLE_SUFFIXES = (".csv", ".parquet")
 SEPARATORS = ",;\t|"
@@ -155,6 +155,18 @@ def _read_csv(path: Path, sep: str | None) -> tuple:
     header = pd.read_csv(path, sep=used, header=None, nrows=1, dtype=str, keep_default_na=False)
     names = [str(v) for v in header.iloc[0]] if len(header) else []
     return pd.read_csv(path, sep=used), names, used, detected
+
+
+def read_csv(path, sep: str | None = None) -> pd.DataFrame:
+    """A CSV file as a DataFrame, read as :func:`load_table` reads it: ``sep``, or the separator
+    detected from its first lines (:func:`sniff_separator`), else a comma.
+
+    Raises
+    ------
+    OSError, ValueError, pandas.errors.ParserError, UnicodeDecodeError
+        The reader's errors (:func:`unreadable` words them).
+    """
+    return _read_csv(Path(path), sep)[0]
 
 
 def _check_csv(path: Path, df: pd.DataFrame, used: str) -> None:
