@@ -43,9 +43,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from study.spec import DataSource, StudySpec
+from study.spec import SEARCH_KEYS, DataSource, StudySpec
 
-__all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS", "KERAS_KEYS", "SEARCH_KEYS", "NONE"]
+__all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS", "KERAS_KEYS", "NONE"]
 
 TOP_KEYS = {
     "datasets": list, "models": list, "cv": int, "repeats": int, "nested": bool, "test_size": float,
@@ -55,10 +55,9 @@ TOP_KEYS = {
 DATASET_KEYS = {"name", "path", "openml", "target", "task", "sep", "groups", "time", "time_features"}
 KERAS_KEYS = {"epochs", "batch_size", "early_stopping", "patience", "validation_fraction", "class_weight", "image"}
 """Options of a user's Keras model (``image`` is ``backends.custom.keras_model``'s ``needs_image``)."""
-SEARCH_KEYS = {"search", "n_iter", "distributions"}
-"""A model's own search (``StudySpec.searches``): ``search = "random"``, ``n_iter = 5``,
-``distributions = { C = { loguniform = [0.001, 100.0] } }``."""
-MODEL_KEYS = {"name", "grid", "sklearn", "keras"} | KERAS_KEYS | SEARCH_KEYS
+MODEL_KEYS = {"name", "grid", "sklearn", "keras"} | KERAS_KEYS | set(SEARCH_KEYS)
+"""A model's keys; ``SEARCH_KEYS`` (``study.spec``) are its own search (``StudySpec.searches``):
+``search = "random"``, ``n_iter = 5``, ``distributions = { C = { loguniform = [0.001, 100.0] } }``."""
 NONE = "None"
 """TOML has no null: this string in a grid stands for Python's None (``max_depth = ["None", 8, 16]``)."""
 
