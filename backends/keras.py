@@ -56,6 +56,7 @@ def _compile(model, learning_rate: float, loss: str, metrics: list, steps_per_ex
 class _KerasClassifierBase(ClassifierTagsMixin, InnerValidationMixin, KerasClassifier):
     _stratify_inner = True
     _graph_neutral = TUNABLE
+    _random_kernels = False  # Keras' stateless dropout and augmentation, and the study's layers
 
     def _keras_build_fn(self, meta):
         head = keras.layers.Dense(meta["n_classes_"], activation="softmax")
@@ -220,6 +221,7 @@ class KerasDenseRegressor(StandardizedTargetMixin, RegressorTagsMixin, InnerVali
 
     _stratify_inner = False
     _graph_neutral = TUNABLE
+    _random_kernels = False
 
     def __init__(
         self,

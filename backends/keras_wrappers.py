@@ -17,7 +17,9 @@ Keras model is built. Over plain scikeras 0.13.0 (its last release):
 - A fit costs what it computes: the training data is one seeded ``tf.data`` pipeline with one
   iterator for the whole fit (Keras' array adapter builds a new iterator every epoch), and fits
   of the same architecture in one process reuse one built model and its traced functions, its
-  state reset to a freshly built model's (``backends.keras_pool``).
+  state reset to a freshly built model's (``backends.keras_pool``); the built-in networks are
+  seeded without clearing TensorFlow's kernel cache, so those functions are not instantiated
+  again for every fit (``backends.keras_seeding``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from collections import defaultdict  # noqa: E402
 
 import numpy as np  # noqa: E402
 from scikeras.utils import metric_name  # noqa: E402
-from scikeras.utils.random_state import tensorflow_random_state  # noqa: E402
 from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402
 from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402 (re-exported to backends.keras)
 from sklearn.exceptions import NotFittedError  # noqa: E402
@@ -41,6 +42,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split  # noqa:
 from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
 
 from backends.keras_pool import lease, lease_initialized  # noqa: E402
+from backends.keras_seeding import seeded  # noqa: E402
 
 __all__ = ["KerasBuildFnClassifier", "KerasBuildFnRegressor", "StandardizedTarget", "ClassifierTagsMixin",
            "RegressorTagsMixin", "InnerValidationMixin", "StandardizedTargetMixin", "STEPS_PER_EXECUTION",
@@ -107,11 +109,29 @@ class InnerValidationMixin:
             )
             self._fit_callbacks = [*self._fit_callbacks, self._early_stopping]
 
+    _random_kernels = True
+    """Whether the network may hold stateful random kernels (a user's network may): each seeded
+    build and fit then resets TensorFlow's kernels, as scikeras does; the built-in networks,
+    whose random ops are stateless, set it False and keep their instantiated functions
+    (``backends.keras_seeding``)."""
+
+    def _seeded(self, seed):
+        """The seeding of a build or fit (``backends.keras_seeding.seeded``; none without a seed)."""
+        return contextlib.nullcontext() if seed is None else seeded(seed, reset_kernels=self._random_kernels)
+
     def _build_keras_model(self):
         """A pooled model set to the initial state this build had in an earlier fit of this
-        process (no model built), else a freshly built one (``backends.keras_pool``)."""
+        process (no model built), else a freshly built one (``backends.keras_pool``), seeded
+        here (:meth:`_seeded`) rather than by scikeras."""
         model = lease_initialized(self, self._graph_key(), self._build_key())
-        return model if model is not None else super()._build_keras_model()
+        if model is not None:
+            return model
+        seed, self._random_state = self._random_state, None  # scikeras builds unseeded when it is None
+        try:
+            with self._seeded(seed):
+                return super()._build_keras_model()
+        finally:
+            self._random_state = seed
 
     def _ensure_compiled_model(self) -> None:
         super()._ensure_compiled_model()
@@ -204,9 +224,7 @@ class InnerValidationMixin:
                          validation_time=None, **kwargs):
         self._check_validation_params()
         X, y, sample_weight, validation = self._split_inner(X, y, sample_weight, validation_groups, validation_time)
-        seeded = tensorflow_random_state(self._random_state) if self._random_state is not None \
-            else contextlib.nullcontext()
-        with seeded:
+        with self._seeded(self._random_state):
             if validation is None and not self._fit_callbacks:
                 # nothing to do between epochs: all of them as one pass over the repeated data,
                 # the same batches in the same order (history_["loss"] is then their mean)

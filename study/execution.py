@@ -191,6 +191,11 @@ def map_in_workers(function, calls: list, n_jobs: int) -> list:
     return [future.result() for future in [executor.submit(function, *args) for args in calls]]
 
 
+# loky replaces an idle worker whose memory grew by 300 MB since it started (a worker's Keras models
+# and traced functions do) and says so from its manager thread, at any time, also while the report
+# draws its figures in the workers; the replacement is routine and loses no work
+warnings.filterwarnings("ignore", "A worker stopped while some jobs were given", UserWarning)
+
 PARENT_CHECK_SECONDS = 1.0
 """How often a worker checks that the study's process is still alive."""
 
@@ -271,10 +276,7 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
     push(items)
     n_workers = _n_workers(n_jobs)
     in_flight: dict = {}
-    with bar, warnings.catch_warnings(), _threads_here():
-        # loky replaces a worker whose memory grew by 300 MB (TensorFlow's graphs of many Keras fits
-        # do) and says so; the replacement is routine and loses no work
-        warnings.filterwarnings("ignore", "A worker stopped while some jobs were given", UserWarning)
+    with bar, _threads_here():
         try:
             while ready or in_flight:
                 while ready and (n_workers == 1 or len(in_flight) < n_workers):

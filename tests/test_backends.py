@@ -250,3 +250,54 @@ def test_fits_differing_in_l2_or_dropout_share_one_model():
     assert second[-1].model_ is model
     rates = {v.path.split("/")[-1]: float(v.numpy()) for v in model.non_trainable_variables if v.shape == ()}
     assert rates.get("rate") == 0.5 and rates.get("l2") == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("name, params", [
+    ("keras_dense", dict(dropout=0.3, early_stopping=True, validation_fraction=0.2, patience=1)),
+    ("keras_cnn", dict(augment=True, image_shape=(8, 8, 1))),
+])
+def test_built_in_networks_train_as_under_scikeras_seeding_and_keep_tensorflow_kernels(name, params):
+    """The built-in networks are seeded without clearing TensorFlow's kernel cache
+    (``backends.keras_seeding``): the same training as under scikeras' seeding, which clears it,
+    whether the fit runs first or after another; and no fit sets TensorFlow's global seed the
+    clearing way."""
+    from unittest import mock
+
+    from tensorflow.python.eager import context
+
+    X, y = _digits()
+
+    def fit(rows, scikeras_seeding=False):
+        estimator = make_estimator(name, random_state=3, epochs=3, **params)
+        if scikeras_seeding:
+            estimator[-1]._random_kernels = True  # as a user's network
+        return estimator.fit(X[rows], y[rows]).predict_proba(X[300:])
+
+    reference = fit(slice(0, 300), scikeras_seeding=True)
+    with mock.patch.object(context.Context, "_set_global_seed", autospec=True,
+                           side_effect=context.Context._set_global_seed) as clearing:
+        fit(slice(100, 400))  # another fit first, on the same pooled model
+        kept = fit(slice(0, 300))
+    np.testing.assert_array_equal(kept, reference)
+    assert clearing.call_count == 0
+
+
+def test_seeding_sets_tensorflow_global_seed_as_set_seed_does_and_restores_it():
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import config
+
+    from backends.keras_seeding import seeded
+
+    def order():
+        return [int(v) for v in tf.data.Dataset.range(20).shuffle(20, seed=1)]
+
+    tf.random.set_seed(7)
+    expected = order()
+    tf.random.set_seed(None)
+    before = context.global_seed(), config.is_op_determinism_enabled()
+    with seeded(7, reset_kernels=False):
+        assert context.global_seed() == 7
+        assert order() == expected
+        assert config.is_op_determinism_enabled()
+    assert (context.global_seed(), config.is_op_determinism_enabled()) == before
