@@ -19,7 +19,8 @@ Keras model is built. Over plain scikeras 0.13.0 (its last release):
   of the same architecture in one process reuse one built model and its traced functions, its
   state reset to a freshly built model's (``backends.keras_pool``); the built-in networks are
   seeded without clearing TensorFlow's kernel cache, so those functions are not instantiated
-  again for every fit (``backends.keras_seeding``).
+  again for every fit (``backends.keras_seeding``); the inner validation split is evaluated
+  after each epoch without Keras' per-epoch set-up (``backends.keras_validation``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
 
 from backends.keras_pool import lease, lease_initialized  # noqa: E402
 from backends.keras_seeding import seeded  # noqa: E402
+from backends.keras_validation import ValidationPass  # noqa: E402
 
 __all__ = ["KerasBuildFnClassifier", "KerasBuildFnRegressor", "StandardizedTarget", "ClassifierTagsMixin",
            "RegressorTagsMixin", "InnerValidationMixin", "StandardizedTargetMixin", "STEPS_PER_EXECUTION",
@@ -238,7 +240,9 @@ class InnerValidationMixin:
                 fit_args = dict(steps_per_epoch=steps if one_at_a_time else None, epochs=initial_epoch + epochs,
                                 initial_epoch=initial_epoch, callbacks=self._fit_callbacks, verbose=self.verbose,
                                 shuffle=False)
-                if validation is not None:
+                if validation is not None and not getattr(self, "callbacks", None):
+                    fit_args["callbacks"] = [ValidationPass(*self._dataset(*validation)), *fit_args["callbacks"]]
+                elif validation is not None:  # a user's callbacks also see Keras' own evaluation calls
                     fit_args["validation_data"], fit_args["validation_steps"] = self._dataset(*validation)
                 history = self.model_.fit(train, **fit_args)
         self.history_ = defaultdict(list)

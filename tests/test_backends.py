@@ -301,3 +301,19 @@ def test_seeding_sets_tensorflow_global_seed_as_set_seed_does_and_restores_it():
         assert order() == expected
         assert config.is_op_determinism_enabled()
     assert (context.global_seed(), config.is_op_determinism_enabled()) == before
+
+
+def test_the_validation_pass_gives_what_keras_own_evaluation_gives():
+    """``backends.keras_validation.ValidationPass`` (one iterator for the whole fit) vs Keras'
+    ``validation_data`` pass (taken when a user's callback is given): the same per-epoch logs,
+    the same epoch restored by early stopping, the same predictions."""
+    import keras
+
+    X, y = _digits()
+    params = dict(random_state=2, epochs=12, dropout=0.3, early_stopping=True, patience=2, validation_fraction=0.25)
+    ours = make_estimator("keras_dense", **params).fit(X[:300], y[:300])
+    keras_own = make_estimator("keras_dense", callbacks=[keras.callbacks.Callback()], **params).fit(X[:300], y[:300])
+    assert set(ours[-1].history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert ours[-1].history_ == keras_own[-1].history_
+    assert (ours[-1].stopped_epoch_, ours[-1].best_epoch_) == (keras_own[-1].stopped_epoch_, keras_own[-1].best_epoch_)
+    np.testing.assert_array_equal(ours.predict_proba(X[300:]), keras_own.predict_proba(X[300:]))
