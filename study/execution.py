@@ -168,8 +168,7 @@ def start_workers(n_jobs: int, modules: tuple = ()) -> None:
     """Start the study's worker processes now, each importing ``modules`` as it starts, so that
     they do it while this process imports the rest and loads the data (e.g.
     ``backends.keras_wrappers``: TensorFlow, about 3 s): the first work items then start at once.
-    Nothing when ``n_jobs`` is 1; more than the machine's cores count as the cores (as
-    ``study.runner`` caps them). Workers already running with other ``modules`` are replaced.
+    Nothing when ``n_jobs`` is 1. Workers already running with other ``modules`` are replaced.
 
     Parameters
     ----------
@@ -180,9 +179,7 @@ def start_workers(n_jobs: int, modules: tuple = ()) -> None:
         to report.
     """
     global _PRELOADED
-    from joblib import cpu_count
-
-    n_workers = _n_workers(min(n_jobs, cpu_count()))  # more than the cores: capped, as the study caps it
+    n_workers = _n_workers(n_jobs)
     if n_workers == 1:
         return
     _PRELOADED = tuple(modules)
