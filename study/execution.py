@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import importlib
 import itertools
 import os
 import threading
@@ -32,8 +31,7 @@ from backends.preprocessing import FIT_LOG
 from study.lines import one_line
 from study.progress import Progress, fit_log_path
 
-__all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "map_in_workers", "start_workers", "stop_workers",
-           "fit_threads"]
+__all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "map_in_workers", "stop_workers", "fit_threads"]
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS")
@@ -151,39 +149,12 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
     return Outcome(item, value, error, seconds, fits, loaded)
 
 
-_PRELOADED: tuple = ()
-"""Modules every worker imports as it starts (set by :func:`start_workers`)."""
-
-
 def _executor(n_workers: int):
     from joblib.externals.loky import get_reusable_executor
 
     # the same settings every time, so one pool serves a process's studies and their reports
     env = {**fit_threads(), FIT_LOG: str(fit_log_path())}
-    return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker,
-                                 initargs=(os.getpid(), _PRELOADED))
-
-
-def start_workers(n_jobs: int, modules: tuple = ()) -> None:
-    """Start the study's worker processes now, each importing ``modules`` as it starts, so that
-    they do it while this process imports the rest and loads the data (e.g.
-    ``backends.keras_wrappers``: TensorFlow, about 3 s): the first work items then start at once.
-    Nothing when ``n_jobs`` is 1. Workers already running with other ``modules`` are replaced.
-
-    Parameters
-    ----------
-    n_jobs : int
-        Number of worker processes (-1: all cores).
-    modules : tuple of str, default=()
-        Importable module names; one that fails to import is left for the work that needs it
-        to report.
-    """
-    global _PRELOADED
-    n_workers = _n_workers(n_jobs)
-    if n_workers == 1:
-        return
-    _PRELOADED = tuple(modules)
-    _executor(n_workers).submit(int)  # loky starts every worker with the first task
+    return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker, initargs=(os.getpid(),))
 
 
 def stop_workers() -> None:
@@ -229,20 +200,16 @@ PARENT_CHECK_SECONDS = 1.0
 """How often a worker checks that the study's process is still alive."""
 
 
-def _quiet_worker(parent: int, modules: tuple = ()) -> None:
+def _quiet_worker(parent: int) -> None:
     """Set up a worker. Its standard error goes nowhere: its warnings and errors reach the study's
     process through its results, and what else it writes there is TensorFlow's start-up chatter.
     It ends itself within :data:`PARENT_CHECK_SECONDS` of the study's process's death (killed,
     even with SIGKILL), instead of finishing work nobody will read; ``parent`` is the study's
-    process id (passed, not read here: the study may have died while this worker started). Then
-    it imports ``modules`` (:func:`start_workers`)."""
+    process id (passed, not read here: the study may have died while this worker started)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
-    for module in modules:
-        with contextlib.suppress(Exception):  # the work that needs it fails with the reason
-            importlib.import_module(module)
 
 
 def _end_with_parent(parent: int) -> None:

@@ -197,16 +197,6 @@ def _terminal():
             signal.signal(signal.SIGTERM, previous_term)
 
 
-def _worker_modules(spec) -> tuple:
-    """What the study's workers import before their first work item: TensorFlow when a model is
-    a Keras one (an unknown name is reported later, by the study's own checks)."""
-    try:
-        models = spec.resolved_models()
-    except ValueError:
-        return ()
-    return ("backends.keras_wrappers",) if any(m.framework == "keras" for m in models) else ()
-
-
 def main(argv: list | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 some or all units failed, 2 usage or input
     error, or a folder in use by another study, 130 interrupted)."""
@@ -225,15 +215,13 @@ def main(argv: list | None = None) -> int:
         try:
             from study.folders import study_folders
             from study.locks import FolderInUse
-            from study.execution import start_workers, stop_workers
+            from study.execution import stop_workers
+            from study.report import write_report
+            from study.runner import run_study
 
             uri = _tracking_uri(mlflow_store) if mlflow else None
             # the folders are checked, and held (one study per folder) until the report is in place
             with study_folders(spec.out, spec.cache_dir):
-                start_workers(1 if spec.scheduler else spec.n_jobs, _worker_modules(spec))
-                from study.report import write_report
-                from study.runner import run_study
-
                 result = run_study(spec)
                 path = write_report(result, spec.out)
                 print(f"wrote {path}")
@@ -241,7 +229,6 @@ def main(argv: list | None = None) -> int:
                     _log_to_mlflow(result, path.parent, uri)
             stop_workers()  # idle now; the exit need not wait for their orderly shutdown
         except (InputError, FolderInUse) as exc:  # raised before any training (or by the MLflow store)
-            stop_workers()
             return usage_error(exc)
         except KeyboardInterrupt as exc:
             return _interrupted(exc, spec)

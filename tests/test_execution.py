@@ -22,12 +22,6 @@ def _warn_and_describe(name):
     return name, os.getpid()
 
 
-def _loaded(module):
-    import sys
-
-    return module in sys.modules, os.getpid()
-
-
 def _fail(name):
     raise RuntimeError(f"{name} broke\nsecond line")
 
@@ -134,16 +128,6 @@ def test_same_seed_same_table_whatever_n_jobs(tmp_path):
         tables[n_jobs] = read_results(out / "results.csv").drop(columns="fit_time")
     cnn = tables["1"][tables["1"]["model"] == "keras_cnn"]
     assert len(cnn) > 10 and tables["1"].equals(tables["2"])
-
-
-def test_started_workers_import_the_modules_given_and_survive_one_that_fails(monkeypatch):
-    from study import execution
-
-    monkeypatch.setattr(execution, "_PRELOADED", ())
-    execution.start_workers(2, ("colorsys", "no_such_module_here"))
-    results = map_in_workers(_loaded, [("colorsys",)] * 6, n_jobs=2)
-    assert all(loaded for loaded, _ in results)  # imported as each worker started, not by the task
-    execution.stop_workers()
 
 
 def test_map_in_workers_keeps_the_order_and_raises_what_was_raised():
