@@ -158,13 +158,13 @@ def _executor(n_workers: int):
 
 
 def stop_workers() -> None:
-    """End the study's worker processes at once, if any are running (idle, between studies): a
-    process that has no more studies to run then exits without waiting for their orderly
-    shutdown (about 2 s on 2 cores). Work in flight, if any, is lost."""
+    """End the study's worker processes, if any are running (idle, between studies), and wait
+    for them: an orderly shutdown (killing them raced with loky's resource tracker, which then
+    reported "leaked semlock objects" at exit)."""
     from joblib.externals.loky import reusable_executor
 
     if reusable_executor._executor is not None:
-        reusable_executor._executor.shutdown(wait=True, kill_workers=True)
+        reusable_executor._executor.shutdown(wait=True)
 
 
 def _n_workers(n_jobs: int) -> int:

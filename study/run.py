@@ -227,7 +227,7 @@ def main(argv: list | None = None) -> int:
                 print(f"wrote {path}")
                 if uri is not None:
                     _log_to_mlflow(result, path.parent, uri)
-            stop_workers()  # idle now; the exit need not wait for their orderly shutdown
+            stop_workers()  # idle now: ended in order, before the interpreter exits
         except (InputError, FolderInUse) as exc:  # raised before any training (or by the MLflow store)
             return usage_error(exc)
         except KeyboardInterrupt as exc:
