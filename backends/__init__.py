@@ -14,7 +14,7 @@ Examples
 --------
 >>> from backends import list_models, make_estimator
 >>> list_models()
-['logistic_regression', 'ridge', 'random_forest', 'keras_dense', 'keras_cnn']
+['logistic_regression', 'ridge', 'random_forest', 'hist_gradient_boosting', 'keras_dense', 'keras_cnn', 'dummy']
 >>> est = make_estimator("logistic_regression", C=0.5, random_state=0)
 >>> est.get_params()["model__C"]
 0.5
@@ -29,9 +29,14 @@ from typing import Any, Callable
 
 from backends.routing import route
 
-__all__ = ["ModelSpec", "BUILTIN_MODELS", "TASKS", "list_models", "get_model", "make_estimator"]
+__all__ = ["ModelSpec", "BUILTIN_MODELS", "BASELINE", "TASKS", "list_models", "get_model", "make_estimator"]
 
 TASKS = ("classification", "regression")
+
+BASELINE = "dummy"
+"""Name of the chance baseline that every study adds to every dataset (``DummyClassifier(strategy=
+"prior")`` / ``DummyRegressor(strategy="mean")``): same folds, same unit of work, never "best"
+and never ranked."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,9 @@ class ModelSpec:
     responses : tuple of str, default=("predict", "predict_proba")
         The prediction methods of its classifier: a metric that needs a method the model lacks
         (``roc_auc_ovr`` needs ``predict_proba``) skips the model (``study.scoring``).
+    baseline : bool, default=False
+        True for the chance baseline (:data:`BASELINE`): it runs as a unit on the shared folds,
+        but no diagnostics and no nested CV, and it is never the best model nor ranked.
     """
 
     name: str
@@ -78,6 +86,7 @@ class ModelSpec:
     needs_image: bool = False
     class_weight: bool = False
     responses: tuple = ("predict", "predict_proba")
+    baseline: bool = False
 
     def supports(self, task: str, image_shape: tuple | None) -> bool:
         """True if the model applies to a dataset of this task and image shape.
@@ -169,6 +178,14 @@ BUILTIN_MODELS = MappingProxyType({
             class_weight=True,
         ),
         ModelSpec(
+            name="hist_gradient_boosting",
+            framework="scikit-learn",
+            builder="backends.sklearn:hist_gradient_boosting",
+            grid={"model__learning_rate": [0.1, 0.3]},
+            quick_grid={"model__learning_rate": [0.3]},
+            class_weight=True,
+        ),
+        ModelSpec(
             name="keras_dense",
             framework="keras",
             builder="backends.keras:dense",
@@ -186,6 +203,14 @@ BUILTIN_MODELS = MappingProxyType({
             quick_params={"model__epochs": 8},
             tasks=("classification",),
             needs_image=True,
+        ),
+        ModelSpec(
+            name=BASELINE,
+            framework="scikit-learn",
+            builder="backends.sklearn:dummy",
+            grid={},
+            quick_grid={},
+            baseline=True,
         ),
     )
 })

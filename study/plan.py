@@ -102,7 +102,8 @@ class Plan:
         for dataset, model, reason in self.pairs():
             if reason is None:
                 unit = self.unit(dataset, model)
-                items += [unit] + (self.nested(*unit.args[:2], unit.label) if self.spec.use_nested else [])
+                nested = self.spec.use_nested and not model.baseline  # the baseline has nothing to tune
+                items += [unit] + (self.nested(*unit.args[:2], unit.label) if nested else [])
         if self.spec.use_diagnostics:
             items += self._study_level()
         return items
@@ -114,7 +115,7 @@ class Plan:
         fits = sum(item.fits for item in initial)
         if self.spec.use_diagnostics:
             for item in initial:
-                if item.work == "unit":
+                if item.work == "unit" and not item.args[0].model.baseline:
                     job = item.args[0]
                     fits += sum(e.n_fits(replace(job, options=e.options(job.model))) for e in EXPERIMENTS
                                 if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick))
@@ -150,6 +151,8 @@ class Plan:
         if not self.spec.use_diagnostics or item.work == "nested" or (item.work == "unit" and not outcome.ok):
             return []
         job = item.args[0]
+        if job.model.baseline:  # the chance baseline: a reference, not a model to diagnose
+            return []
         if item.work == "unit":
             job = replace(job, params=outcome.value["best_params"], search=outcome.value["search"])
         elif job.dataset.name not in self.splits:  # a study-level experiment (e.g. class imbalance)

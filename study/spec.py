@@ -23,7 +23,8 @@ class InputError(ValueError):
     """
 
 DEFAULT_DATASETS = ("digits", "breast_cancer", "wine", "wide")
-DEFAULT_MODELS = ("logistic_regression", "ridge", "random_forest", "keras_dense", "keras_cnn")
+DEFAULT_MODELS = ("logistic_regression", "ridge", "random_forest", "hist_gradient_boosting", "keras_dense",
+                  "keras_cnn")
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,8 @@ class StudySpec:
         return [d if isinstance(d, str) else d.label for d in self.datasets]
 
     def resolved_models(self) -> tuple:
-        """The models as :class:`backends.ModelSpec` objects, :attr:`grids` applied.
+        """The models as :class:`backends.ModelSpec` objects, :attr:`grids` applied, and the chance
+        baseline (``backends.BASELINE``) last unless the models name it.
 
         Names are resolved now, in this process (a registered name takes its current
         registration); the study hands these objects to its workers.
@@ -197,11 +199,11 @@ class StudySpec:
         ValueError
             An unknown model name.
         """
-        from backends import get_model
+        from backends import BASELINE, get_model
         from backends.routing import route
 
         resolved = []
-        for model in self.models:
+        for model in (*self.models, *(() if BASELINE in self.model_names else (BASELINE,))):
             spec = get_model(model)
             if spec.name in self.grids:
                 grid = {k: list(v) for k, v in route(self.grids[spec.name]).items()}

@@ -4,16 +4,20 @@ import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import load_digits, load_wine
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import RidgeClassifier, Ridge
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from backends import get_model, list_models, make_estimator
 from backends.preprocessing import ImageScaler
+from study.experiments.curves import SWEEPS
+from study.spec import DEFAULT_MODELS, StudySpec
 
 
 def test_list_models_names_and_order():
-    assert list_models() == ["logistic_regression", "ridge", "random_forest", "keras_dense", "keras_cnn"]
+    assert list_models() == ["logistic_regression", "ridge", "random_forest", "hist_gradient_boosting", "keras_dense",
+                             "keras_cnn", "dummy"]
 
 
 def test_unknown_model_message():
@@ -34,6 +38,75 @@ def test_task_not_supported_message():
 def test_ridge_is_a_classifier_for_classification():
     assert isinstance(make_estimator("ridge")[-1], RidgeClassifier)
     assert isinstance(make_estimator("ridge", "regression")[-1], Ridge)
+
+
+HGB = "hist_gradient_boosting"
+
+
+def test_hist_gradient_boosting_is_a_classifier_or_a_regressor_by_task():
+    clf, reg = make_estimator(HGB), make_estimator(HGB, "regression")
+    assert isinstance(clf[-1], HistGradientBoostingClassifier) and isinstance(reg[-1], HistGradientBoostingRegressor)
+    assert is_classifier(clf) and is_classifier(clone(clf)) and not is_regressor(clf)
+    assert is_regressor(reg) and is_regressor(clone(reg)) and not is_classifier(reg)
+
+
+def test_hist_gradient_boosting_settings_and_grid_routing():
+    spec = get_model(HGB)
+    assert (spec.framework, spec.tasks, spec.class_weight, spec.needs_image) == (
+        "scikit-learn", ("classification", "regression"), True, False)
+    assert spec.grid == {"model__learning_rate": [0.1, 0.3]} and spec.quick_grid == {"model__learning_rate": [0.3]}
+    est = make_estimator(HGB, random_state=7)
+    model = est[-1]
+    assert (model.max_iter, model.learning_rate, model.max_leaf_nodes, model.max_bins, model.early_stopping,
+            model.random_state) == (25, 0.3, 8, 63, False, 7)
+    assert est[0].scale is False  # trees are invariant to scaling
+    for task in ("classification", "regression"):
+        params = make_estimator(HGB, task).get_params()
+        for key in [*spec.grid, *spec.quick_grid, *(sweep.param for sweep in SWEEPS[HGB])]:
+            assert key in params, (task, key)
+    assert "model__class_weight" in est.get_params()
+    tuned = clone(est).set_params(model__learning_rate=0.1, model__min_samples_leaf=5, model__class_weight="balanced")
+    assert (tuned[-1].learning_rate, tuned[-1].min_samples_leaf, tuned[-1].class_weight, tuned[-1].random_state) == (
+        0.1, 5, "balanced", 7)
+    assert est[-1].learning_rate == 0.3  # the clone was tuned, not the original
+
+
+def test_hist_gradient_boosting_fits_and_predicts_on_tiny_data():
+    X, y = load_wine(return_X_y=True)
+    est = make_estimator(HGB, random_state=0).fit(X[::2], y[::2])
+    assert est[-1].n_iter_ == 25  # every round: no early stopping
+    proba = est.predict_proba(X[1::2])
+    assert proba.shape == (89, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    assert est.score(X[1::2], y[1::2]) > 0.85
+    reg = make_estimator(HGB, "regression", random_state=0).fit(X[::2], y[::2].astype(float))
+    assert reg.predict(X[1::2]).shape == (89,) and reg.score(X[1::2], y[1::2]) > 0.5
+
+
+def test_hist_gradient_boosting_same_seed_same_model_with_one_or_two_threads():
+    from threadpoolctl import threadpool_limits
+
+    X, y = _digits(600)
+    probas = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, user_api="openmp"):
+            probas.append(make_estimator(HGB, random_state=3).fit(X[:400], y[:400]).predict_proba(X[400:]))
+    np.testing.assert_array_equal(probas[0], probas[1])
+
+
+def test_hist_gradient_boosting_is_a_default_model_in_table_order():
+    assert HGB in list_models() and HGB in DEFAULT_MODELS
+    assert DEFAULT_MODELS == tuple(name for name in list_models() if name in DEFAULT_MODELS)
+    assert DEFAULT_MODELS == ("logistic_regression", "ridge", "random_forest", HGB, "keras_dense", "keras_cnn")
+
+
+def test_hist_gradient_boosting_in_a_tiny_study():
+    from study.runner import run_study
+
+    result = run_study(StudySpec(datasets=("wine",), models=(HGB,), quick=True, cache_dir=None), progress=False)
+    rows = result.results[result.results["model"] == HGB]
+    assert set(rows["status"]) == {"ok"} and set(rows["framework"]) == {"scikit-learn"}
+    cv = rows[(rows["split"] == "validation") & (rows["metric"] == "accuracy")]
+    assert len(cv) >= 2 and cv["score"].mean() > 0.85
 
 
 def test_params_route_to_model_step():

@@ -114,7 +114,7 @@ patience = 2
 class_weight = "balanced"
 image = true
 """))
-    forest, net = spec.resolved_models()
+    forest, net, baseline = spec.resolved_models()
     assert forest.grid == {"model__max_depth": [None, 4]}
     wrapper = net.estimator(image_shape=(8, 8, 1), random_state=0)[-1]
     assert net.needs_image and (wrapper.epochs, wrapper.early_stopping, wrapper.patience) == (7, True, 2)
