@@ -43,14 +43,19 @@ one row per ``round`` (one for grid and random search; successive halving's roun
 From the hold-out predictions of every classifier (``study.statistics.curves``): ``roc_curves``
 and ``pr_curves`` (one-vs-rest per class for multiclass; ``class`` is the positive class),
 ``confusion`` (counts, and the fraction of each true class) and ``calibration`` (the
-reliability diagram's bins and the Brier score of each class's probability).
+reliability diagram's bins; ``brier_ovr``: the one-vs-rest Brier score of the row's class's
+probability; ``brier``: the model's standard Brier score over all classes, the same on every row of
+a dataset x model, ``study.statistics.curves.multiclass_brier``).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["COLUMNS", "PREDICTION_COLUMNS", "TABLES", "frame", "primary_metric", "summarize", "read_results"]
+from backends import BASELINE
+
+__all__ = ["COLUMNS", "PREDICTION_COLUMNS", "TABLES", "BASELINE", "frame", "primary_metric", "summarize",
+           "read_results", "without_baseline"]
 
 COLUMNS = [
     "dataset", "model", "framework", "split", "fold", "metric", "score",
@@ -68,14 +73,15 @@ ABLATION_COLUMNS = ["dataset", "model", "metric", "variant", "settings", "fold",
 IMBALANCE_COLUMNS = ["dataset", "model", "class_weight", "minority_class", "ratio", "metric", "fold",
                      "split", "score"]
 PER_CLASS_COLUMNS = ["dataset", "model", "class", "recall", "support"]
-VERDICT_COLUMNS = ["dataset", "model", "metric", "verdict", "reason", "remedy", "n_folds", "train_mean",
+VERDICT_COLUMNS = ["dataset", "model", "metric", "verdict", "advice", "reason", "remedy", "n_folds", "train_mean",
                    "validation_mean", "gap_mean", "gap_low", "gap_high", "best_model", "shortfall_mean",
-                   "shortfall_low", "shortfall_high", "lc_last_gain"]
+                   "shortfall_low", "shortfall_high", "chance_mean", "chance_diff_mean", "chance_diff_low",
+                   "chance_diff_high", "lc_last_gain", "lc_gain_low", "lc_gain_high"]
 SEARCH_COLUMNS = ["dataset", "model", "search", "round", "candidates", "rows", "fits"]
 ROC_COLUMNS = ["dataset", "model", "class", "fpr", "tpr", "threshold", "auc"]
 PR_COLUMNS = ["dataset", "model", "class", "recall", "precision", "threshold", "average_precision"]
 CONFUSION_COLUMNS = ["dataset", "model", "true_class", "predicted_class", "count", "fraction_of_true"]
-CALIBRATION_COLUMNS = ["dataset", "model", "class", "bin", "mean_predicted", "fraction_positive", "count", "brier"]
+CALIBRATION_COLUMNS = ["dataset", "model", "class", "bin", "mean_predicted", "fraction_positive", "count", "brier_ovr", "brier"]
 FAILURE_COLUMNS = ["dataset", "model", "work", "error"]
 TIMING_COLUMNS = ["dataset", "model", "work", "seconds", "fits"]
 
@@ -166,3 +172,9 @@ def read_results(path) -> pd.DataFrame:
     """Read a ``results.csv`` written by the study, with its nullable integer columns."""
     dtypes = {"fold": "Int64", "n_train": "Int64", "n_test": "Int64", "error": object, "best_params": object}
     return pd.read_csv(path, dtype=dtypes).fillna({"error": "", "best_params": ""})
+
+
+def without_baseline(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``table`` (any table with a ``model`` column) that are not the chance baseline
+    (:data:`BASELINE`): what "best model", ranks and pairwise comparisons are computed from."""
+    return table[table["model"] != BASELINE]

@@ -10,7 +10,9 @@ import pytest
 from scipy import stats
 
 from study.report.statistics import statistics_section
+from study.results import BASELINE, CALIBRATION_COLUMNS
 from study.scoring import stored_outputs
+from study.statistics.curves import POOLED, multiclass_brier, score_curves
 from study.statistics.holdout import _METRICS, bootstrap_interval, nested_summary, test_score_intervals
 from study.statistics.paired import (
     corrected_interval,
@@ -19,8 +21,8 @@ from study.statistics.paired import (
     pairwise_comparison,
     posterior_probabilities,
 )
-from study.statistics.ranks import friedman_test, nemenyi_cd, rank_models
-from study.statistics.rows import resolve_metric
+from study.statistics.ranks import friedman_test, nemenyi_cd, rank_models, rank_within_datasets
+from study.statistics.rows import cv_split, resolve_metric
 
 LR, RF, KD = "logistic_regression", "random_forest", "keras_dense"
 
@@ -503,14 +505,14 @@ def test_nested_summary():
 
 
 def test_rank_models_with_tie_and_exclusion():
-    ranking = rank_models(make_results())
+    ranking = rank_models(make_results(), "test")
     # d1: LR 0.85 > RF 0.83 > KD 0.72 -> 1, 2, 3; d2: RF 0.92 > LR = KD 0.90 -> 1, 2.5, 2.5
     assert ranking.ranks.loc["d1"].tolist() == [1.0, 2.0, 3.0]
     assert ranking.ranks.loc["d2"].tolist() == [2.5, 1.0, 2.5]
     assert ranking.mean_ranks.to_dict() == {RF: 1.5, LR: 1.75, KD: 2.75}
     assert ranking.excluded == []
 
-    messy = rank_models(make_messy_results())
+    messy = rank_models(make_messy_results(), "test")
     assert messy.excluded == [RF, KD, "keras_cnn"]
     assert messy.mean_ranks.to_dict() == {LR: 1.0}
     assert (messy.metric, messy.split) == ("accuracy", "test")
@@ -519,26 +521,34 @@ def test_rank_models_with_tie_and_exclusion():
 
 def test_statistics_section_ranks_sentence_names_excluded_models(tmp_path):
     text = statistics_section(make_messy_results(), None, tmp_path)
+    ties = "1 = highest score, tied models share the average of their ranks (scipy.stats.rankdata, method \"average\")."
     assert (
-        "Ranks of accuracy on the test split over 3 dataset(s) and 1 model(s) present on every "
-        "dataset (1 = best, ties averaged). Left out because they have no test score on some "
+        "Ranks of accuracy on the cross-validated score (GridSearchCV's validation folds): per dataset and model, "
+        "the mean over the shared folds of the scores of the candidate GridSearchCV chose on those same folds "
+        "(optimistic; nested CV did not run). Over 3 dataset(s) and 1 model(s) present on every dataset; " + ties
+        + " Left out because they have no cross-validated score (GridSearchCV's validation folds) on some "
         "dataset: random_forest, keras_dense, keras_cnn."
     ) in text
-    text = statistics_section(make_results(), None, tmp_path)
     assert (
-        "Ranks of accuracy on the test split over 2 dataset(s) and 3 model(s) present on every "
-        "dataset (1 = best, ties averaged)."
+        "Ranks of accuracy on the hold-out test score: per dataset and model, the one score of the refit model on "
+        "the untouched hold-out test split (a small test split gives equal scores, hence ties, often). Over 3 "
+        "dataset(s) and 1 model(s) present on every dataset; " + ties + " Left out because they have no hold-out "
+        "test score on some dataset: random_forest, keras_dense, keras_cnn. Shown beside the cross-validated "
+        "ranks; the Friedman test and the diagram use those."
     ) in text
+    text = statistics_section(make_results(), None, tmp_path)
+    assert "Over 2 dataset(s) and 3 model(s) present on every dataset; " + ties in text
     assert "Left out because" not in text
 
 
 def test_friedman_test():
-    result = friedman_test(make_results())
-    # Rank sums (1 = best): LR 3.5, RF 3, KD 5.5; n = 2, k = 3
+    result = friedman_test(make_results())  # on the CV means (validation rows: nested CV ran for one unit only)
+    # d1: LR 0.84 > RF 0.81 (4 folds) > KD 0.72; d2: RF 0.93 > LR = KD 0.90
+    # Rank sums (1 = highest): LR 3.5, RF 3, KD 5.5; n = 2, k = 3
     # chi2 = 12 / (n k (k+1)) * sum R^2 - 3 n (k+1) = 0.5 * 51.5 - 24 = 1.75
     # tie correction 1 - sum(t^3 - t) / (n k (k^2 - 1)) = 1 - 6 / 48 = 0.875 -> chi2 = 2.0
     # p = chi2.sf(2, df=2) = exp(-1)
-    scipy_value = stats.friedmanchisquare([0.85, 0.90], [0.83, 0.92], [0.72, 0.90])
+    scipy_value = stats.friedmanchisquare([0.84, 0.90], [0.81, 0.93], [0.72, 0.90])
     assert result.statistic == pytest.approx(scipy_value.statistic, rel=1e-12)
     assert result.statistic == pytest.approx(2.0, rel=1e-12)
     assert result.p_value == pytest.approx(math.exp(-1), rel=1e-12)
@@ -578,17 +588,16 @@ def test_statistics_section(tmp_path):
     text = statistics_section(make_results(), make_predictions(), tmp_path)
     assert (tmp_path / "critical_difference.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![Critical difference diagram](figures/critical_difference.png)" in text
-    assert "| pair | mean difference (95% CI) | t | p | Holm p | significant |" in text
+    assert ("| pair (a vs b) | mean difference (a − b) | unadjusted 95% CI | p (unadjusted) | Holm-adjusted p "
+            "| decision (Holm) |") in text
     # d1 LR - KD: +0.120, interval 0.12 +/- t_{0.975,4} sqrt(1.125e-4) = +0.091 to +0.149
     table = pairwise_comparison(make_results())
-    holm = table.loc[1, "p_holm"]
-    assert (
-        f"logistic_regression vs keras_dense: difference +0.120 (95% CI +0.091 to +0.149), "
-        f"Holm-corrected p = {holm:.3f}: significant."
-    ) in text
-    assert "logistic_regression vs keras_dense: the same difference (+0.000) on every fold: no fold-to-fold " \
-           "variation to test it against; not tested." in text
-    assert "| logistic_regression - keras_dense | +0.000 (+0.000 to +0.000) | zero variance | n/a | n/a | no |" in text
+    p, holm = table.loc[1, "p_value"], table.loc[1, "p_holm"]
+    assert p < 0.001 and round(holm, 3) == 0.001
+    assert ("| logistic_regression vs keras_dense | +0.120 | +0.091 to +0.149 | < 0.001 | 0.001 | significant |"
+            in text)
+    assert ("| logistic_regression vs keras_dense | +0.000 | +0.000 to +0.000 | n/a | n/a | not tested: the same "
+            "difference on every fold |") in text
     assert "GridSearchCV's per-fold validation scores of its chosen candidate" in text
     assert "### Hold-out test scores" in text
     assert "| d1 | logistic_regression | 0.850 |" in text
@@ -615,3 +624,170 @@ def test_statistics_section_handles_failures_single_model_and_no_nested(tmp_path
     assert "No critical-difference diagram: it needs >= 2 models on >= 2 datasets." in text
     assert not (tmp_path / "critical_difference.png").exists()
     assert "| d1 | keras_cnn | 0.760 | n/a |" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranks on the cross-validated score, the chance baseline left out, the multiclass Brier score
+# ---------------------------------------------------------------------------------------------
+
+A, B, C = "model_a", "model_b", "model_c"
+# Per dataset x model: (validation folds, nested outer folds, hold-out test). The three scores order
+# the models differently, so a ranking shows which one it used. The baseline scores highest on
+# every split and has no nested rows (nothing to tune): ranked or paired, it would show. Tied means
+# come from the same fold scores (a mean of the same values in another order may differ in the last bit).
+SOURCES = {
+    ("e1", A): ([0.90, 0.92, 0.94], [0.70, 0.72, 0.74], 0.80),
+    ("e1", B): ([0.80, 0.82, 0.84], [0.80, 0.81, 0.85], 0.80),
+    ("e1", C): ([0.70, 0.71, 0.75], [0.90, 0.91, 0.92], 0.80),
+    ("e2", A): ([0.60, 0.62, 0.61], [0.60, 0.61, 0.65], 0.70),
+    ("e2", B): ([0.60, 0.62, 0.61], [0.50, 0.52, 0.51], 0.60),
+    ("e2", C): ([0.50, 0.55, 0.57], [0.60, 0.61, 0.65], 0.70),
+    ("e3", A): ([0.31, 0.35, 0.33], [0.40, 0.45, 0.41], 0.30),
+    ("e3", B): ([0.40, 0.45, 0.41], [0.40, 0.45, 0.41], 0.40),
+    ("e3", C): ([0.20, 0.30, 0.25], [0.21, 0.23, 0.22], 0.20),
+}
+BASELINE_SCORES = ([0.99, 0.99, 0.99], None, 0.99)
+
+
+def make_sourced_results(nested=True):
+    """Three datasets x three models (+ the baseline): validation, nested and test rows of SOURCES."""
+    units = dict(SOURCES)
+    units.update({(dataset, BASELINE): BASELINE_SCORES for dataset in ("e1", "e2", "e3")})
+    rows = []
+    for (dataset, model), (validation, outer, test) in units.items():
+        rows += [_row(dataset, model, "validation", k, v, 80, 20) for k, v in enumerate(validation)]
+        rows += [_row(dataset, model, "nested", k, v, 80, 20) for k, v in enumerate(outer or []) if nested]
+        rows.append(_row(dataset, model, "test", pd.NA, test, 100, 25))
+    table = pd.DataFrame(rows)
+    table["fold"] = table["fold"].astype("Int64")
+    return table
+
+
+def _expected_scores(position):
+    """SOURCES' score at ``position`` (0 validation, 1 nested, 2 test) as datasets x models, fold means."""
+    return pd.DataFrame({model: [float(np.mean(SOURCES[(d, model)][position])) for d in ("e1", "e2", "e3")]
+                         for model in (A, B, C)}, index=["e1", "e2", "e3"])
+
+
+def test_rank_within_datasets_ranks_ties_as_scipy_rankdata():
+    scores = pd.DataFrame([[0.9, 0.9, 0.9, 0.8], [0.5, 0.7, 0.7, 0.6], [0.3, 0.2, 0.1, 0.3]],
+                          index=["x", "y", "z"], columns=["p", "q", "r", "s"])
+    ranks = rank_within_datasets(scores)
+    # average ranks: a three-way tie for first shares (1 + 2 + 3) / 3 = 2 (not 1 as "min", not 1 and 2 as "dense")
+    assert ranks.to_numpy().tolist() == [[2.0, 2.0, 2.0, 4.0], [4.0, 1.5, 1.5, 3.0], [1.5, 3.0, 4.0, 1.5]]
+    for name, row in scores.iterrows():
+        assert ranks.loc[name].tolist() == stats.rankdata(-row.to_numpy(), method="average").tolist()
+    assert list(ranks.index) == ["x", "y", "z"] and list(ranks.columns) == ["p", "q", "r", "s"]
+
+
+def test_ranks_use_nested_scores_when_the_study_ran_nested_cv():
+    results = make_sourced_results()
+    assert cv_split(results, "accuracy") == "nested"  # the baseline, without nested rows, does not count
+    ranking = rank_models(results)
+    expected = _expected_scores(1)
+    assert ranking.split == "nested" and ranking.excluded == []
+    pd.testing.assert_frame_equal(ranking.scores, expected, check_names=False, rtol=1e-12)
+    ranks = np.vstack([stats.rankdata(-row, method="average") for row in expected.to_numpy()])
+    assert ranking.ranks.to_numpy().tolist() == ranks.tolist()
+    # e1: C 0.91 > B 0.82 > A 0.72; e2: A = C 0.62 > B 0.51; e3: A = B 0.42 > C 0.22
+    assert ranks.tolist() == [[3.0, 2.0, 1.0], [1.5, 3.0, 1.5], [1.5, 1.5, 3.0]]
+    assert ranking.mean_ranks.to_dict() == pytest.approx({A: 2.0, C: 11 / 6, B: 13 / 6}, rel=1e-12)
+    assert list(ranking.mean_ranks.index) == [C, A, B]
+    friedman = friedman_test(results)
+    reference = stats.friedmanchisquare(*(expected[m].to_numpy() for m in (A, B, C)))
+    assert friedman.statistic == pytest.approx(reference.statistic, rel=1e-12)
+    assert friedman.p_value == pytest.approx(reference.pvalue, rel=1e-12)
+
+
+def test_ranks_use_validation_scores_without_nested_cv_and_test_scores_when_asked():
+    results = make_sourced_results(nested=False)
+    assert cv_split(results, "accuracy") == "validation"
+    ranking = rank_models(results)
+    expected = _expected_scores(0)
+    assert ranking.split == "validation"
+    pd.testing.assert_frame_equal(ranking.scores, expected, check_names=False, rtol=1e-12)
+    # e1: A 0.92 > B 0.82 > C 0.72; e2: A = B 0.61 > C 0.54; e3: B 0.42 > A 0.33 > C 0.25
+    assert ranking.ranks.to_numpy().tolist() == [[1.0, 2.0, 3.0], [1.5, 1.5, 3.0], [2.0, 1.0, 3.0]]
+    # nested rows for some units only: nested CV did not run for the study, the CV score is the validation one
+    partial = make_sourced_results()
+    partial = partial[~((partial["split"] == "nested") & (partial["model"] == C) & (partial["dataset"] == "e2"))]
+    assert rank_models(partial).split == "validation"
+    test = rank_models(results, "test")
+    # e1: a three-way tie at 0.80 -> 2, 2, 2 (the hold-out ties the cross-validated score separates)
+    assert test.split == "test" and test.ranks.to_numpy().tolist() == [[2.0, 2.0, 2.0], [1.5, 3.0, 1.5],
+                                                                         [2.0, 1.0, 3.0]]
+
+
+def test_the_baseline_is_in_no_pair_and_no_ranking():
+    results = make_sourced_results()
+    assert (results["model"] == BASELINE).sum() == 12  # it is in the table, with the highest scores
+    for ranking in (rank_models(results), rank_models(results, "validation"), rank_models(results, "test")):
+        assert list(ranking.scores.columns) == [A, B, C] and BASELINE not in ranking.excluded
+    pairs = pairwise_comparison(results)
+    assert set(pairs["split"]) == {"nested"}  # the baseline's missing nested rows do not demote the study
+    assert BASELINE not in set(pairs["model_a"]) | set(pairs["model_b"])
+    assert list(zip(pairs["dataset"], pairs["model_a"], pairs["model_b"])) == [
+        (d, a, b) for d in ("e1", "e2", "e3") for a, b in ((A, B), (A, C), (B, C))]
+    # the Holm family of a dataset is its three pairs of contenders: the same as without the baseline's rows
+    alone = pairwise_comparison(results[results["model"] != BASELINE])
+    pd.testing.assert_frame_equal(pairs.reset_index(drop=True), alone.reset_index(drop=True))
+    e1 = pairs[pairs["dataset"] == "e1"]
+    assert e1["p_holm"].tolist() == pytest.approx(holm_adjust(e1["p_value"]).tolist(), rel=1e-12)
+    assert friedman_test(results).n_models == 3
+
+
+def _three_class_case():
+    """Probabilities of three classes stored in the model's (unsorted) class order b, c, a."""
+    classes = np.array(["b", "c", "a"], dtype=object)
+    y_true = np.array(["a", "b", "c", "a", "b", "c", "c"], dtype=object)
+    proba = np.array([[0.2, 0.1, 0.7], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1], [0.5, 0.2, 0.3],
+                      [0.3, 0.3, 0.4], [0.2, 0.5, 0.3], [0.05, 0.9, 0.05]])
+    return y_true, proba, classes
+
+
+def _brier_formula(y_true, proba, classes):
+    """Brier (1950): mean over rows of the squared errors summed over the classes."""
+    onehot = (np.asarray(y_true)[:, None] == np.asarray(classes)[None, :]).astype(float)
+    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+
+
+def test_multiclass_brier_is_the_standard_score_over_all_classes():
+    from sklearn.metrics import brier_score_loss
+
+    y_true, proba, classes = _three_class_case()
+    expected = _brier_formula(y_true, proba, classes)
+    # by hand: rows 0.14, 0.26, 0.06, 0.78, 0.74, 0.38, 0.015 -> 2.375 / 7
+    assert expected == pytest.approx(2.375 / 7, rel=1e-12)
+    assert multiclass_brier(y_true, proba, classes) == pytest.approx(expected, rel=1e-12)
+    order = np.argsort(classes)  # scikit-learn's columns are the sorted labels
+    assert multiclass_brier(y_true, proba, classes) == pytest.approx(
+        brier_score_loss(y_true, proba[:, order], labels=classes[order]), rel=1e-12)
+    # the mean of the per-class one-vs-rest scores (what the report showed) is 1/3 of it
+    ovr = [brier_score_loss(y_true == c, proba[:, j]) for j, c in enumerate(classes)]
+    assert np.mean(ovr) == pytest.approx(expected / 3, rel=1e-12)
+    # two classes: halved, as is customary = the Brier score of the second class's probability
+    y2 = np.array([0, 1, 1, 0, 1])
+    p2 = np.array([0.3, 0.6, 0.9, 0.2, 0.4])
+    binary = multiclass_brier(y2, np.column_stack([1 - p2, p2]), np.array([0, 1]))
+    assert binary == pytest.approx(np.mean((p2 - y2) ** 2), rel=1e-12)
+    assert binary == pytest.approx(0.132, rel=1e-12)
+
+
+def test_calibration_table_has_the_multiclass_brier_and_the_one_vs_rest_ones():
+    from sklearn.metrics import brier_score_loss
+
+    y_true, proba, classes = _three_class_case()
+    predictions = pd.DataFrame({"dataset": "d", "model": "m", "index": np.arange(len(y_true)), "y_true": y_true,
+                                "y_pred": classes[proba.argmax(axis=1)],
+                                **{f"proba:{c}": proba[:, j] for j, c in enumerate(classes)}})
+    calibration = score_curves(predictions)["calibration"]
+    assert list(calibration.columns) == CALIBRATION_COLUMNS
+    assert CALIBRATION_COLUMNS[-2:] == ["brier_ovr", "brier"]
+    expected = _brier_formula(y_true, proba, classes)
+    assert calibration["brier"].to_numpy() == pytest.approx(np.full(len(calibration), expected), rel=1e-12)
+    per_class = calibration[calibration["class"] != POOLED].drop_duplicates("class").set_index("class")["brier_ovr"]
+    assert per_class.to_dict() == pytest.approx(
+        {c: brier_score_loss(y_true == c, proba[:, j]) for j, c in enumerate(classes)}, rel=1e-12)
+    assert per_class.sum() == pytest.approx(expected, rel=1e-12)
+    pooled = calibration.loc[calibration["class"] == POOLED, "brier_ovr"].unique()
+    assert pooled == pytest.approx([expected / 3], rel=1e-12)

@@ -117,6 +117,14 @@ def _confusion_figure(block: pd.DataFrame, dataset: str):
                             "true class)", panel)
 
 
+def _calibration_label(label, curve: pd.DataFrame) -> str:
+    """Legend of one reliability curve, with the model's Brier score over all classes (``brier``): a
+    multiclass model's pooled curve says it is the multiclass score, not its one-vs-rest ``brier_ovr``."""
+    if label == POOLED:
+        return f"all classes pooled (multiclass Brier {curve['brier'].iloc[0]:.3f})"
+    return f"class {label} (Brier {curve['brier'].iloc[0]:.3f})"
+
+
 @figure
 def _calibration_figure(block: pd.DataFrame, dataset: str):
     pooled = (block["class"] == POOLED).any()  # multiclass: one curve of every class's pairs, not k curves
@@ -125,9 +133,7 @@ def _calibration_figure(block: pd.DataFrame, dataset: str):
     def panel(ax, rows):
         for i, (label, curve) in enumerate(rows.groupby("class", sort=False)):
             CalibrationDisplay(curve["fraction_positive"].to_numpy(), curve["mean_predicted"].to_numpy(),
-                               None).plot(ax=ax, name=f"{'all classes' if label == POOLED else 'class ' + str(label)} "
-                                                    f"(Brier {curve['brier'].iloc[0]:.3f})",
-                                          ref_line=i == 0)
+                               None).plot(ax=ax, name=_calibration_label(label, curve), ref_line=i == 0)
         ax.set_xlim(0.0, 1.0)
         ax.set_ylim(0.0, 1.0)
         ax.legend(fontsize=6 if rows["class"].nunique() > 4 else 7, loc="upper left", frameon=True)
@@ -145,15 +151,18 @@ FIGURES = (("roc_curves", _roc_figure, "roc", "ROC curves"),
 
 
 def _summary(tables: dict, dataset: str) -> str:
-    """Per model: mean ROC AUC and average precision over the curves' classes, mean Brier score."""
+    """Per model: mean ROC AUC and average precision over the curves' classes, and the Brier score
+    over all classes (``brier``, not the mean of the one-vs-rest ``brier_ovr``)."""
     parts = {}
-    for name, column in (("roc_curves", "auc"), ("pr_curves", "average_precision"), ("calibration", "brier")):
+    for name, column in (("roc_curves", "auc"), ("pr_curves", "average_precision")):
         table = tables[name]
         block = table[(table["dataset"] == dataset) & (table["class"] != POOLED)].drop_duplicates(["model", "class"])
         parts[name] = block.groupby("model", sort=False)[column].mean()
+    calibration = tables["calibration"]
+    parts["calibration"] = calibration[calibration["dataset"] == dataset].groupby("model", sort=False)["brier"].first()
     models = list(dict.fromkeys(tables["confusion"].query("dataset == @dataset")["model"]))
     rows = [[model, *(fmt(parts[name].get(model, np.nan)) for name in parts)] for model in models]
-    header = ["model", "ROC AUC", "average precision", "Brier score (lower is better)"]
+    header = ["model", "ROC AUC", "average precision", "Brier score, all classes (lower is better)"]
     return markdown_table(header, rows)
 
 
@@ -169,8 +178,11 @@ def score_curves_section(tables: dict, fig_dir: Path) -> str:
              "or its decision scores when it has no probabilities (those have no reliability diagram). Binary "
              "tasks: the curve of the second class; multiclass: one curve per class against the rest (the "
              "reliability diagram pools every class's pairs; `calibration.csv` also has each class's). "
-             "The table gives the mean over those curves (ROC AUC, average precision) and the mean Brier score "
-             "of the probabilities (0 is perfect).\n"]
+             "The table gives the mean over those curves (ROC AUC, average precision) and the Brier score of the "
+             "probabilities over all classes: the mean over test rows of the squared errors summed over the classes "
+             "(Brier 1950; 0 is perfect, 2 the worst; halved for two classes, as is customary, to the Brier score of "
+             "the second class's probability). `calibration.csv` holds it as `brier`, and each class's one-vs-rest "
+             "Brier score as `brier_ovr` (for a multiclass model they sum to `brier`).\n"]
     for dataset in dict.fromkeys(confusion["dataset"]):
         parts.append(f"### {dataset}\n\n{_summary(tables, dataset)}\n")
         for table, draw, prefix, alt in FIGURES:

@@ -9,9 +9,16 @@ multiclass one has one curve per class, one-vs-rest (scikit-learn's "Multiclass
 Receiver Operating Characteristic" example). The scores are the predicted probabilities, or the
 decision scores of a model without probabilities (ROC and precision-recall only: decision
 scores are not probabilities, so such a model has no reliability diagram).
+
+The calibration table has two Brier scores: ``brier``, the model's Brier score over all classes
+(:func:`multiclass_brier`, the same on every row of a dataset x model), and ``brier_ovr``, the
+row's class's one-vs-rest Brier score (for a multiclass model each is a part of the multiclass score:
+their sum over the classes is ``brier``, and the :data:`POOLED` row's is ``brier`` / k).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -28,14 +35,54 @@ from sklearn.metrics import (
 from study.results import CALIBRATION_COLUMNS, CONFUSION_COLUMNS, PR_COLUMNS, ROC_COLUMNS
 from study.scoring import stored_outputs
 
-__all__ = ["score_curves", "CALIBRATION_BINS", "POOLED"]
+__all__ = ["score_curves", "multiclass_brier", "CALIBRATION_BINS", "POOLED"]
 
 CALIBRATION_BINS = 10
 """Bins of the reliability diagram: ``calibration_curve(n_bins=10, strategy="uniform")``."""
 POOLED = "pooled"
 """``class`` of a multiclass model's pooled reliability diagram: the (probability, is that class)
-pairs of every class together (one-vs-rest, micro-averaged); its Brier score is the multiclass
+pairs of every class together (one-vs-rest, micro-averaged); its ``brier_ovr`` is the multiclass
 Brier score divided by the number of classes."""
+
+
+def multiclass_brier(y_true, proba, classes) -> float:
+    """The Brier score of class probabilities over all classes (lower is better).
+
+    ``mean over rows i of sum over classes k of (p_ik - y_ik)^2``, with ``y_ik`` = 1 when row i
+    is of class k, else 0 (Brier 1950; range [0, 2]). With two classes it is halved, as is
+    customary, to the Brier score of the second class's probability (range [0, 1]). Computed by
+    ``sklearn.metrics.brier_score_loss`` on the whole probability matrix (multiclass since
+    scikit-learn 1.7, the project's minimum; ``scale_by_half="auto"``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True classes.
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, column j for ``classes[j]`` (in the model's order, not
+        necessarily sorted); clipped to [0, 1].
+    classes : array-like of shape (n_classes,)
+        The columns' classes. A true class missing from them is given probability 0.
+
+    Returns
+    -------
+    float
+        The Brier score.
+
+    Notes
+    -----
+    Source: Brier, G. W. (1950). Verification of forecasts expressed in terms of probability.
+    Monthly Weather Review 78(1), 1-3; scikit-learn User Guide, "Brier score loss".
+    """
+    y_true, classes = np.asarray(y_true), np.asarray(classes)
+    proba = np.clip(np.asarray(proba, dtype=float), 0.0, 1.0)
+    unseen = np.setdiff1d(np.unique(y_true), classes)
+    labels = np.concatenate([classes, unseen])
+    proba = np.hstack([proba, np.zeros((len(proba), len(unseen)))])
+    codes = pd.Index(labels).get_indexer(y_true)  # class codes 0..k-1 in column order
+    with warnings.catch_warnings():  # float32 (Keras) probabilities sum to 1 within 1e-7, not float64's 1.5e-8
+        warnings.filterwarnings("ignore", "The y_prob values do not sum to one", UserWarning)
+        return float(brier_score_loss(codes, proba, labels=np.arange(len(labels)), scale_by_half="auto"))
 
 
 def _one_vs_rest(outputs: dict) -> list:
@@ -72,14 +119,15 @@ def _pr_rows(base: dict, label, positive, score) -> list:
 
 
 def _calibration_rows(base: dict, label, positive, probability) -> list:
+    """The reliability diagram's occupied bins of one class, with that class's one-vs-rest Brier score."""
     prob_true, prob_pred = calibration_curve(positive, probability, n_bins=CALIBRATION_BINS, strategy="uniform")
     edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
     bins = np.searchsorted(edges[1:-1], probability)  # calibration_curve's own binning
     counts = np.bincount(bins, minlength=CALIBRATION_BINS)
     occupied = np.flatnonzero(counts)
-    brier = float(brier_score_loss(positive, probability))
+    brier_ovr = float(brier_score_loss(positive, probability))
     return [dict(base, **{"class": label}, bin=int(b), mean_predicted=float(p), fraction_positive=float(t),
-                 count=int(counts[b]), brier=brier) for b, p, t in zip(occupied, prob_pred, prob_true)]
+                 count=int(counts[b]), brier_ovr=brier_ovr) for b, p, t in zip(occupied, prob_pred, prob_true)]
 
 
 def _confusion_rows(base: dict, outputs: dict, labels: np.ndarray) -> list:
@@ -107,7 +155,8 @@ def score_curves(predictions: pd.DataFrame) -> dict:
         of ``study.results`` (``class`` and the matrix's classes as text). A model with neither
         probabilities nor decision scores has a confusion matrix only; one with decision scores
         only has no calibration rows; a multiclass model's calibration also has the
-        :data:`POOLED` class.
+        :data:`POOLED` class. Calibration's ``brier_ovr`` is the row's class's one-vs-rest Brier
+        score, ``brier`` the model's :func:`multiclass_brier`.
     """
     rows: dict = {"roc_curves": [], "pr_curves": [], "confusion": [], "calibration": []}
     for (dataset, model), block in predictions.groupby(["dataset", "model"], sort=False):
@@ -120,14 +169,17 @@ def score_curves(predictions: pd.DataFrame) -> dict:
         labels = np.unique(np.concatenate([outputs["y_true"], outputs["y_pred"]]))
         rows["confusion"] += _confusion_rows(base, outputs, labels)
         curves = _one_vs_rest(outputs)
+        calibrated = base  # the calibration rows also carry the model's Brier score over all classes
+        if "proba" in outputs:
+            calibrated = dict(base, brier=multiclass_brier(outputs["y_true"], outputs["proba"], outputs["classes"]))
         for label, positive, score, probability in curves:
             rows["roc_curves"] += _roc_rows(base, label, positive, score)
             rows["pr_curves"] += _pr_rows(base, label, positive, score)
             if probability:
-                rows["calibration"] += _calibration_rows(base, label, positive, np.clip(score, 0.0, 1.0))
+                rows["calibration"] += _calibration_rows(calibrated, label, positive, np.clip(score, 0.0, 1.0))
         if len(curves) > 1 and curves[0][3]:  # multiclass probabilities: every class's pairs pooled too
             positive, score = (np.concatenate([curve[i] for curve in curves]) for i in (1, 2))
-            rows["calibration"] += _calibration_rows(base, POOLED, positive, np.clip(score, 0.0, 1.0))
+            rows["calibration"] += _calibration_rows(calibrated, POOLED, positive, np.clip(score, 0.0, 1.0))
     columns = {"roc_curves": ROC_COLUMNS, "pr_curves": PR_COLUMNS, "confusion": CONFUSION_COLUMNS,
                "calibration": CALIBRATION_COLUMNS}
     return {name: pd.DataFrame(rows[name], columns=columns[name]) for name in rows}

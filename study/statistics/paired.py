@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from study.statistics.rows import fold_scores, resolve_metric, rows_of
+from study.results import without_baseline
+from study.statistics.rows import cv_split, fold_scores, resolve_metric, rows_of
 
 __all__ = ["corrected_ttest", "corrected_interval", "posterior_probabilities", "holm_adjust",
            "pairwise_comparison"]
@@ -239,7 +240,9 @@ def pairwise_comparison(results, metric=None, alpha=0.05, rope=None, split=None)
     cross-validation (their scores did not select the candidate on the same folds), else the
     ``validation`` rows (GridSearchCV's chosen candidate: optimistic). A pair whose per-fold
     differences are all equal has no variance to test against: it is reported as such
-    (``zero_variance``), without a t statistic or p-value.
+    (``zero_variance``), without a t statistic or p-value. The chance baseline
+    (``study.results.BASELINE``) is a reference, not a contender: it is in no pair
+    (``study.results.without_baseline``), so it neither enters a Holm family nor decides the split.
 
     Parameters
     ----------
@@ -254,8 +257,8 @@ def pairwise_comparison(results, metric=None, alpha=0.05, rope=None, split=None)
         Region of practical equivalence (score units). When given, the columns
         ``p_a_better``, ``p_equivalent`` and ``p_b_better`` are added.
     split : {"nested", "validation"} or None, default=None
-        Rows to pair; None: "nested" when every unit with validation rows of the metric has
-        nested rows too (the study ran nested CV), else "validation".
+        Rows to pair; None: ``study.statistics.rows.cv_split`` ("nested" when every unit but the
+        baseline with validation rows of the metric has nested rows too, else "validation").
 
     Returns
     -------
@@ -263,7 +266,8 @@ def pairwise_comparison(results, metric=None, alpha=0.05, rope=None, split=None)
         One row per dataset x pair (pairs in order of first appearance of the models), with
         columns ``dataset, model_a, model_b, metric, n_folds, n_train, n_test, mean_a, mean_b,
         mean_difference`` (a - b; positive means a scores higher), ``ci_low, ci_high``
-        (95% corrected interval), ``t_statistic, p_value`` (two-sided), ``p_holm``,
+        (95% corrected interval, not adjusted for the several pairs), ``t_statistic, p_value``
+        (two-sided, unadjusted), ``p_holm`` (Holm-adjusted over the dataset's tested pairs),
         ``significant`` (``p_holm < alpha``), ``zero_variance`` and ``split`` (the rows
         paired). ``n_train``/``n_test`` are the means of the
         fold-level values over the paired rows. Pairs with fewer than 2 paired folds have NaN
@@ -275,11 +279,8 @@ def pairwise_comparison(results, metric=None, alpha=0.05, rope=None, split=None)
         If the table lacks a required column, the metric is absent, or a fold is duplicated.
     """
     metric = resolve_metric(results, metric)
-    if split is None:
-        units = {split: set(map(tuple, rows_of(results, split, metric)[["dataset", "model"]].to_numpy()))
-                 for split in ("nested", "validation")}
-        split = "nested" if units["nested"] and units["nested"] >= units["validation"] else "validation"
-    rows = rows_of(results, split, metric)
+    split = cv_split(results, metric) if split is None else split
+    rows = rows_of(without_baseline(results), split, metric)
     records = []
     for dataset, data in rows.groupby("dataset", sort=False):
         scores = fold_scores(data)

@@ -1,5 +1,10 @@
 """Ranks of the models over datasets, the Friedman test and the Nemenyi post-hoc test.
 
+The score ranked is, by default, the cross-validated one: per dataset x model the mean over the
+shared folds of nested CV's outer-fold scores when the study ran nested CV, else of the
+``validation`` rows (``study.statistics.rows.cv_split``). The chance baseline
+(``study.results.BASELINE``) is never ranked.
+
 Source: Demsar, J. (2006). Statistical comparisons of classifiers over multiple data sets.
 JMLR 7, 1-30 (Friedman test, Nemenyi post-hoc test, critical-difference diagram).
 """
@@ -12,10 +17,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from study.statistics.rows import resolve_metric, rows_of
+from study.results import without_baseline
+from study.statistics.rows import cv_split, resolve_metric, rows_of
 
-__all__ = ["Ranking", "rank_models", "FriedmanResult", "friedman_test", "nemenyi_cd", "nemenyi_p_values",
-           ]
+__all__ = ["Ranking", "rank_within_datasets", "rank_models", "FriedmanResult", "friedman_test", "nemenyi_cd",
+           "nemenyi_p_values"]
 
 
 @dataclass(frozen=True)
@@ -27,13 +33,17 @@ class Ranking:
     scores : pandas.DataFrame of shape (n_datasets, n_models)
         Score per dataset (rows) and model common to every dataset (columns).
     ranks : pandas.DataFrame of shape (n_datasets, n_models)
-        Rank within each dataset, 1 = best, ties get the average rank.
+        Rank within each dataset, 1 = highest score, ties get the average rank
+        (``scipy.stats.rankdata(method="average")``).
     mean_ranks : pandas.Series of shape (n_models,)
-        Mean rank over datasets, sorted from best to worst.
+        Mean rank over datasets, sorted from the lowest (highest-scoring) mean rank up.
     excluded : list of str
         Models missing on some dataset, left out of the ranking.
-    metric, split : str
-        What was ranked.
+    metric : str
+        Metric ranked.
+    split : {"nested", "validation", "test"}
+        Rows whose score was ranked: nested CV's outer folds, GridSearchCV's validation folds
+        (both averaged per dataset x model), or the one hold-out test score.
     """
 
     scores: pd.DataFrame
@@ -44,26 +54,49 @@ class Ranking:
     split: str
 
 
-def rank_models(results, split="test", metric=None):
+def rank_within_datasets(scores: pd.DataFrame) -> pd.DataFrame:
+    """Rank the models within each dataset: 1 = highest score, ties get the average rank.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame of shape (n_datasets, n_models)
+        Higher is better; no NaN.
+
+    Returns
+    -------
+    pandas.DataFrame of shape (n_datasets, n_models)
+        ``scipy.stats.rankdata(-scores, axis=1, method="average")``: tied models share the mean
+        of the ranks they span (Demsar 2006, section 3.2.2); only exactly equal scores tie.
+    """
+    ranks = stats.rankdata(-scores.to_numpy(dtype=float), axis=1, method="average")
+    return pd.DataFrame(ranks, index=scores.index, columns=scores.columns)
+
+
+def rank_models(results, split=None, metric=None):
     """Rank the models on every dataset and average the ranks over datasets.
 
     Only models with a score on every dataset are ranked: the ranks of a model that is
     missing somewhere (for example a CNN run only on image data, or a failed unit) would not
-    be comparable, so it is left out and named in ``excluded``.
+    be comparable, so it is left out and named in ``excluded``. The chance baseline
+    (``study.results.BASELINE``) is not ranked at all (``study.results.without_baseline``).
 
     Parameters
     ----------
     results : pandas.DataFrame
-        Tidy results table (see module docstring).
-    split : {"test", "validation", "nested"}, default="test"
-        Rows to rank on; per-fold splits are averaged per dataset x model first.
+        Tidy results table (``study.results``).
+    split : {"nested", "validation", "test"} or None, default=None
+        Rows to rank on; per-fold splits are averaged per dataset x model first (over the folds
+        that model has). None: the cross-validated score, ``study.statistics.rows.cv_split``
+        ("nested" when the study ran nested CV, else "validation"). "test" ranks the one
+        hold-out test score per dataset x model.
     metric : str or None, default=None
         Metric; None picks the primary metric.
 
     Returns
     -------
     Ranking
-        Scores, per-dataset ranks (1 = best, ties averaged), mean ranks, excluded models.
+        Scores, per-dataset ranks (:func:`rank_within_datasets`), mean ranks, excluded models,
+        and the metric and split ranked.
 
     Raises
     ------
@@ -71,15 +104,16 @@ def rank_models(results, split="test", metric=None):
         If the table lacks a required column or the metric is absent.
     """
     metric = resolve_metric(results, metric)
-    rows = rows_of(results, split, metric)
+    split = cv_split(results, metric) if split is None else split
+    rows = rows_of(without_baseline(results), split, metric)
     wide = (
         rows.groupby(["dataset", "model"], sort=False)["score"].mean().unstack("model")
         .reindex(index=pd.unique(rows["dataset"]), columns=pd.unique(rows["model"]))
     )
     excluded = [m for m in wide.columns if wide[m].isna().any()]
     scores = wide.drop(columns=excluded)
-    ranks = scores.rank(axis=1, ascending=False, method="average")
-    mean_ranks = ranks.mean().sort_values()
+    ranks = rank_within_datasets(scores)
+    mean_ranks = ranks.mean().sort_values(kind="stable")
     return Ranking(scores, ranks, mean_ranks, excluded, metric, split)
 
 
@@ -113,15 +147,15 @@ class FriedmanResult:
     f_p_value: float = float("nan")
 
 
-def friedman_test(results, split="test", metric=None):
+def friedman_test(results, split=None, metric=None):
     """Friedman test that all models rank equally over datasets.
 
     Parameters
     ----------
     results : pandas.DataFrame
         Tidy results table (see module docstring).
-    split : str, default="test"
-        Rows to rank on, as in :func:`rank_models`.
+    split : {"nested", "validation", "test"} or None, default=None
+        Rows to rank on, as in :func:`rank_models` (None: the cross-validated score).
     metric : str or None, default=None
         Metric; None picks the primary metric.
 
@@ -129,8 +163,8 @@ def friedman_test(results, split="test", metric=None):
     -------
     FriedmanResult
         Statistic and p-value from ``scipy.stats.friedmanchisquare`` over the models common to
-        all datasets; NaN with a reason when there are fewer than 3 models or fewer than 2
-        datasets.
+        all datasets (the baseline left out); NaN with a reason when there are fewer than 3
+        models or fewer than 2 datasets.
 
     Raises
     ------

@@ -2,15 +2,17 @@
 
 Only rows with ``status == "ok"`` and a finite score are used. The primary metric is the
 explicit ``metric`` argument, else the table's first metric (``study.results.primary_metric``).
+The cross-validated score the comparisons use is the ``nested`` rows' when the study ran nested
+cross-validation, else the ``validation`` rows' (:func:`cv_split`).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from study.results import primary_metric
+from study.results import primary_metric, without_baseline
 
-__all__ = ["require_columns", "ok_rows", "resolve_metric", "rows_of", "fold_scores"]
+__all__ = ["require_columns", "ok_rows", "resolve_metric", "rows_of", "cv_split", "fold_scores"]
 
 RESULT_COLUMNS = ("dataset", "model", "split", "fold", "metric", "score", "n_train", "n_test")
 
@@ -51,6 +53,34 @@ def resolve_metric(results, metric=None):
 def rows_of(results, split, metric):
     rows = ok_rows(results)
     return rows[rows["split"].eq(split) & rows["metric"].eq(metric)]
+
+
+def cv_split(results, metric):
+    """The split holding the cross-validated score: "nested" when the study ran nested CV, else "validation".
+
+    Nested CV ran when every dataset x model with ``validation`` rows of ``metric`` also has
+    ``nested`` rows (its outer-fold scores; ``study.protocol.nested_rows``). The chance baseline
+    (``study.results.BASELINE``) is left out of that check: it has nothing to tune, so it never
+    has nested rows.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Tidy results table (``study.results``).
+    metric : str
+        Metric whose rows are checked.
+
+    Returns
+    -------
+    {"nested", "validation"}
+        "nested": the outer-fold scores of nested cross-validation, whose candidate was chosen by
+        an inner search that never saw the fold; "validation": GridSearchCV's per-fold scores of
+        the candidate it chose on those same folds (optimistic; Cawley & Talbot 2010, JMLR 11).
+    """
+    scored = without_baseline(results)
+    units = {split: set(map(tuple, rows_of(scored, split, metric)[["dataset", "model"]].to_numpy()))
+             for split in ("nested", "validation")}
+    return "nested" if units["nested"] and units["nested"] >= units["validation"] else "validation"
 
 
 def fold_scores(rows):
