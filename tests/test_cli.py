@@ -12,7 +12,7 @@ import pytest
 from study.results import read_results, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ["logistic_regression", "ridge", "random_forest", "keras_dense", "keras_cnn"]
+MODELS = ["logistic_regression", "ridge", "random_forest", "hist_gradient_boosting", "keras_dense", "keras_cnn", "dummy"]
 
 
 def _run(*args, timeout=900):

@@ -51,7 +51,9 @@ def test_readme_python_examples_run_as_written(tmp_path, index):
     assert proc.returncode == 0, proc.stderr[-3000:]
     if "register_model" in code:  # every model ran, the user's ones on the workers
         scores = dict(re.findall(r"^\d+\s+(\S+)\s+([0-9.]+)$", proc.stdout, flags=re.M))
+        chance = float(scores.pop("dummy"))  # the chance baseline of every study: 0.1 on digits' ten classes
         assert set(scores) == {"logistic_regression", "svc", "my_mlp"} and min(map(float, scores.values())) > 0.9
+        assert chance < 0.2
     if "write_report" in code:
         assert (tmp_path / "out" / "report.md").exists() and (tmp_path / "out" / "verdicts.csv").exists()
 
@@ -61,7 +63,7 @@ def test_examples_custom_models_toml_runs_with_the_default_workers(tmp_path):
                 "--cache-dir", str(tmp_path / "cache"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = read_results(tmp_path / "out" / "results.csv")
-    assert results["model"].unique().tolist() == ["logistic_regression", "random_forest", "my_mlp", "my_svc"]
+    assert results["model"].unique().tolist() == ["logistic_regression", "random_forest", "my_mlp", "my_svc", "dummy"]
     assert (results["status"] == "ok").all()
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| my_mlp | keras |" in report and "| my_svc | scikit-learn | C=" in report
@@ -74,7 +76,7 @@ def test_examples_churn_csv_toml_runs(tmp_path):
     results = read_results(tmp_path / "out" / "results.csv")
     assert results["metric"].dropna().unique().tolist() == ["balanced_accuracy", "accuracy"]
     assert set(results.loc[results["status"] == "ok", "model"]) == {"logistic_regression", "random_forest",
-                                                                    "keras_dense"}
+                                                                    "keras_dense", "dummy"}
 
 
 def test_user_models_run_next_to_built_ins_on_workers(tmp_path):
@@ -90,7 +92,7 @@ def test_user_models_run_next_to_built_ins_on_workers(tmp_path):
     report = write_report(result, tmp_path / "out").read_text()
     wine = report.split("\n## wine\n", 1)[1].split("\n## ", 1)[0]
     assert [line.split(" | ")[0] for line in wine.splitlines() if line.startswith("| ") and " | " in line][1:] == [
-        "| ridge", "| knn", "| my_mlp"]
+        "| ridge", "| knn", "| my_mlp", "| dummy"]
     tested = results[(results["split"] == "test") & (results["metric"] == "accuracy")].set_index("model")
     assert tested.loc["knn", "score"] > 0.8 and tested.loc["my_mlp", "score"] > 0.6
     assert tested.loc["my_mlp", "framework"] == "keras"

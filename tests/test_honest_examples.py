@@ -65,7 +65,7 @@ def test_the_grouped_report_states_its_protocol_search_and_curves(grouped):
         assert (out / "figures" / f"{prefix}_patients.png").exists()
         assert f"](figures/{prefix}_patients.png)" in report
     roc = pd.read_csv(out / "roc_curves.csv")
-    assert set(roc["model"]) == {"logistic_regression", "random_forest"} and set(roc["class"]) == {1}
+    assert set(roc["model"]) == {"logistic_regression", "random_forest", "dummy"} and set(roc["class"]) == {1}
     confusion = pd.read_csv(out / "confusion.csv")
     assert np.allclose(confusion.groupby(["model", "true_class"])["fraction_of_true"].sum(), 1.0)
 

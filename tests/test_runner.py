@@ -186,7 +186,8 @@ def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp
 
     spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=("ridge",), cache_dir=None))
     initial = Plan(spec, resolved, datasets).initial()
-    assert [item.work for item in initial] == ["unit"] + ["nested"] * spec.cv
+    assert [item.work for item in initial] == ["unit"] + ["nested"] * spec.cv + ["unit"]  # the baseline: no nested
+    assert [item.model for item in initial][-1] == "dummy"
 
     class Broken(DummyClassifier):
         def fit(self, X, y):
@@ -196,4 +197,4 @@ def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp
                        cache_dir=str(tmp_path / "cache"), diagnostics=False)
     result = run_study(broken, progress=False)
     assert result.tables["failures"][["model", "work"]].values.tolist() == [["broken", "unit"]]
-    assert result.results["status"].tolist() == ["failed"]
+    assert result.results.drop_duplicates("model")["status"].tolist() == ["failed", "ok"]  # broken, the baseline

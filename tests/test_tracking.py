@@ -36,7 +36,7 @@ def test_mlflow_has_a_parent_run_and_one_child_per_unit_with_the_results(wine_st
             assert logged["fit_time"] == pytest.approx(row["fit_time"], rel=1e-12)
             assert {k: v for k, v in run.data.params.items() if k.startswith("model__")} == {
                 k: str(v) for k, v in json.loads(row["best_params"]).items()}
-    assert set(children) == {"logistic_regression", "keras_dense"}
+    assert set(children) == {"logistic_regression", "keras_dense", "dummy"}
     keras = children["keras_dense"].info.run_id
     assert {p.path for p in client.list_artifacts(keras, "model")} == {
         "model/estimator.pkl", "model/model.json", "model/network-0.keras"}

@@ -17,7 +17,8 @@ from study.report.curves import learning_curves_section, validation_curves_secti
 from study.report.figures import drawing_together
 from study.report.files import atomic_write_text
 from study.report.folder import FIX, WHAT, check_contents, check_out_folder, drop_unlinked_figures, recover, replacing
-from study.report.format import anchor
+from study.report.format import anchor, cell
+from study.report.glance import glance_section
 from study.report.html import report_html
 from study.report.imbalance import imbalance_section, per_class_section
 from study.report.keras import ablation_section, histories_section
@@ -26,7 +27,7 @@ from study.report.models import models_section, write_models
 from study.report.scores import score_curves_section, search_section
 from study.report.statistics import statistics_section
 from study.report.verdicts import failures_section, verdicts_section
-from study.results import primary_metric
+from study.results import BASELINE, primary_metric, without_baseline
 from study.statistics.rows import ok_rows
 
 __all__ = ["write_report", "LOCK_WAIT"]
@@ -42,7 +43,8 @@ DIAGNOSTIC_SECTIONS = (learning_curves_section, validation_curves_section, histo
 def write_report(result, out) -> Path:
     """Write every file of a study's report into ``out``, replacing the previous report as a whole.
 
-    Files: ``report.md`` (protocol, a side-by-side table and figures per dataset, the
+    Files: ``report.md`` ("At a glance": per dataset the models' CV and hold-out scores, verdicts,
+    remedies and the answer in one sentence; then the protocol, a side-by-side table and figures per dataset, the
     statistical comparison, the fit verdicts, the diagnostics' sections, per-class recall, the
     stored models, the failures), ``report.html`` (the same sections as one self-contained page:
     a table of contents, figures embedded; ``study.report.html``), ``results.csv``,
@@ -105,7 +107,8 @@ def _write(result, out: Path) -> None:
     stored = write_models(result, out, settings)
 
     metric = primary_metric(result.results) if (result.results["status"] == "ok").any() else None
-    scored = metric is not None and ok_rows(result.results)["metric"].eq(metric).any()
+    scored = metric is not None and without_baseline(ok_rows(result.results))["metric"].eq(metric).any()
+    glance = glance_section(result.results, tables, metric if scored else None)
     with drawing_together(1 if result.spec.scheduler else result.spec.n_jobs):
         parts = [protocol_section(settings), *dataset_sections(result.results, metric, fig_dir)]
         if scored:
@@ -116,14 +119,14 @@ def _write(result, out: Path) -> None:
             parts += [section(tables, fig_dir) for section in DIAGNOSTIC_SECTIONS]
         parts += [per_class_section(tables, fig_dir), models_section(stored, out), failures_section(tables, fig_dir)]
     parts = [part for part in parts if part]
-    headings = [line[3:] for part in parts for line in part.splitlines() if line.startswith("## ")]
+    headings = [line[3:] for part in [glance, *parts] for line in part.splitlines() if line.startswith("## ")]
     contents = "\n".join(f"- [{h}](#{anchor(h)})" for h in headings)
     header = ("# Generalization report\n\n"
-              f"Datasets: {', '.join(settings['datasets'])}. Models: {', '.join(settings['models'])}. "
+              f"Datasets: {', '.join(cell(d) for d in settings['datasets'])}. Models: "
+              f"{', '.join(cell(m) for m in settings['models'])}, and the chance baseline `{BASELINE}`. "
               "Tables and figures come from `results.csv` (one row per dataset x model x split x fold x metric) "
-              "and the other CSV files beside this report; the settings are in `study.json`.\n\n"
-              f"## Contents\n\n{contents}\n")
-    report = "\n".join([header, *parts])
+              "and the other CSV files beside this report; the settings are in `study.json`.\n")
+    report = "\n".join([header, glance, f"## Contents\n\n{contents}\n", *parts])
     drop_unlinked_figures(out, report)
     atomic_write_text(out / "report.html", report_html(report, out))
     atomic_write_text(out / "report.md", report)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from study.report.figures import PALETTE, figure
-from study.report.format import axis_floor, empty_section, fmt, mean_std, metric_label, pm, slug, markdown_table
+from study.report.figures import PALETTE, chance_line, figure
+from study.report.format import axis_floor, chance_levels, empty_section, fmt, mean_std, metric_label, pm, slug, markdown_table
 
 __all__ = ["learning_curves_section", "validation_curves_section"]
 
@@ -30,7 +30,7 @@ def _place_legend(grid, n_panels: int, ncol: int) -> None:
 
 
 @figure
-def _learning_curves_figure(block: pd.DataFrame, dataset: str):
+def _learning_curves_figure(block: pd.DataFrame, dataset: str, chance=None):
     metric = block["metric"].iloc[0]
     data = block.assign(split=block["split"].map(CURVE_SPLITS))
     models = list(dict.fromkeys(block["model"]))
@@ -41,9 +41,12 @@ def _learning_curves_figure(block: pd.DataFrame, dataset: str):
                        palette=[PALETTE["train"], PALETTE["validation"]], facet_kws={"sharex": False})
     grid.set_titles("{col_name}")
     grid.set_axis_labels("training examples (n)", metric_label(metric))
-    grid.set(ylim=(axis_floor(block["score"]), 1.01 if block["score"].max() <= 1.0 else None))
+    floor = axis_floor([*block["score"], chance if chance is not None else float("nan")])
+    grid.set(ylim=(floor, 1.01 if block["score"].max() <= 1.0 else None))
+    where = [chance_line(ax, chance, floor) for ax in grid.axes.flat][0]
     _place_legend(grid, len(models), min(3, len(models)))
-    grid.figure.suptitle(f"{dataset}: learning curves ({metric}; mean ± std over the shared CV folds)", y=1.03)
+    grid.figure.suptitle(f"{dataset}: learning curves ({metric}; mean ± std over the shared CV folds"
+                         f"{'; ' + where if where else ''})", y=1.03)
     return grid.figure
 
 
@@ -64,7 +67,7 @@ def learning_curves_section(tables: dict, fig_dir: Path) -> str:
         metric = block["metric"].iloc[0]
         models = list(dict.fromkeys(block["model"]))
         name = f"learning_curves_{slug(dataset)}"
-        _learning_curves_figure(block, dataset, path=fig_dir / f"{name}.png")
+        _learning_curves_figure(block, dataset, chance_levels(tables).get(dataset), path=fig_dir / f"{name}.png")
         last = block[block["train_size"] == block.groupby("model")["train_size"].transform("max")]
         stats = mean_std(last, ["model", "split"]).pivot(index="model", columns="split", values=["mean", "std"])
         rows = [[m, int(last[last["model"] == m]["train_size"].iloc[0]), fmt(stats.loc[m, ("mean", "train")]),
@@ -90,7 +93,7 @@ def _pad_x(ax, positions, log: bool, fraction: float = 0.08) -> None:
 
 
 @figure
-def _validation_curve_figure(block: pd.DataFrame, dataset: str, model: str):
+def _validation_curve_figure(block: pd.DataFrame, dataset: str, model: str, chance=None):
     metric = block["metric"].iloc[0]
     sweeps = list(dict.fromkeys(block["sweep"]))
     n_folds = block["fold"].nunique()
@@ -120,7 +123,8 @@ def _validation_curve_figure(block: pd.DataFrame, dataset: str, model: str):
         ax.minorticks_off()
         _pad_x(ax, ticks["param_value"].to_numpy(dtype=float), bool(rows["log_scale"].iloc[0]))
         ax.set_ylim(floor, 1.01 if block["score"].max() <= 1.0 else None)
-        ax.set_title(sweep)
+        where = chance_line(ax, chance, floor)
+        ax.set_title(sweep + (f" ({where})" if where else ""))
         ax.set_xlabel(rows["axis_label"].iloc[0])
         ax.set_ylabel(metric_label(metric))
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, frameon=True)  # below: no data hidden
@@ -147,7 +151,7 @@ def validation_curves_section(tables: dict, fig_dir: Path) -> str:
              "smallest positive penalty on log axes.\n"]
     for (dataset, model), block in vc.groupby(["dataset", "model"], sort=False):
         name = f"validation_curves_{slug(dataset)}_{slug(model)}"
-        _validation_curve_figure(block, dataset, model, path=fig_dir / f"{name}.png")
+        _validation_curve_figure(block, dataset, model, chance_levels(tables).get(dataset), path=fig_dir / f"{name}.png")
         stats = mean_std(block, ["sweep", "param_value", "param_label", "chosen", "split"])
         rows = []
         for sweep, s in stats.groupby("sweep", sort=False):

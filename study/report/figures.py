@@ -25,8 +25,9 @@ from PIL import Image  # noqa: E402 (matplotlib's own PNG library)
 
 from study.execution import map_in_workers  # noqa: E402
 from study.report.files import publish, temporary_path  # noqa: E402
+from study.results import BASELINE  # noqa: E402
 
-__all__ = ["figure", "save_figure", "drawing_together", "FIGURE_KEY", "PALETTE", "TOGETHER_MIN"]
+__all__ = ["figure", "save_figure", "drawing_together", "chance_line", "FIGURE_KEY", "PALETTE", "TOGETHER_MIN"]
 
 FIGURE_KEY = "generalization-study inputs"
 _PLOTTING_LIBRARIES = ("matplotlib", "seaborn", "pandas", "numpy", "pillow", "scikit-posthocs")
@@ -35,6 +36,9 @@ PALETTE = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
 TOGETHER_MIN = 8
 """Figures to draw below which :func:`drawing_together` draws them in this process (a worker's
 first figure pays the plotting libraries' import, about a second)."""
+
+CHANCE_STYLE = dict(color="dimgray", linestyle=":", linewidth=1.6)
+"""The chance baseline's line in every score figure."""
 
 _pending: list | None = None  # figures requested inside drawing_together, not drawn yet
 
@@ -140,3 +144,27 @@ def drawing_together(n_jobs: int):
     finally:
         _pending = outer
     map_in_workers(_draw, calls, n_jobs if len(calls) >= TOGETHER_MIN else 1)
+
+
+def chance_line(ax, level, floor: float) -> str:
+    """Draw the chance baseline's CV score as a dotted horizontal line on a score axis.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    level : float or None
+        The baseline's mean CV score (``study.report.format.chance_levels``); None: nothing drawn.
+    floor : float
+        The axis' lower limit: a level below it is not drawn.
+
+    Returns
+    -------
+    str
+        Words for the figure's title: where the chance line is, or that it lies below the axis.
+    """
+    if level is None or pd.isna(level):
+        return ""
+    if level < floor:
+        return f"chance {level:.2f}, below the axis"
+    ax.axhline(level, label=f"chance ({BASELINE}, CV): {level:.2f}", **CHANCE_STYLE)
+    return f"dotted: chance {level:.2f}"

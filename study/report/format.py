@@ -16,7 +16,7 @@ from study.lines import plain_line
 
 __all__ = ["fmt", "fmt_signed", "format_p", "pm", "markdown_table", "cell", "mean_std", "anchor", "slug",
            "metric_label",
-           "params_text", "axis_floor", "empty_section", "METRIC_LABELS"]
+           "params_text", "axis_floor", "empty_section", "chance_levels", "METRIC_LABELS"]
 
 _ESCAPING_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")  # Markdown's escapes; at the end, a line break
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
@@ -105,3 +105,12 @@ def empty_section(title: str, what: str) -> str:
 def mean_std(frame: pd.DataFrame, by: list) -> pd.DataFrame:
     """Mean, std and count of ``score`` per group, for tables and figures over folds."""
     return frame.groupby(by, sort=False)["score"].agg(["mean", "std", "count"]).reset_index()
+
+
+def chance_levels(tables: dict) -> dict:
+    """The chance baseline's mean CV score on the primary metric, by dataset, from the verdict
+    table's ``chance_mean`` (``study.statistics.verdicts``); ``{}`` without verdicts."""
+    verdicts = tables.get("verdicts")
+    if verdicts is None or verdicts.empty or "chance_mean" not in verdicts:
+        return {}
+    return verdicts.dropna(subset=["chance_mean"]).groupby("dataset", sort=False)["chance_mean"].first().to_dict()

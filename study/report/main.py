@@ -9,9 +9,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from study.report.figures import figure
+from study.report.figures import chance_line, figure
 from study.report.format import axis_floor, cell, fmt, metric_label, params_text, pm, slug, markdown_table
-from study.results import summarize
+from study.results import BASELINE, summarize, without_baseline
 
 __all__ = ["protocol_section", "dataset_sections", "summary_table", "gaps_figure"]
 
@@ -85,13 +85,16 @@ def _data_notes(notes: dict) -> str:
 
 @figure
 def _scores_figure(rows: pd.DataFrame, dataset: str, metric: str):
-    rows = rows.assign(split=rows["split"].map(SPLIT_LABELS))
+    chance = rows.loc[(rows["model"] == BASELINE) & (rows["split"] == "validation"), "score"].mean()
+    rows = without_baseline(rows).assign(split=rows["split"].map(SPLIT_LABELS))
     fig, ax = plt.subplots(figsize=(8, 4.2))
     sns.barplot(data=rows, x="model", y="score", hue="split", hue_order=list(SPLIT_LABELS.values()),
                 errorbar="sd", capsize=0.1, ax=ax)
-    floor = axis_floor(rows["score"])
+    floor = axis_floor([*rows["score"], chance])  # the chance line always on the axis
     ax.set_ylim(floor, 1.0 if rows["score"].max() <= 1.0 else None)
-    ax.set_title(f"{dataset}: train vs cross-validation vs hold-out test (error bars: fold-to-fold std)")
+    where = chance_line(ax, chance, floor)
+    ax.set_title(f"{dataset}: train vs cross-validation vs hold-out test (error bars: fold-to-fold std)"
+                 + (f"\n{where}" if where else ""))
     ax.set_xlabel("model")
     ax.set_ylabel(f"{metric_label(metric)}; axis starts at {floor:.2f}")
     ax.legend(title="split", loc="upper left", bbox_to_anchor=(1.0, 1.0))

@@ -1,23 +1,18 @@
-"""Fit verdicts: overfitting, underfitting, good fit or not enough evidence, from the evidence.
+"""Fit verdicts: no better than chance, overfitting, not converged, underfitting, good fit or not
+enough evidence, from the evidence, with a remedy only where the curves back it.
 
-For each dataset x model the verdict weighs four pieces of evidence, all on the shared folds of
-the primary metric, and names the numbers it used and the remedy they point to:
+For each dataset x model the verdict weighs, all on the shared folds of the primary metric:
 
-(a) the train-validation gap, with its corrected paired 95% interval;
-(b) the model's validation score relative to the best model on the dataset, with the corrected
-    interval of their paired difference;
-(c) the validation curves: whether a stronger setting of a regularization knob closes the gap at
-    little cost in CV score (or, for a model below the best, whether a weaker one gains);
-(d) the learning curve's last gain: whether the CV score still grows with more training data.
+(a) the difference to the chance baseline (``backends.BASELINE``: a ``DummyClassifier`` /
+    ``DummyRegressor`` on the same folds), with its corrected paired 95% interval;
+(b) the train-validation gap, with its corrected paired 95% interval;
+(c) the shortfall to the best model on the dataset (the baseline is never the best);
+(d) the validation curves: whether a stronger setting of a regularization knob closes the gap;
+(e) the learning curve's last gain, paired by fold, with its interval;
+(f) for a Keras network, whether its training history was still improving at its end.
 
-The intervals are Nadeau & Bengio's corrected resampled t intervals, the same as the pairwise
-tests' (``study.statistics.paired.corrected_interval``): the folds' training parts overlap, so
-the naive interval is too narrow. The rule (:data:`VERDICT_RULE`) is written once, here, and
-printed in the report.
-
-Sources: Nadeau, C. & Bengio, Y. (2003), Machine Learning 52(3); the bias-variance reading of
-validation and learning curves as in scikit-learn's user guide ("Validation curves: plotting
-scores to evaluate models").
+The evidence is read by ``study.statistics.evidence``; the rule (:data:`VERDICT_RULE`) is written
+once, here, and printed in the report.
 """
 
 from __future__ import annotations
@@ -25,115 +20,85 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from study.results import VERDICT_COLUMNS, primary_metric
-from study.statistics.paired import corrected_interval
+from study.results import BASELINE, VERDICT_COLUMNS, primary_metric, without_baseline
+from study.statistics.evidence import (GAP_LARGE, GAP_MIN, LITTLE_COST, NO_INTERVAL, STILL_FALLING, closing_step,
+                                       curve_evidence, gaining_step, interval, learning_curve_gain, narrowing_step,
+                                       still_improving)
 
 __all__ = ["VERDICTS", "VERDICT_RULE", "verdict", "verdict_table", "curve_evidence"]
 
-VERDICTS = ("overfitting", "underfitting", "good fit", "not enough evidence")
+VERDICTS = ("no better than chance", "overfitting", "not converged", "underfitting", "good fit",
+            "not enough evidence")
 MIN_FOLDS = 3
 """Fewer paired folds than this: not enough evidence."""
-GAP_MIN = 0.02
-"""A gap is confirmed when its interval lies above this (points of the metric)."""
-GAP_LARGE = 0.10
-"""A confirmed gap this large is overfitting whatever the validation curves say."""
 UNDERFIT_MARGIN = 0.01
 """Underfitting: the interval of the shortfall to the best model lies above this."""
-MAX_HALF_WIDTH = 0.05
-"""A good fit needs both intervals no wider than +/- this; wider ones are not enough evidence."""
-LITTLE_COST = 0.01
-"""A stronger setting "closes the gap at little cost" when the CV score drops by at most this
-while the gap shrinks by at least GAP_MIN."""
-LC_RISING = 0.01
-"""The learning curve still rises when the CV score gained more than this between its two
-largest training sizes."""
 
 VERDICT_RULE = f"""\
 For each dataset x model, on the primary metric of the main comparison over the k shared folds
-(higher is better; thresholds in points of a 0-1 metric such as accuracy). gap = mean of the
-per-fold train - validation differences; shortfall = mean of the per-fold differences between the
-best model on the dataset (highest mean CV) and this one (0 for the best); each with its 95%
-interval corrected for the overlap of the folds' training parts (Nadeau & Bengio 2003, as the
-pairwise tests). From the validation curves: a setting of a regularization knob stronger than the
-one in use "closes the gap" when its gap is at least {GAP_MIN} smaller at a CV cost of at most
-{LITTLE_COST}. From the learning curve: its CV gain between the two largest training sizes. The first
-rule that matches decides:
+(higher is better; thresholds in points of a 0-1 metric such as accuracy). Each difference is the
+mean of paired per-fold differences with its 95% interval corrected for the overlap of the folds'
+training parts (Nadeau & Bengio 2003, as the pairwise tests): **vs chance** = this model's
+validation score - the chance baseline's (`{BASELINE}`: the most frequent class's prior, or the
+mean, on the same folds); **gap** = train - validation; **shortfall** = the best model's validation
+score (highest mean CV, never `{BASELINE}`) - this one's. The first rule that matches decides:
 
 1. fewer than {MIN_FOLDS} folds -> **not enough evidence**;
-2. the gap's interval lies above {GAP_MIN}, and the gap is at least {GAP_LARGE} or a stronger setting
-   closes it -> **overfitting** (remedy: that setting, else more data if the learning curve still
-   rises, else a simpler or more regularized model);
-3. the shortfall's interval lies above {UNDERFIT_MARGIN} and the gap is below {GAP_LARGE} ->
-   **underfitting** (remedy: a weaker setting that gains CV, else a more flexible model);
-4. both intervals are at most +/- {MAX_HALF_WIDTH} wide -> **good fit** (within noise of the best,
-   no confirmed gap to close; remedy: more data if the learning curve still rises by more than
-   {LC_RISING});
-5. otherwise (the folds disagree too much to tell) -> **not enough evidence** (remedy: more data,
-   or more folds and repeats).
+2. the vs-chance interval includes 0 or lies below it -> **no better than chance**, whatever the gap
+   (a gap here is fitted noise; remedy: no regularization and no more data of the same kind, but
+   the model or features that find the signal, if another model beats chance);
+3. the gap's interval lies above {GAP_MIN} -> **overfitting**. Remedy, in order: a stronger setting on
+   the validation curves that closes the gap (its gap below {GAP_LARGE} and at most half the gap in
+   use, at a CV cost of at most {LITTLE_COST}); else what the best setting achieves ("narrows ...; no
+   setting closes it") and more training data if the learning curve's last gain is larger than
+   its fold-to-fold uncertainty (its interval above 0), else a simpler model;
+4. a Keras network whose shortfall's interval lies above {UNDERFIT_MARGIN} and whose training was still
+   improving at its end (its inner validation loss fell by more than {STILL_FALLING:.0%} over the last fifth
+   of the epochs without early stopping ever stopping it, or its learning curve's last gain is
+   confirmed) -> **not converged** (remedy: train longer, more epochs or patience);
+5. the shortfall's interval lies above {UNDERFIT_MARGIN} -> **underfitting** (remedy: a weaker setting that
+   gains more than {LITTLE_COST} of CV, else a more flexible model or better features);
+6. the gap's interval lies below {GAP_LARGE} -> **good fit** (within noise of the best or not, no
+   confirmed gap, and no large gap possible; remedy: more data only when the learning curve's
+   last gain is confirmed);
+7. otherwise (the gap's interval reaches {GAP_LARGE}: the folds disagree too much) -> **not enough
+   evidence** (remedy: more data, or more folds and repeats).
 """
 
 
-def curve_evidence(block: pd.DataFrame) -> list:
-    """The knob settings of one model's validation curves, weakest to strongest regularization.
-
-    Parameters
-    ----------
-    block : pandas.DataFrame
-        Rows of the validation-curve table of one dataset x model and metric.
-
-    Returns
-    -------
-    list of dict
-        One per sweep: ``knob`` (sweep label), ``points``: ``[(value label, CV mean, gap
-        mean), ...]`` from the weakest to the strongest setting, ``chosen``: the index of the
-        value in use.
-    """
-    sweeps = []
-    for label, sweep in block.groupby("sweep", sort=False):
-        means = sweep.pivot_table(index=["param_value", "param_label", "chosen"], columns="split", values="score",
-                                  aggfunc="mean").reset_index().sort_values("param_value")
-        if sweep["stronger"].iloc[0] == "lower":
-            means = means.iloc[::-1]
-        points = [(r.param_label, float(r.validation), float(r.train - r.validation)) for r in means.itertuples()]
-        chosen = [i for i, c in enumerate(means["chosen"]) if bool(c)]
-        if chosen:
-            sweeps.append(dict(knob=label, points=points, chosen=chosen[0]))
-    return sweeps
+def _overfitting_remedy(curves, lc) -> tuple:
+    """(advice, remedy) of a confirmed gap: a closing setting, else the narrowest one and the next remedy."""
+    closing = closing_step(curves or [])
+    if closing is not None:
+        return (f"regularize more: {closing.knob} {closing.new}",
+                f"regularize more: {closing.text()} closes the gap (validation curve)")
+    parts = []
+    if curves:
+        knobs = " or ".join(sweep["knob"] for sweep in curves)
+        narrowing = narrowing_step(curves)
+        parts.append(f"no setting of {knobs} closes it" + (f" (the best, {narrowing.text()}, narrows it)"
+                                                             if narrowing else ""))
+    if lc is not None and lc.confirmed:
+        return "more training data", "; ".join([*parts, f"more training data: {lc.text()}"])
+    return "a simpler model", "; ".join([*parts, "a simpler model, or features with more signal"])
 
 
-def _closing_step(curves: list):
-    """The stronger setting that closes the gap at little cost (the smallest gap), or None."""
-    steps = []
-    for sweep in curves:
-        _, cv, gap = sweep["points"][sweep["chosen"]]
-        for value, cv_after, gap_after in sweep["points"][sweep["chosen"] + 1:]:
-            if gap_after <= gap - GAP_MIN and cv_after >= cv - LITTLE_COST:
-                steps.append((gap_after, sweep["knob"], sweep["points"][sweep["chosen"]][0], value, gap, gap_after,
-                              cv_after - cv))
-    return min(steps)[1:] if steps else None
-
-
-def _gaining_step(curves: list):
-    """The weaker setting with the highest CV gain above LITTLE_COST, or None."""
-    steps = []
-    for sweep in curves:
-        _, cv, _ = sweep["points"][sweep["chosen"]]
-        for value, cv_after, _ in sweep["points"][:sweep["chosen"]]:
-            if cv_after > cv + LITTLE_COST:
-                steps.append((-(cv_after - cv), sweep["knob"], sweep["points"][sweep["chosen"]][0], value,
-                              cv_after - cv))
-    return min(steps)[1:] if steps else None
-
-
-def _interval(differences, n_train, n_test) -> tuple:
-    if np.ptp(differences) == 0:
-        value = float(np.mean(differences))
-        return value, value
-    return corrected_interval(differences, n_train, n_test)
+def _chance_remedy(best_model: str, best_beats_chance: bool, history) -> tuple:
+    if best_beats_chance:
+        advice, remedy = f"use {best_model}", (f"{best_model} beats chance on these features: this model does not "
+                                              "find the signal it finds")
+    else:
+        advice, remedy = "no signal found", ("no model beats chance: the features carry no signal these models can "
+                                             "find; check the target and the features (no regularization setting "
+                                             "or more rows of the same kind is advised)")
+    if history is not None and history.improving:
+        remedy += f"; {history.text()}: train longer first"
+    return advice, remedy
 
 
 def verdict(train_scores, validation_scores, *, n_train: float, n_test: float, best_scores=None,
-            best_model: str = "", learning_curve=None, curves=None) -> dict:
+            best_model: str = "", chance_scores=None, best_beats_chance: bool = True, learning_curve=None,
+            curves=None, history=None, keras: bool = False) -> dict:
     """Classify a model's fit from paired per-fold scores and its curves (rule: :data:`VERDICT_RULE`).
 
     Parameters
@@ -148,125 +113,168 @@ def verdict(train_scores, validation_scores, *, n_train: float, n_test: float, b
         None: this model is the best.
     best_model : str, default=""
         Its name, for the reason text.
-    learning_curve : array-like of shape (n_sizes,) or None, default=None
-        Mean validation scores of the learning curve by increasing training size.
+    chance_scores : array-like of shape (n_folds,) or None, default=None
+        The chance baseline's per-fold validation scores; None: no chance rule.
+    best_beats_chance : bool, default=True
+        Whether the best model on the dataset is above chance (for the chance rule's remedy).
+    learning_curve : study.statistics.evidence.CurveGain or None, default=None
+        The learning curve's last gain.
     curves : list of dict or None, default=None
-        :func:`curve_evidence` of the model's validation curves.
+        ``study.statistics.evidence.curve_evidence`` of the model's validation curves.
+    history : study.statistics.evidence.History or None, default=None
+        How the model's Keras training history ended.
+    keras : bool, default=False
+        The model is a Keras network (rule 4).
 
     Returns
     -------
     dict
-        ``verdict`` (one of :data:`VERDICTS`), ``reason`` (the rule that fired, with its
-        numbers), ``remedy``, and the evidence: ``n_folds``, ``train_mean``,
-        ``validation_mean``, ``gap_mean``, ``gap_low``, ``gap_high``, ``shortfall_mean``,
-        ``shortfall_low``, ``shortfall_high``, ``lc_last_gain`` (NaN without a learning curve).
+        ``verdict`` (one of :data:`VERDICTS`), ``advice`` (the remedy in a few words),
+        ``reason`` (the rule that fired, with its numbers), ``remedy`` (with its evidence), and
+        the evidence: ``n_folds``, ``train_mean``, ``validation_mean``, ``gap_*``,
+        ``shortfall_*``, ``chance_mean``, ``chance_diff_*`` (``mean``, ``low``, ``high``),
+        ``lc_last_gain``, ``lc_gain_low``, ``lc_gain_high`` (NaN where absent).
+
+    Raises
+    ------
+    ValueError
+        ``train_scores`` and ``validation_scores`` of different shapes.
     """
-    train = np.asarray(train_scores, dtype=float)
-    val = np.asarray(validation_scores, dtype=float)
+    train, val = np.asarray(train_scores, dtype=float), np.asarray(validation_scores, dtype=float)
     if train.shape != val.shape:
         raise ValueError(f"train_scores and validation_scores must pair fold by fold; got shapes "
                          f"{train.shape} and {val.shape}.")
     best = val if best_scores is None else np.asarray(best_scores, dtype=float)
+    chance = np.full_like(val, np.nan) if chance_scores is None else np.asarray(chance_scores, dtype=float)
     keep = np.isfinite(train) & np.isfinite(val) & np.isfinite(best)
-    train, val, best = train[keep], val[keep], best[keep]
+    train, val, best, chance = train[keep], val[keep], best[keep], chance[keep]
     k, nan = len(train), float("nan")
-    lc = None if learning_curve is None else np.asarray(learning_curve, dtype=float)
-    gain = float(lc[-1] - lc[-2]) if lc is not None and len(lc) >= 2 and np.all(np.isfinite(lc[-2:])) else nan
+    gap, short = interval(train - val, n_train, n_test), interval(best - val, n_train, n_test)
+    vs_chance = interval(val - chance, n_train, n_test) if np.isfinite(chance).all() and k else NO_INTERVAL
+    lc = learning_curve.gain if learning_curve is not None else NO_INTERVAL
     evidence = dict(n_folds=k, train_mean=float(train.mean()) if k else nan,
-                    validation_mean=float(val.mean()) if k else nan, lc_last_gain=gain)
+                    validation_mean=float(val.mean()) if k else nan,
+                    gap_mean=gap.mean, gap_low=gap.low, gap_high=gap.high, shortfall_mean=short.mean,
+                    shortfall_low=short.low, shortfall_high=short.high,
+                    chance_mean=float(chance.mean()) if k else nan, chance_diff_mean=vs_chance.mean,
+                    chance_diff_low=vs_chance.low, chance_diff_high=vs_chance.high,
+                    lc_last_gain=lc.mean, lc_gain_low=lc.low, lc_gain_high=lc.high)
+
+    def decide(number, name, reason, advice, remedy):
+        return dict(verdict=name, advice=advice, reason=f"{number}: {reason}", remedy=remedy, **evidence)
+
     if k < MIN_FOLDS:
-        return {"verdict": "not enough evidence", "reason": f"1: {k} paired fold(s) < {MIN_FOLDS}",
-                "remedy": "more folds (--cv)", **evidence, **dict.fromkeys(
-                    ["gap_mean", "gap_low", "gap_high", "shortfall_mean", "shortfall_low", "shortfall_high"], nan)}
-    gap, shortfall = train - val, best - val
-    (gap_low, gap_high), (short_low, short_high) = (_interval(gap, n_train, n_test),
-                                                    _interval(shortfall, n_train, n_test))
-    evidence.update(gap_mean=float(gap.mean()), gap_low=gap_low, gap_high=gap_high,
-                    shortfall_mean=float(shortfall.mean()), shortfall_low=short_low, shortfall_high=short_high)
-    gap_text = f"gap {gap.mean():.3f} (95% CI {gap_low:.3f} to {gap_high:.3f})"
-    short_text = (f"shortfall to the best ({best_model}) {shortfall.mean():.3f} (95% CI {short_low:.3f} to "
-                  f"{short_high:.3f})" if best_scores is not None else "the best CV on the dataset")
-    rising = np.isfinite(gain) and gain > LC_RISING
-    closing = _closing_step(curves or [])
-    if gap_low > GAP_MIN and (gap.mean() >= GAP_LARGE or closing):
-        if closing:
-            knob, old, new, before, after, cost = closing
-            remedy = f"regularize more: {knob} {old} -> {new} (gap {before:.3f} -> {after:.3f}, CV {cost:+.3f})"
-        else:
-            remedy = (f"more training data (the CV score still rose {gain:+.3f} at the largest size)" if rising
-                      else "a simpler or more regularized model")
-        why = f"at least {GAP_LARGE}" if gap.mean() >= GAP_LARGE else "a stronger setting closes it"
-        return {"verdict": "overfitting", "reason": f"2: {gap_text} above {GAP_MIN}; {why}", "remedy": remedy,
-                **evidence}
-    if short_low > UNDERFIT_MARGIN and gap.mean() < GAP_LARGE:
-        gaining = _gaining_step(curves or [])
-        remedy = (f"regularize less: {gaining[0]} {gaining[1]} -> {gaining[2]} (CV {gaining[3]:+.3f})" if gaining
-                  else "a more flexible model or better features")
-        return {"verdict": "underfitting", "reason": f"3: {short_text} above {UNDERFIT_MARGIN}; {gap_text}",
-                "remedy": remedy, **evidence}
-    widths = max(gap_high - gap_low, short_high - short_low) / 2
-    if widths <= MAX_HALF_WIDTH:
-        remedy = f"more data may still help (the CV score rose {gain:+.3f} at the largest size)" if rising else "none"
-        return {"verdict": "good fit", "reason": f"4: {gap_text}; {short_text}", "remedy": remedy, **evidence}
-    return {"verdict": "not enough evidence",
-            "reason": f"5: intervals +/- {widths:.3f} wider than {MAX_HALF_WIDTH} ({gap_text}; {short_text})",
-            "remedy": "more data, or more folds and repeats (--cv, --repeats)", **evidence}
+        return decide(1, "not enough evidence", f"{k} paired fold(s) < {MIN_FOLDS}", "more folds", "more folds (--cv)")
+    gap_text = f"gap {gap.mean:.3f} (95% CI {gap.low:.3f} to {gap.high:.3f})"
+    short_text = (f"shortfall to the best ({best_model}) {short.mean:.3f} (95% CI {short.low:.3f} to "
+                  f"{short.high:.3f})" if best_scores is not None else "the best CV on the dataset")
+    if np.isfinite(vs_chance.low) and vs_chance.low <= 0:
+        where = "includes 0" if vs_chance.high >= 0 else "lies below 0"
+        fitted_noise = f"; its {gap_text} is fitted noise" if gap.low > GAP_MIN else ""
+        return decide(2, "no better than chance", f"CV {val.mean():.3f} vs chance ({BASELINE}) {chance.mean():.3f}: "
+                      f"difference {vs_chance.text()} {where}{fitted_noise}",
+                      *_chance_remedy(best_model, best_beats_chance, history))
+    if gap.low > GAP_MIN:
+        return decide(3, "overfitting", f"{gap_text} above {GAP_MIN}", *_overfitting_remedy(curves, learning_curve))
+    underfit = short.low > UNDERFIT_MARGIN
+    rising = ([history.text()] if history is not None and history.improving else []) + (
+        [learning_curve.text()] if learning_curve is not None and learning_curve.confirmed else [])
+    if underfit and keras and rising:
+        return decide(4, "not converged", f"{short_text} above {UNDERFIT_MARGIN}; {'; '.join(rising)}", "train longer",
+                      "train longer (more epochs, or more patience with early stopping): " + "; ".join(rising))
+    if underfit:
+        gaining = gaining_step(curves or [])
+        advice, remedy = ((f"regularize less: {gaining.knob} {gaining.new}",
+                           f"regularize less: {gaining.text()} (validation curve)") if gaining
+                          else ("a more flexible model", "a more flexible model or better features"))
+        return decide(5, "underfitting", f"{short_text} above {UNDERFIT_MARGIN}; {gap_text}", advice, remedy)
+    if gap.high < GAP_LARGE:
+        more = learning_curve is not None and learning_curve.confirmed
+        return decide(6, "good fit", f"{gap_text}; {short_text}", "more data may help" if more else "none",
+                      f"more data may still help: {learning_curve.text()}" if more else "none")
+    return decide(7, "not enough evidence", f"the {gap_text} reaches {GAP_LARGE}: the folds disagree too much",
+                  "more data or folds",
+                  "more data, or more folds and repeats (--cv, --repeats)")
 
 
-def _learning_curves(table, metric) -> dict:
+def _by_model(table, metric, read) -> dict:
+    """``read(block)`` of each dataset x model of an experiment's table (``{}`` when it is absent)."""
     if table is None or not len(table):
         return {}
-    lc = table[(table["split"] == "validation") & (table["metric"] == metric)]
-    return {key: block.groupby("train_size")["score"].mean().sort_index().to_numpy()
-            for key, block in lc.groupby(["dataset", "model"])}
+    if "metric" in table:
+        table = table[table["metric"] == metric]
+    return {key: read(block) for key, block in table.groupby(["dataset", "model"], sort=False)}
 
 
-def _validation_curves(table, metric) -> dict:
-    if table is None or not len(table):
-        return {}
-    vc = table[table["metric"] == metric]
-    return {key: curve_evidence(block) for key, block in vc.groupby(["dataset", "model"], sort=False)}
+def _paired(results: pd.DataFrame, metric: str) -> tuple:
+    """(per-fold train/validation scores by dataset x model x fold, fold sizes, frameworks)."""
+    ok = results[(results["status"] == "ok") & (results["metric"] == metric)
+                 & results["split"].isin(["train", "validation"])]
+    paired = ok.pivot_table(index=["dataset", "model", "fold"], columns="split", values="score", aggfunc="mean")
+    sizes = ok[ok["split"] == "validation"].groupby(["dataset", "model"])[["n_train", "n_test"]].mean()
+    frameworks = ok.groupby(["dataset", "model"])["framework"].first()
+    return paired, sizes, frameworks
+
+
+def _above_chance(paired, sizes, dataset: str, model: str) -> bool:
+    """Whether ``model``'s vs-chance interval on ``dataset`` lies above 0 (True without a baseline)."""
+    if (dataset, BASELINE) not in sizes.index:
+        return True
+    val = paired.loc[(dataset, model)]["validation"]
+    chance = paired.loc[(dataset, BASELINE)]["validation"].reindex(val.index)
+    n_train, n_test = sizes.loc[(dataset, model)]
+    return bool(interval((val - chance).to_numpy(), n_train, n_test).low > 0)
 
 
 def verdict_table(results: pd.DataFrame, learning_curves: pd.DataFrame | None = None,
-                  validation_curves: pd.DataFrame | None = None, metric: str | None = None) -> pd.DataFrame:
-    """Apply :func:`verdict` to every dataset x model of the main results table.
+                  validation_curves: pd.DataFrame | None = None, metric: str | None = None,
+                  histories: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Apply :func:`verdict` to every dataset x model of the main results table but the baseline.
 
     Parameters
     ----------
     results : pandas.DataFrame
         The tidy results table; its "train" and "validation" rows of ``metric`` with status
-        "ok" are paired by ``fold``.
-    learning_curves, validation_curves : pandas.DataFrame or None, default=None
-        The experiments' tables (``study.experiments``), for evidence (c) and (d).
+        "ok" are paired by ``fold``; the chance baseline's rows (``backends.BASELINE``) are the
+        chance reference, never "best" and given no verdict.
+    learning_curves, validation_curves, histories : pandas.DataFrame or None, default=None
+        The experiments' tables (``study.experiments``), for the evidence (d), (e) and (f).
     metric : str or None, default=None
         Default: ``study.results.primary_metric(results)``.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`study.results.VERDICT_COLUMNS`.
+        Columns :data:`study.results.VERDICT_COLUMNS`, in report order.
     """
     metric = metric or primary_metric(results)
-    ok = results[(results["status"] == "ok") & (results["metric"] == metric)
-                 & results["split"].isin(["train", "validation"])]
-    if ok.empty:
+    paired, sizes, frameworks = _paired(results, metric)
+    if paired.empty:
         return pd.DataFrame(columns=VERDICT_COLUMNS)
-    paired = ok.pivot_table(index=["dataset", "model", "fold"], columns="split", values="score", aggfunc="mean")
-    sizes = ok[ok["split"] == "validation"].groupby(["dataset", "model"])[["n_train", "n_test"]].mean()
-    means = paired.groupby(level=["dataset", "model"])["validation"].mean()
-    lcs, vcs = _learning_curves(learning_curves, metric), _validation_curves(validation_curves, metric)
+    means = without_baseline(paired.groupby(level=["dataset", "model"])["validation"].mean().reset_index())
+    means = means.set_index(["dataset", "model"])["validation"]
+    lc_rows = None if learning_curves is None else learning_curves[learning_curves["split"] == "validation"]
+    lcs = _by_model(lc_rows, metric, lambda block: block)
+    vcs = _by_model(validation_curves, metric, curve_evidence)
+    histories = _by_model(histories, metric, still_improving)
     rows = []
-    for dataset, model in results[["dataset", "model"]].drop_duplicates().itertuples(index=False):  # report order
+    for dataset, model in without_baseline(results[["dataset", "model"]].drop_duplicates()).itertuples(index=False):
         if (dataset, model) not in means.index:
             continue
         best_model = means.loc[dataset].idxmax()
         block = paired.loc[(dataset, model)]
+        n_train, n_test = (float(v) for v in sizes.loc[(dataset, model)])
         best = None if best_model == model else paired.loc[(dataset, best_model)]["validation"].reindex(block.index)
+        chance = (paired.loc[(dataset, BASELINE)]["validation"].reindex(block.index)
+                  if (dataset, BASELINE) in sizes.index else None)
+        lc = lcs.get((dataset, model))
         result = verdict(block["train"].to_numpy(dtype=float), block["validation"].to_numpy(dtype=float),
-                         n_train=float(sizes.loc[(dataset, model), "n_train"]),
-                         n_test=float(sizes.loc[(dataset, model), "n_test"]),
-                         best_scores=None if best is None else best.to_numpy(dtype=float), best_model=best_model,
-                         learning_curve=lcs.get((dataset, model)), curves=vcs.get((dataset, model)))
+                         n_train=n_train, n_test=n_test, best_model=best_model,
+                         best_scores=None if best is None else best.to_numpy(dtype=float),
+                         chance_scores=None if chance is None else chance.to_numpy(dtype=float),
+                         best_beats_chance=_above_chance(paired, sizes, dataset, best_model),
+                         learning_curve=None if lc is None else learning_curve_gain(lc, n_train, n_test),
+                         curves=vcs.get((dataset, model)), history=histories.get((dataset, model)),
+                         keras=frameworks.get((dataset, model)) == "keras")
         rows.append(dict(dataset=dataset, model=model, metric=metric, best_model=best_model, **result))
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
