@@ -4,8 +4,12 @@ The page is built from the text of ``report.md`` itself, so every section any pa
 writes appears in it without extra work: the text is split at its ``## `` headings, each section is
 rendered with the CommonMark renderer ``markdown-it-py`` (tables enabled), each figure the Markdown
 links (``figures/x.png``) is embedded as a base64 ``data:`` URI, and the Jinja2 template
-``templates/report.html.j2`` puts the sections after a table of contents. The page loads nothing
-from anywhere: it reads the same offline, in any browser, sent as one file.
+``templates/report.html.j2`` puts the sections beside a table of contents (a sidebar on wide screens,
+so the first screen shows the report's first section). The contents list every ``## `` section and,
+nested under it, its ``### `` subsections; every entry links to an id derived from the heading's text
+(:func:`heading_ids`; a section's id is its Markdown anchor). A small inline script highlights the
+entry of the section in view; without it the page reads the same. The page loads nothing from
+anywhere: it reads the same offline, in any browser, sent as one file.
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from study.report.format import anchor
 
-__all__ = ["markdown_html", "report_html", "render_template", "data_uri"]
+__all__ = ["markdown_html", "report_html", "render_template", "data_uri", "heading_ids"]
 
 CONTENTS = "Contents"
 """The Markdown report's own table of contents, replaced by the page's."""
 _SECTION = re.compile(r"^## (.+)$", flags=re.M)
+RESERVED_IDS = frozenset({"contents"})
+"""Ids the page itself uses (the contents' ``<nav>``); a heading with the same anchor gets a suffix."""
 
 
 @functools.cache
@@ -45,6 +52,22 @@ def data_uri(path: Path) -> str:
     return f"data:{kind};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
 
 
+def _markdown(folder: Path | None) -> MarkdownIt:
+    """The CommonMark renderer (tables enabled) that embeds the local images it shows (``markdown_html``)."""
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    default = md.renderer.rules["image"]
+
+    def image(self, tokens, index, options, env):
+        source = tokens[index].attrGet("src") or ""
+        path = None if folder is None or ":" in source or source.startswith("/") else Path(folder) / source
+        if path is not None and path.is_file():
+            tokens[index].attrSet("src", data_uri(path))
+        return default(tokens, index, options, env)
+
+    md.add_render_rule("image", image)
+    return md
+
+
 def markdown_html(text: str, folder: Path | None = None) -> str:
     """Render Markdown (CommonMark and tables) to HTML, embedding the local images it shows.
 
@@ -61,18 +84,78 @@ def markdown_html(text: str, folder: Path | None = None) -> str:
     str
         HTML. An image whose file is missing keeps its link (a broken image, as in the Markdown).
     """
-    md = MarkdownIt("commonmark", {"html": True}).enable("table")
-    default = md.renderer.rules["image"]
+    return _markdown(folder).render(text)
 
-    def image(self, tokens, index, options, env):
-        source = tokens[index].attrGet("src") or ""
-        path = None if folder is None or ":" in source or source.startswith("/") else Path(folder) / source
-        if path is not None and path.is_file():
-            tokens[index].attrSet("src", data_uri(path))
-        return default(tokens, index, options, env)
 
-    md.add_render_rule("image", image)
-    return md.render(text)
+def heading_ids(headings, reserved=RESERVED_IDS) -> list:
+    """Distinct ids for headings, in order: each heading's :func:`~study.report.format.anchor`, with
+    ``-1``, ``-2``, ... added to a repeated one, as GitHub numbers its heading anchors.
+
+    Parameters
+    ----------
+    headings : iterable of str
+        The headings' Markdown text, in document order.
+    reserved : collection of str, default=RESERVED_IDS
+        Ids already taken on the page (a heading with that anchor gets a suffix).
+
+    Returns
+    -------
+    list of str
+        One id per heading, all distinct and none in ``reserved``; the same headings always give the
+        same ids. A heading with no letters or digits is ``section`` (``section-1``, ...).
+
+    Examples
+    --------
+    >>> heading_ids(["wine", "Learning curves", "digits", "Learning curves"])
+    ['wine', 'learning-curves', 'digits', 'learning-curves-1']
+    """
+    used, ids = set(reserved), []
+    for heading in headings:
+        base = anchor(heading) or "section"
+        candidate, n = base, 0
+        while candidate in used:
+            n += 1
+            candidate = f"{base}-{n}"
+        used.add(candidate)
+        ids.append(candidate)
+    return ids
+
+
+def _plain(tokens) -> str:
+    """The text a reader sees of inline Markdown tokens (entities and escapes decoded, tags left out)."""
+    parts = []
+    for token in tokens or ():
+        if token.type in ("text", "text_special", "code_inline"):
+            parts.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif token.children:
+            parts.append(_plain(token.children))
+    return "".join(parts).strip()
+
+
+def _subsections(tokens) -> list:
+    """The indices of a section's top-level ``### `` headings (``heading_open`` tokens)."""
+    return [i for i, token in enumerate(tokens) if token.type == "heading_open" and token.level == 0
+            and token.tag == "h3"]
+
+
+def _section_html(md: MarkdownIt, tokens: list, ids: dict) -> str:
+    """A section's HTML; each ``### `` heading (index in ``tokens`` -> id) gets its id and is wrapped,
+    with the text up to the next one, in ``<div class="subsection">`` (what the page's script watches)."""
+    def html(content):
+        return Token("html_block", "", 0, content=content)
+
+    out, opened = [], False
+    for index, token in enumerate(tokens):
+        if index in ids:
+            out += [html("</div>\n")] if opened else []
+            out.append(html('<div class="subsection">\n'))
+            token.attrSet("id", ids[index])
+            opened = True
+        out.append(token)
+    out += [html("</div>\n")] if opened else []
+    return md.renderer.render(out, md.options, {})
 
 
 def _sections(report: str) -> tuple:
@@ -101,10 +184,26 @@ def report_html(report: str, folder: Path) -> str:
     -------
     str
         One HTML document: a table of contents linking every ``## `` section (by the anchors
-        GitHub gives the Markdown headings, so the Markdown's own links work), then the
-        sections, figures embedded as base64 PNG.
+        GitHub gives the Markdown headings, so the Markdown's own links work) and, nested under
+        it, its ``### `` subsections, then the sections, figures embedded as base64 PNG. Ids come
+        from :func:`heading_ids`: the sections' first, so a section keeps its anchor whatever
+        subsections come before it (e.g. ``## wine`` is ``#wine`` after an ``### wine`` at a
+        glance); then the subsections' (ids on the ``<h3>``), in order, a taken anchor getting
+        ``-1``, ``-2``, ... (two ``### Learning curves``: ``learning-curves``, ``learning-curves-1``,
+        or ``-1`` and ``-2`` when a section is called so).
     """
     title, intro, sections = _sections(report)
-    rendered = [dict(id=anchor(heading), title=heading, html=markdown_html(text, folder))
-                for heading, text in sections]
+    md = _markdown(folder)
+    parsed = [(heading, md.parse(text)) for heading, text in sections]
+    found = [_subsections(tokens) for _, tokens in parsed]
+    section_ids = heading_ids([heading for heading, _ in parsed])  # first: a section's id never depends on
+    ids = iter(heading_ids([tokens[i + 1].content for (_, tokens), at in zip(parsed, found) for i in at],
+                           reserved=RESERVED_IDS | set(section_ids)))  # the subsections before it
+    rendered = []
+    for (heading, tokens), at, section_id in zip(parsed, found, section_ids):
+        sub_ids = [next(ids) for _ in at]
+        rendered.append(dict(id=section_id, title=_plain(tokens[1].children) or heading,
+                             subsections=[dict(id=i, title=_plain(tokens[k + 1].children) or tokens[k + 1].content)
+                                          for k, i in zip(at, sub_ids)],
+                             html=_section_html(md, tokens, dict(zip(at, sub_ids)))))
     return render_template("report.html.j2", title=title, intro=markdown_html(intro, folder), sections=rendered)
