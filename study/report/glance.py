@@ -56,7 +56,8 @@ def answer(dataset: str, verdicts: pd.DataFrame, chance: float | None, holdout: 
     n = len(verdicts)
     at_chance = by_verdict.get("no better than chance", verdicts.iloc[:0])
     if len(at_chance) == n:
-        return (f"no model beats chance (CV {_span(verdicts['validation_mean'])}, {chance_text}): these "
+        return (f"no model beats chance (CV {_span(verdicts['validation_mean'])}"
+                f"{', ' + chance_text if chance_text else ''}): these "
                 "features carry no signal the models can find; check the target and the features before tuning.")
     best = verdicts["best_model"].iloc[0]
     best_row = verdicts.set_index("model").loc[best]
