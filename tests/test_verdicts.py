@@ -182,3 +182,22 @@ def test_a_user_model_at_chance_is_no_better_than_chance_in_a_study(tmp_path):
     assert table.loc["constant", "advice"] == "use logistic_regression"
     assert table.loc["logistic_regression", "verdict"] == "good fit"
     assert BASELINE not in table.index
+
+
+def test_at_chance_with_a_signal_elsewhere_the_gap_gets_the_curves_evidence():
+    """wide / logistic_regression: not above chance as tuned, but another model beats chance and
+    its own validation curve shows a setting that closes its gap: the remedy says so."""
+    curves = curve_evidence(_curve_table([("0.1", 0.82, 0.725, False), ("10", 1.0, 0.65, True)], stronger="lower"))
+    train, val = np.full(5, 1.0), np.array([0.45, 0.8, 0.55, 0.75, 0.7])
+    chance = np.full(5, 0.5)
+    got = verdict(train, val, n_train=80, n_test=20, chance_scores=chance, best_scores=val + 0.1, best_model="hgb",
+                  curves=curves)
+    assert got["verdict"] == "no better than chance" and got["advice"] == "regularize more: alpha 0.1"
+    assert got["remedy"] == ("hgb beats chance on these features: this model does not find the signal it finds; its "
+                             "gap: regularize more: alpha 10 -> 0.1 (gap 0.350 -> 0.095, CV +0.075) closes it "
+                             "(validation curve)")
+    assert "is fitted noise" not in got["reason"]
+    alone = verdict(train, val, n_train=80, n_test=20, chance_scores=chance, best_model="m", curves=curves,
+                    best_beats_chance=False)  # no signal anywhere: no setting is advised
+    assert alone["advice"] == "no signal found" and "regularize" not in alone["remedy"]
+    assert alone["reason"].endswith("is fitted noise")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from study.report.format import anchor, cell, fmt, markdown_table
+from study.report.format import anchor, escape, fmt, markdown_table
 from study.results import BASELINE
 from study.statistics.evidence import interval
 
@@ -47,7 +47,7 @@ def answer(dataset: str, verdicts: pd.DataFrame, chance: float | None, holdout: 
     Returns
     -------
     str
-        Markdown (names escaped with ``cell``), without the dataset's name.
+        Markdown (names escaped with ``escape``), without the dataset's name.
     """
     chance_text = "" if chance is None else f"chance {chance:.2f}"
     if verdicts.empty:
@@ -61,19 +61,19 @@ def answer(dataset: str, verdicts: pd.DataFrame, chance: float | None, holdout: 
                 "features carry no signal the models can find; check the target and the features before tuning.")
     best = verdicts["best_model"].iloc[0]
     best_row = verdicts.set_index("model").loc[best]
-    parts = [f"best **{cell(best)}** (CV {best_row.validation_mean:.2f}, hold-out "
+    parts = [f"best **{escape(best)}** (CV {best_row.validation_mean:.2f}, hold-out "
              f"{fmt(holdout.get((dataset, best)), 2)}{', ' + chance_text if chance_text else ''})"]
     for kind in ("overfitting", "underfitting", "not converged", "no better than chance", "good fit",
                  "not enough evidence"):
         block = by_verdict.get(kind)
         if block is None:
             continue
-        who = "every model" if len(block) == n else ", ".join(cell(m) for m in block["model"])
+        who = "every model" if len(block) == n else ", ".join(escape(m) for m in block["model"])
         detail = (f" (train {_span(block['train_mean'])} vs CV {_span(block['validation_mean'])})"
                   if kind == "overfitting" else "")
         parts.append(f"{kind}: {who}{detail}")
-    fixes = [f"{cell(r.model)}: {cell(r.advice)}" for r in verdicts.itertuples()
-             if r.verdict == "overfitting" and r.advice.startswith("regularize more")]
+    fixes = [f"{escape(r.model)}: {escape(r.advice)}" for r in verdicts.itertuples()
+             if r.advice.startswith("regularize more")]
     return "; ".join(parts + fixes) + "."
 
 
@@ -94,9 +94,9 @@ def _rows(dataset: str, summary: pd.DataFrame, verdicts: pd.DataFrame, intervals
         if model == BASELINE or model not in by_model.index:
             continue
         v, cv = by_model.loc[model], intervals.get((dataset, model))
-        label = f"**{cell(model)}** (best)" if v.best_model == model else cell(model)
+        label = f"**{escape(model)}** (best)" if v.best_model == model else escape(model)
         rows.append([label, _cv_text(cv, metric),
-                     fmt(holdout.get((dataset, model))), f"**{v.verdict}**", cell(v.advice)])
+                     fmt(holdout.get((dataset, model))), f"**{v.verdict}**", escape(v.advice)])
     return rows
 
 
@@ -123,7 +123,7 @@ def glance_section(results: pd.DataFrame, tables: dict, metric: str | None) -> s
         return f"## {TITLE}\n\nNo model was scored: see the failures at the end of this report.\n"
     intervals, holdout = _cv_intervals(results, metric), _holdout(results, metric)
     summary = results.drop_duplicates(["dataset", "model"])
-    parts = [f"## {TITLE}\n\nCV: mean {cell(metric)} over the shared folds (95% interval corrected for the folds' "
+    parts = [f"## {TITLE}\n\nCV: mean {escape(metric)} over the shared folds (95% interval corrected for the folds' "
              f"overlap); hold-out: the untouched test split; chance: `{BASELINE}` on the same folds. Verdict and "
              f"remedy rules: [Fit verdicts](#{anchor('Fit verdicts')}).\n"]
     for dataset in summary["dataset"].unique():
@@ -132,7 +132,8 @@ def glance_section(results: pd.DataFrame, tables: dict, metric: str | None) -> s
         chance_mean = None if chance is None else chance.mean
         table = _rows(dataset, summary[summary["dataset"] == dataset], rows, intervals, holdout, metric)
         line = f"chance line ({BASELINE}, CV): {fmt(chance_mean)}" if chance is not None else "no chance baseline"
-        parts.append(f"**[{cell(dataset)}](#{anchor(str(dataset))})**: {answer(dataset, rows, chance_mean, holdout)}\n\n"
+        target = anchor(escape(dataset)) or "section"  # the section's id in report.html (html.heading_ids)
+        parts.append(f"**[{escape(dataset)}](#{target})**: {answer(dataset, rows, chance_mean, holdout)}\n\n"
                      + (markdown_table(["model", "CV (95% CI)", "hold-out", "verdict", "what to do"], table)
                         + f"\n\n{line}.\n" if table else ""))
     return "\n".join(parts)

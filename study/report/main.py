@@ -10,7 +10,8 @@ import pandas as pd
 import seaborn as sns
 
 from study.report.figures import chance_line, figure
-from study.report.format import axis_floor, cell, fmt, metric_label, params_text, pm, slug, markdown_table
+from study.names import figure_file
+from study.report.format import axis_floor, escape, fmt, metric_label, params_text, pm, markdown_table
 from study.results import BASELINE, summarize, without_baseline
 
 __all__ = ["protocol_section", "dataset_sections", "summary_table", "gaps_figure"]
@@ -35,7 +36,7 @@ def protocol_section(settings: dict) -> str:
         "scaling is inside each model's pipeline, so every fold fits its own. The best candidate is "
         "refit on the whole training part and scored once on the hold-out test split. Keras models "
         "never see validation or test data during training.\n\n"
-        f"Metrics: {', '.join(metrics)}"
+        f"Metrics: {', '.join(escape(m) for m in metrics)}"
         "; the first is primary (GridSearchCV's refit metric, the statistics' metric)."
         f"{' Quick settings: small grids, few epochs.' if settings.get('quick') else ''}\n\n"
         "- **train**: the best candidate's mean score on the training part of each fold "
@@ -63,7 +64,7 @@ def _search_words(settings: dict) -> str:
              "halving": "successive halving (HalvingGridSearchCV, or HalvingRandomSearchCV over distributions; "
                         "factor 3, each round a larger share of every fold's rows)"}
     text = f"Each model is tuned by {words[search]} on those folds"
-    overrides = [f"{model}: {s.get('search', search)}" for model, s in own.items() if s.get("search", search) != search
+    overrides = [f"{escape(model)}: {escape(s.get('search', search))}" for model, s in own.items() if s.get("search", search) != search
                  or "n_iter" in s or "distributions" in s]
     if overrides:
         text += f" (own settings: {'; '.join(overrides)}; see the 'Hyperparameter search' section)"
@@ -72,14 +73,14 @@ def _search_words(settings: dict) -> str:
 
 def _splits_notes(splits: dict) -> str:
     """The grouped or time-ordered datasets' splits in words (``study.splits.describe_splits``)."""
-    lines = [f"- {text}" for text in splits.values()]
+    lines = [f"- {escape(text)}" for text in splits.values()]
     return ("\nGrouped and time-ordered data (instead of the shuffled splits above):\n\n" + "\n".join(lines) + "\n"
             if lines else "")
 
 
 def _data_notes(notes: dict) -> str:
     """The notices about the datasets (detected task, dropped columns, ...), as printed before training."""
-    lines = [f"- {note}" for dataset_notes in notes.values() for note in dataset_notes]
+    lines = [f"- {escape(note)}" for dataset_notes in notes.values() for note in dataset_notes]
     return "\nNotes on the data (also printed before training):\n\n" + "\n".join(lines) + "\n" if lines else ""
 
 
@@ -87,7 +88,7 @@ def _data_notes(notes: dict) -> str:
 def _scores_figure(rows: pd.DataFrame, dataset: str, metric: str):
     chance = rows.loc[(rows["model"] == BASELINE) & (rows["split"] == "validation"), "score"].mean()
     rows = without_baseline(rows).assign(split=rows["split"].map(SPLIT_LABELS))
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig, ax = plt.subplots(figsize=(max(8, 1.6 * rows["model"].nunique()), 4.2))
     sns.barplot(data=rows, x="model", y="score", hue="split", hue_order=list(SPLIT_LABELS.values()),
                 errorbar="sd", capsize=0.1, ax=ax)
     floor = axis_floor([*rows["score"], chance])  # the chance line always on the axis
@@ -96,6 +97,7 @@ def _scores_figure(rows: pd.DataFrame, dataset: str, metric: str):
     ax.set_title(f"{dataset}: train vs cross-validation vs hold-out test (error bars: fold-to-fold std)"
                  + (f"\n{where}" if where else ""))
     ax.set_xlabel("model")
+    ax.tick_params(axis="x", labelrotation=15)
     ax.set_ylabel(f"{metric_label(metric)}; axis starts at {floor:.2f}")
     ax.legend(title="split", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
@@ -105,11 +107,12 @@ def _scores_figure(rows: pd.DataFrame, dataset: str, metric: str):
 def gaps_figure(block: pd.DataFrame, dataset: str, metric: str):
     gaps = block.melt(id_vars="model", value_vars=["gap_train_cv", "gap_cv_test"], var_name="gap", value_name="value")
     gaps["gap"] = gaps["gap"].map({"gap_train_cv": "train - CV", "gap_cv_test": "CV - hold-out test"})
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = plt.subplots(figsize=(max(8, 1.6 * gaps["model"].nunique()), 3.8))
     sns.barplot(data=gaps, x="model", y="value", hue="gap", ax=ax)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_title(f"{dataset}: generalization gaps (positive: the later estimate is lower)")
     ax.set_xlabel("model")
+    ax.tick_params(axis="x", labelrotation=15)
     ax.set_ylabel(f"difference in {metric} (points of the metric)")
     ax.legend(title="gap", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
@@ -121,9 +124,11 @@ def summary_table(block: pd.DataFrame) -> str:
     for row in block.itertuples():
         if row.status != "ok":
             label = "FAILED" if row.status == "failed" else "skipped"
-            rows.append([row.model, row.framework, f"{label}: {cell(row.error)}", "", "", "", "", "", ""])
+            rows.append([escape(row.model), escape(row.framework), f"{label}: {escape(row.error)}", "", "", "", "", "",
+                         ""])
             continue
-        rows.append([row.model, row.framework, params_text(row.best_params), fmt(row.mean_train_score),
+        rows.append([escape(row.model), escape(row.framework), escape(params_text(row.best_params)),
+                     fmt(row.mean_train_score),
                      pm(row.mean_test_score, row.std_test_score), fmt(row.test_score), fmt(row.gap_train_cv),
                      fmt(row.gap_cv_test), fmt(row.fit_time, 2)])
     header = ["model", "framework", "best params", "train", "CV mean ± std", "hold-out test", "gap train-CV",
@@ -152,15 +157,15 @@ def dataset_sections(results: pd.DataFrame, metric: str | None, fig_dir: Path) -
     parts = []
     for dataset in summary["dataset"].unique():
         block = summary[summary["dataset"] == dataset]
-        parts.append(f"## {dataset}\n\nPrimary metric: {metric or 'none (no unit succeeded)'}.\n\n"
+        parts.append(f"## {escape(dataset)}\n\nPrimary metric: {escape(metric or 'none (no unit succeeded)')}.\n\n"
                      f"{summary_table(block)}\n")
         ok = block[block["status"] == "ok"]
         if len(ok):
             scored = results[(results["dataset"] == dataset) & (results["metric"] == metric)
                              & (results["status"] == "ok")]
-            name = slug(dataset)
-            _scores_figure(scored, dataset, metric, path=fig_dir / f"scores_{name}.png")
-            gaps_figure(ok, dataset, metric, path=fig_dir / f"gaps_{name}.png")
-            parts.append(f"![{dataset} scores](figures/scores_{name}.png)\n\n"
-                         f"![{dataset} gaps](figures/gaps_{name}.png)\n")
+            scores, gaps = figure_file("scores", dataset), figure_file("gaps", dataset)
+            _scores_figure(scored, dataset, metric, path=fig_dir / scores)
+            gaps_figure(ok, dataset, metric, path=fig_dir / gaps)
+            parts.append(f"![{escape(dataset)} scores](figures/{scores})\n\n"
+                         f"![{escape(dataset)} gaps](figures/{gaps})\n")
     return parts

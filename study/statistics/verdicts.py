@@ -44,9 +44,11 @@ mean, on the same folds); **gap** = train - validation; **shortfall** = the best
 score (highest mean CV, never `{BASELINE}`) - this one's. The first rule that matches decides:
 
 1. fewer than {MIN_FOLDS} folds -> **not enough evidence**;
-2. the vs-chance interval includes 0 or lies below it -> **no better than chance**, whatever the gap
-   (a gap here is fitted noise; remedy: no regularization and no more data of the same kind, but
-   the model or features that find the signal, if another model beats chance);
+2. the vs-chance interval includes 0 or lies below it -> **no better than chance**, whatever the gap.
+   When no model beats chance, a gap is fitted noise: no regularization setting and no more data
+   of the same kind is advised. When another model beats chance, the remedy names it, and a
+   confirmed gap gets the validation curves' evidence of rule 3 (a setting that closes it, or
+   what the best one narrows);
 3. the gap's interval lies above {GAP_MIN} -> **overfitting**. Remedy, in order: a stronger setting on
    the validation curves that closes the gap (its gap below {GAP_LARGE} and at most half the gap in
    use, at a CV cost of at most {LITTLE_COST}); else what the best setting achieves ("narrows ...; no
@@ -83,14 +85,24 @@ def _overfitting_remedy(curves, lc) -> tuple:
     return "a simpler model", "; ".join([*parts, "a simpler model, or features with more signal"])
 
 
-def _chance_remedy(best_model: str, best_beats_chance: bool, history) -> tuple:
-    if best_beats_chance:
-        advice, remedy = f"use {best_model}", (f"{best_model} beats chance on these features: this model does not "
-                                              "find the signal it finds")
-    else:
+def _chance_remedy(best_model: str, best_beats_chance: bool, history, curves, gap_confirmed: bool) -> tuple:
+    """(advice, remedy) of a model no better than chance. Where another model beats chance (there is
+    a signal) and this one has a confirmed gap, what its validation curves show about that gap."""
+    if not best_beats_chance:
         advice, remedy = "no signal found", ("no model beats chance: the features carry no signal these models can "
                                              "find; check the target and the features (no regularization setting "
                                              "or more rows of the same kind is advised)")
+    else:
+        advice, remedy = f"use {best_model}", (f"{best_model} beats chance on these features: this model does not "
+                                              "find the signal it finds")
+        closing = closing_step(curves or []) if gap_confirmed else None
+        if closing is not None:
+            advice = f"regularize more: {closing.knob} {closing.new}"
+            remedy += f"; its gap: regularize more: {closing.text()} closes it (validation curve)"
+        elif gap_confirmed and curves:
+            narrowing = narrowing_step(curves)
+            remedy += (f"; its gap: no setting of {' or '.join(sweep['knob'] for sweep in curves)} closes it"
+                       + (f" (the best, {narrowing.text()}, narrows it)" if narrowing else ""))
     if history is not None and history.improving:
         remedy += f"; {history.text()}: train longer first"
     return advice, remedy
@@ -170,10 +182,11 @@ def verdict(train_scores, validation_scores, *, n_train: float, n_test: float, b
                   f"{short.high:.3f})" if best_scores is not None else "the best CV on the dataset")
     if np.isfinite(vs_chance.low) and vs_chance.low <= 0:
         where = "includes 0" if vs_chance.high >= 0 else "lies below 0"
-        fitted_noise = f"; its {gap_text} is fitted noise" if gap.low > GAP_MIN else ""
+        gap_words = (f"; its {gap_text}" + ("" if best_beats_chance else " is fitted noise")
+                     if gap.low > GAP_MIN else "")
         return decide(2, "no better than chance", f"CV {val.mean():.3f} vs chance ({BASELINE}) {chance.mean():.3f}: "
-                      f"difference {vs_chance.text()} {where}{fitted_noise}",
-                      *_chance_remedy(best_model, best_beats_chance, history))
+                      f"difference {vs_chance.text()} {where}{gap_words}",
+                      *_chance_remedy(best_model, best_beats_chance, history, curves, gap.low > GAP_MIN))
     if gap.low > GAP_MIN:
         return decide(3, "overfitting", f"{gap_text} above {GAP_MIN}", *_overfitting_remedy(curves, learning_curve))
     underfit = short.low > UNDERFIT_MARGIN
