@@ -117,14 +117,12 @@ def unit_metrics(row) -> dict:
 
 
 def _unit_figures(figures: Path, dataset: str, model: str) -> list:
-    """The figures of a unit: its own (``<kind>_<dataset>_<model>.png``) and its dataset's
-    (``<kind>_<dataset>.png``)."""
-    from study.report.format import slug
+    """The figures of a unit: its own and its dataset's, by the names the report gave them
+    (``study.names.figure_file``: exactly these files, never another dataset's)."""
+    from study.names import FIGURES, figure_file
 
-    if not figures.is_dir():
-        return []
-    own, shared = f"_{slug(dataset)}_{slug(model)}.png", f"_{slug(dataset)}.png"
-    return sorted(path for path in figures.glob("*.png") if path.name.endswith((own, shared)))
+    names = [figure_file(kind, dataset, model if per == "unit" else None) for kind, per in FIGURES.items()]
+    return sorted(figures / name for name in names if (figures / name).is_file())
 
 
 def _summaries(results: pd.DataFrame) -> pd.DataFrame:

@@ -247,3 +247,50 @@ def test_study_result_displays_itself_in_a_notebook(wine_result):
     html = wine_result._repr_html_()
     assert html.count("<table>") == 1 and "<h3>wine</h3>" in html
     assert "<td>keras_dense</td>" in html and html.count("data:image/png;base64,") == 1
+
+
+PWNED = "window.__pwned=1"
+
+
+def test_a_hostile_report_runs_no_script_in_chromium(tmp_path):
+    """A CSV file name, a column, the class labels and a user model's name that are scripts: the page shows
+    them as text, and no script of theirs runs (``window.__pwned`` stays undefined, no dialog opens)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from backends.custom import sklearn_model
+    from study import write_report
+    from study.runner import run_study
+    from study.spec import DataSource, StudySpec
+
+    img, script = f"<img src=x onerror={PWNED};alert(1)>", f"<script>{PWNED};alert(1)</script>"
+    classes = [img, f"<svg onload={PWNED}>", "![x](../../secret.txt)"]
+    rng = np.random.default_rng(0)
+    codes = np.repeat(np.arange(3), 15)
+    frame = pd.DataFrame({f"f{j}": rng.normal(codes, 1.0) for j in range(3)})
+    frame[script] = np.nan  # dropped, named in a note
+    frame["label"] = np.asarray(classes, dtype=object)[codes]
+    csv = tmp_path / f"{img}.csv"
+    frame.to_csv(csv, index=False)
+    spec = StudySpec(datasets=(DataSource(csv, target="label"),),
+                     models=(sklearn_model(script, LogisticRegression(max_iter=200)),), cv=3, quick=True,
+                     diagnostics=False, n_jobs=1, cache_dir=tmp_path / "cache")
+    with pytest.warns(UserWarning):
+        result = run_study(spec, progress=False)
+    page_path = write_report(result, tmp_path / "out").with_name("report.html")
+    with _chromium() as browser:
+        control = browser.new_page()  # the check can see a script run: the same payload, raw
+        control.on("dialog", lambda dialog: dialog.dismiss())
+        control.set_content(f"<p>{img}</p>")
+        control.wait_for_function("window.__pwned === 1")
+        page = browser.new_page()
+        dialogs = []
+        page.on("dialog", lambda dialog: dialogs.append(dialog.message) or dialog.dismiss())
+        errors = _recording_errors(page)
+        page.goto(page_path.as_uri(), wait_until="load")
+        page.wait_for_timeout(300)  # an <img onerror> fires after its failed load
+        pwned = page.evaluate("typeof window.__pwned")
+        shown = page.locator("main").inner_text()
+    assert pwned == "undefined" and dialogs == [] and errors == []
+    assert img in shown and script in shown and classes[1] in shown

@@ -17,7 +17,7 @@ from study.report.curves import learning_curves_section, validation_curves_secti
 from study.report.figures import drawing_together
 from study.report.files import atomic_write_text
 from study.report.folder import FIX, WHAT, check_contents, check_out_folder, drop_unlinked_figures, recover, replacing
-from study.report.format import anchor, cell
+from study.report.format import anchor, escape
 from study.report.glance import glance_section
 from study.report.html import report_html
 from study.report.imbalance import imbalance_section, per_class_section
@@ -122,8 +122,8 @@ def _write(result, out: Path) -> None:
     headings = [line[3:] for part in [glance, *parts] for line in part.splitlines() if line.startswith("## ")]
     contents = "\n".join(f"- [{h}](#{anchor(h)})" for h in headings)
     header = ("# Generalization report\n\n"
-              f"Datasets: {', '.join(cell(d) for d in settings['datasets'])}. Models: "
-              f"{', '.join(cell(m) for m in settings['models'])}, and the chance baseline `{BASELINE}`. "
+              f"Datasets: {', '.join(escape(d) for d in settings['datasets'])}. Models: "
+              f"{', '.join(escape(m) for m in settings['models'])}, and the chance baseline `{BASELINE}`. "
               "Tables and figures come from `results.csv` (one row per dataset x model x split x fold x metric) "
               "and the other CSV files beside this report; the settings are in `study.json`.\n")
     report = "\n".join([header, glance, f"## Contents\n\n{contents}\n", *parts])

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from study.names import figure_file
 from study.report.figures import PALETTE, chance_line, figure
-from study.report.format import axis_floor, chance_levels, empty_section, fmt, mean_std, metric_label, pm, slug, markdown_table
+from study.report.format import (axis_floor, chance_levels, empty_section, escape, fmt, markdown_table, mean_std,
+                                  metric_label, pm)
 
 __all__ = ["learning_curves_section", "validation_curves_section"]
 
@@ -66,15 +68,15 @@ def learning_curves_section(tables: dict, fig_dir: Path) -> str:
     for dataset, block in lc.groupby("dataset", sort=False):
         metric = block["metric"].iloc[0]
         models = list(dict.fromkeys(block["model"]))
-        name = f"learning_curves_{slug(dataset)}"
-        _learning_curves_figure(block, dataset, chance_levels(tables).get(dataset), path=fig_dir / f"{name}.png")
+        name = figure_file("learning_curves", dataset)
+        _learning_curves_figure(block, dataset, chance_levels(tables).get(dataset), path=fig_dir / name)
         last = block[block["train_size"] == block.groupby("model")["train_size"].transform("max")]
         stats = mean_std(last, ["model", "split"]).pivot(index="model", columns="split", values=["mean", "std"])
-        rows = [[m, int(last[last["model"] == m]["train_size"].iloc[0]), fmt(stats.loc[m, ("mean", "train")]),
+        rows = [[escape(m), int(last[last["model"] == m]["train_size"].iloc[0]), fmt(stats.loc[m, ("mean", "train")]),
                  pm(stats.loc[m, ('mean', 'validation')], stats.loc[m, ('std', 'validation')])]
                 for m in models if m in stats.index]
-        parts.append(f"### {dataset}\n\n![{dataset} learning curves](figures/{name}.png)\n\n"
-                     f"At the largest size ({metric}):\n\n"
+        parts.append(f"### {escape(dataset)}\n\n![{escape(dataset)} learning curves](figures/{name})\n\n"
+                     f"At the largest size ({escape(metric)}):\n\n"
                      + markdown_table(["model", "training examples", "train", "CV mean ± std"], rows) + "\n")
     return "\n".join(parts)
 
@@ -150,16 +152,17 @@ def validation_curves_section(tables: dict, fig_dir: Path) -> str:
              "(unlimited tree depth) is drawn right of the largest depth, and 0 (no penalty) left of the "
              "smallest positive penalty on log axes.\n"]
     for (dataset, model), block in vc.groupby(["dataset", "model"], sort=False):
-        name = f"validation_curves_{slug(dataset)}_{slug(model)}"
-        _validation_curve_figure(block, dataset, model, chance_levels(tables).get(dataset), path=fig_dir / f"{name}.png")
+        name = figure_file("validation_curves", dataset, model)
+        _validation_curve_figure(block, dataset, model, chance_levels(tables).get(dataset), path=fig_dir / name)
         stats = mean_std(block, ["sweep", "param_value", "param_label", "chosen", "split"])
         rows = []
         for sweep, s in stats.groupby("sweep", sort=False):
             val = s[s["split"] == "validation"]
             best = val.loc[val["mean"].idxmax()]
             used = val[val["chosen"].astype(bool)]
-            used_text = f"{used['param_label'].iloc[0]} ({fmt(used['mean'].iloc[0])})" if len(used) else "n/a"
-            rows.append([sweep, f"{best['param_label']} ({fmt(best['mean'])})", used_text])
-        parts.append(f"### {dataset} / {model}\n\n![{dataset} {model} validation curves](figures/{name}.png)\n\n"
+            used_text = f"{escape(used['param_label'].iloc[0])} ({fmt(used['mean'].iloc[0])})" if len(used) else "n/a"
+            rows.append([escape(sweep), f"{escape(best['param_label'])} ({fmt(best['mean'])})", used_text])
+        parts.append(f"### {escape(dataset)} / {escape(model)}\n\n"
+                     f"![{escape(dataset)} {escape(model)} validation curves](figures/{name})\n\n"
                      + markdown_table(["sweep", "best CV value (CV mean)", "value used (CV mean)"], rows) + "\n")
     return "\n".join(parts)

@@ -122,7 +122,10 @@ def figure(draw=None, *, dpi: int = 110):
 
 
 def _draw_here(draw, inputs: tuple, path: Path, key: str, dpi: int) -> None:
-    save_figure(draw(*inputs), path, key, dpi)
+    """Draw and save one figure; text is never parsed as math, so a name holding ``$`` (a dataset, a
+    model, a class label) is drawn as it is, never an error."""
+    with plt.rc_context({"text.parse_math": False}):
+        save_figure(draw(*inputs), path, key, dpi)
 
 
 def _draw(module: str, name: str, inputs: tuple, path: Path, key: str, dpi: int) -> None:

@@ -1,6 +1,8 @@
 """Shared formatting of the report: numbers, p-values, Markdown tables, headings, labels.
 
 Every section formats through these helpers, so a number or a table looks the same everywhere.
+Every string a user controls goes into the Markdown through :func:`escape` (headings, prose, list
+items, figure alt texts, table cells); file names come from ``study.names``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ import pandas as pd
 from backends.routing import unroute
 from study.lines import plain_line
 
-__all__ = ["fmt", "fmt_signed", "format_p", "pm", "markdown_table", "cell", "mean_std", "anchor", "slug",
+__all__ = ["fmt", "fmt_signed", "format_p", "pm", "markdown_table", "escape", "cell", "mean_std", "anchor",
            "metric_label",
            "params_text", "axis_floor", "empty_section", "chance_levels", "METRIC_LABELS"]
 
 _ESCAPING_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")  # Markdown's escapes; at the end, a line break
-_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # an HTML tag, comment or autolink would open here
+_ENTITY = re.compile(r"&(?=#|[A-Za-z0-9]+;)")  # an entity (&lt; &#60;) would be decoded
+_INLINE = re.compile(r"[`*\[\]~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")  # code, emphasis, links and images
+_LINE_START = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+=](?=[\s=-]|$)|\d{1,9}(?=[.)](?:\s|$)))")  # a heading, quote,
+# list, rule or underline would start here (as the first text of a line or of a list item)
 
 METRIC_LABELS = {
     "accuracy": "accuracy (fraction correct)",
@@ -49,13 +55,44 @@ def pm(mean, std) -> str:
     return f"{fmt(mean)} (1 fold)" if pd.isna(std) and pd.notna(mean) else f"{fmt(mean)} ± {fmt(std)}"
 
 
-def cell(text) -> str:
-    """Text safe in a Markdown table cell (or a list item): one line without terminal escape
-    sequences or control characters (``study.lines.plain_line``), pipes escaped (``\\|``),
-    a backslash escaped where it would escape the next character (or break the line), and ``<`` escaped where it
-    would open an HTML tag (``<class 'int'>`` would vanish from the rendered page)."""
+def escape(text) -> str:
+    """Any text a user controls (a dataset, model, column, file or class name, a note, an error
+    message, a parameter value), safe wherever it goes into the report's Markdown: prose, headings,
+    list items, figure alt texts and table cells. The one escaping helper of the report.
+
+    The text becomes one line without terminal escape sequences or control characters
+    (``study.lines.plain_line``); a backslash is escaped where it would escape the next character
+    (or break the line), so ``C:\\data`` stays readable; the characters that would start code,
+    emphasis, a link or an image (`` ` * _ [ ] ~ ``; ``_`` only outside a word) and, at the
+    start, a heading, quote, list or rule (``# x``, ``>``, ``- x``, ``+ x``, ``---``, ``1. x``) are
+    backslash-escaped (``-RMSE`` and ``0.1`` stay as they are); ``&`` where it
+    would start an entity; ``<`` is ``&lt;`` where it would open an HTML tag, comment or autolink
+    (``<class 'int'>`` would vanish, ``<script>`` would run); pipes are ``\\|`` (a table cell).
+    Rendered, the text reads as it was: no tag, link or image can come out of it.
+
+    Parameters
+    ----------
+    text : object
+        Taken as ``str(text)``.
+
+    Returns
+    -------
+    str
+        Markdown that renders as ``text`` (on one line).
+
+    Examples
+    --------
+    >>> escape("![k](../../secret.txt) <script>alert(1)</script> a|b")
+    '!\\\\[k\\\\](../../secret.txt) &lt;script>alert(1)&lt;/script> a\\\\|b'
+    """
     text = _ESCAPING_BACKSLASH.sub(r"\\\\", plain_line(text))
+    text = _LINE_START.sub(lambda start: start[0] + "\\" if start[0].isdigit() else "\\" + start[0], text)
+    text = _INLINE.sub(r"\\\g<0>", _ENTITY.sub(r"\\&", text))
     return _TAG_START.sub("&lt;", text).replace("|", "\\|")
+
+
+cell = escape
+"""The name :func:`escape` has in the report's table code (the same function)."""
 
 
 def markdown_table(header: list, rows: list) -> str:
@@ -68,11 +105,6 @@ def markdown_table(header: list, rows: list) -> str:
 def anchor(heading: str) -> str:
     """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to '-'."""
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
-
-
-def slug(text: str) -> str:
-    """A file-name-safe form of a dataset or model name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_")
 
 
 def metric_label(metric: str) -> str:

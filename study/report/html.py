@@ -2,8 +2,10 @@
 
 The page is built from the text of ``report.md`` itself, so every section any part of the report
 writes appears in it without extra work: the text is split at its ``## `` headings, each section is
-rendered with the CommonMark renderer ``markdown-it-py`` (tables enabled), each figure the Markdown
-links (``figures/x.png``) is embedded as a base64 ``data:`` URI, and the Jinja2 template
+rendered with the CommonMark renderer ``markdown-it-py`` (tables enabled, raw HTML off: the report's
+user strings are escaped by ``study.report.format.escape``, and a tag that got through anyway shows as
+text), each figure the Markdown links (``figures/x.png``) is embedded as a base64 ``data:`` URI (only
+``.png`` files of the report's own ``figures/`` folder, :func:`figure_path`), and the Jinja2 template
 ``templates/report.html.j2`` puts the sections beside a table of contents (a sidebar on wide screens,
 so the first screen shows the report's first section). The contents list every ``## `` section and,
 nested under it, its ``### `` subsections; every entry links to an id derived from the heading's text
@@ -17,8 +19,10 @@ from __future__ import annotations
 import base64
 import functools
 import mimetypes
+import os
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
@@ -26,7 +30,7 @@ from markdown_it.token import Token
 
 from study.report.format import anchor
 
-__all__ = ["markdown_html", "report_html", "render_template", "data_uri", "heading_ids"]
+__all__ = ["markdown_html", "report_html", "render_template", "data_uri", "heading_ids", "figure_path"]
 
 CONTENTS = "Contents"
 """The Markdown report's own table of contents, replaced by the page's."""
@@ -52,20 +56,63 @@ def data_uri(path: Path) -> str:
     return f"data:{kind};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
 
 
+FIGURES = "figures"
+"""The only folder (of the report's) whose images are embedded."""
+
+
+def figure_path(folder: Path, source: str) -> Path | None:
+    """The report's own figure an image link points at, or None.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The report's folder.
+    source : str
+        The link, as the Markdown renderer normalized it (percent-encoded).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The file, when the link is relative and, resolved (symbolic links followed), an existing
+        ``.png`` file directly inside ``folder/figures``; None for anything else (another folder,
+        ``..``, an absolute path, a URL), which is never read.
+    """
+    source = unquote(source)
+    if not source or ":" in source or source.startswith("/") or "\\" in source or "\x00" in source:
+        return None
+    root = (Path(folder) / FIGURES).resolve()
+    path = (Path(folder) / source).resolve()
+    if path.parent != root or path.suffix.lower() != ".png" or not path.is_file():
+        return None
+    return path
+
+
 def _markdown(folder: Path | None) -> MarkdownIt:
-    """The CommonMark renderer (tables enabled) that embeds the local images it shows (``markdown_html``)."""
-    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    """The CommonMark renderer (tables enabled, raw HTML off: a ``<tag>`` in the text shows as text)
+    that embeds the report's own figures (:func:`figure_path`) it shows (``markdown_html``)."""
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
     default = md.renderer.rules["image"]
 
     def image(self, tokens, index, options, env):
-        source = tokens[index].attrGet("src") or ""
-        path = None if folder is None or ":" in source or source.startswith("/") else Path(folder) / source
-        if path is not None and path.is_file():
-            tokens[index].attrSet("src", data_uri(path))
+        token = tokens[index]
+        source = token.attrGet("src") or ""
+        if folder is not None:
+            path = figure_path(folder, source)
+            if path is not None:
+                token.attrSet("src", data_uri(path))
+            elif not _missing_figure(folder, source):  # anything else is not even left as a link
+                token.attrs.pop("src", None)
         return default(tokens, index, options, env)
 
     md.add_render_rule("image", image)
     return md
+
+
+def _missing_figure(folder: Path, source: str) -> bool:
+    """A plain link to a file of ``figures/`` that does not exist (left as a broken image)."""
+    parts = unquote(source).split("/")
+    return (len(parts) == 2 and parts[0] == FIGURES and parts[1] not in ("", ".", "..") and "\\" not in source
+            and ":" not in source and not os.path.lexists(Path(folder, *parts)))
 
 
 def markdown_html(text: str, folder: Path | None = None) -> str:
@@ -76,13 +123,15 @@ def markdown_html(text: str, folder: Path | None = None) -> str:
     text : str
         Markdown.
     folder : pathlib.Path or None, default=None
-        The folder relative image links are read from (``figures/x.png`` -> ``folder/figures/x.png``);
-        None leaves links as they are.
+        The report folder whose figures are embedded (``figures/x.png`` -> ``folder/figures/x.png``,
+        :func:`figure_path`); None leaves links as they are.
 
     Returns
     -------
     str
-        HTML. An image whose file is missing keeps its link (a broken image, as in the Markdown).
+        HTML, raw HTML in ``text`` shown as text. A figure whose file is missing keeps its link (a
+        broken image, as in the Markdown); an image pointing anywhere else loses its link and is
+        never read.
     """
     return _markdown(folder).render(text)
 

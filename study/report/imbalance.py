@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import seaborn as sns
 
+from study.names import figure_file
 from study.report.figures import figure
-from study.report.format import empty_section, fmt, mean_std, pm, slug, markdown_table
+from study.report.format import empty_section, escape, fmt, markdown_table, mean_std, pm
 
 __all__ = ["imbalance_section", "per_class_section"]
 
@@ -45,9 +46,9 @@ def imbalance_section(tables: dict, fig_dir: Path) -> str:
     for dataset, block in im.groupby("dataset", sort=False):
         metrics = list(dict.fromkeys(block["metric"]))
         minority, ratio = block["minority_class"].iloc[0], block["ratio"].iloc[0]
-        parts.append(f"### {dataset}\n\nClass {minority!r} subsampled to {ratio:g} times the size of the "
-                     "largest class (seeded), then its own stratified hold-out split and shared folds. Each "
-                     "model with its default parameters, `class_weight=None` (off) vs `\"balanced\"` (on). "
+        parts.append(f"### {escape(dataset)}\n\nClass {escape(repr(minority))} subsampled to {ratio:g} times the "
+                     "size of the largest class (seeded), then its own stratified hold-out split and shared folds. "
+                     "Each model with its default parameters, `class_weight=None` (off) vs `\"balanced\"` (on). "
                      "Cells: CV mean ± std over the folds (hold-out test score in parentheses).\n")
         held_out = block[block["split"].isin(["validation", "test"])]
         stats = mean_std(held_out, ["model", "class_weight", "metric", "split"])
@@ -59,11 +60,11 @@ def imbalance_section(tables: dict, fig_dir: Path) -> str:
                 cv = s.loc[(metric, "validation")] if (metric, "validation") in s.index else None
                 test = s.loc[(metric, "test"), "mean"] if (metric, "test") in s.index else float("nan")
                 cells.append(f"{pm(cv['mean'], cv['std']) if cv is not None else 'n/a'} ({fmt(test)})")
-            rows.append([model, switch, *cells])
-        parts.append(markdown_table(["model", "class weighting", *metrics], rows) + "\n")
-        name = f"imbalance_{slug(dataset)}"
-        _imbalance_figure(block, dataset, path=fig_dir / f"{name}.png")
-        parts.append(f"![{dataset} class weighting](figures/{name}.png)\n")
+            rows.append([escape(model), escape(switch), *cells])
+        parts.append(markdown_table(["model", "class weighting", *map(escape, metrics)], rows) + "\n")
+        name = figure_file("imbalance", dataset)
+        _imbalance_figure(block, dataset, path=fig_dir / name)
+        parts.append(f"![{escape(dataset)} class weighting](figures/{name})\n")
     return "\n".join(parts)
 
 
@@ -81,8 +82,8 @@ def per_class_section(tables: dict, fig_dir: Path) -> str:
         classes = list(dict.fromkeys(block["class"]))
         support = block.drop_duplicates("class").set_index("class")["support"]
         pivot = block.pivot_table(index="model", columns="class", values="recall", sort=False)
-        header = ["model", *[f"{c} (n={int(support[c])})" for c in classes], "min"]
-        rows = [[model, *[fmt(pivot.loc[model, c]) for c in classes], fmt(pivot.loc[model].min())]
+        header = ["model", *[f"{escape(c)} (n={int(support[c])})" for c in classes], "min"]
+        rows = [[escape(model), *[fmt(pivot.loc[model, c]) for c in classes], fmt(pivot.loc[model].min())]
                 for model in dict.fromkeys(block["model"])]
-        parts.append(f"### {dataset}\n\n" + markdown_table(header, rows) + "\n")
+        parts.append(f"### {escape(dataset)}\n\n" + markdown_table(header, rows) + "\n")
     return "\n".join(parts)

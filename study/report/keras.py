@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from study.names import figure_file
 from study.report.figures import PALETTE, figure
-from study.report.format import axis_floor, empty_section, fmt, mean_std, metric_label, pm, slug, markdown_table
+from study.report.format import axis_floor, empty_section, escape, fmt, markdown_table, mean_std, metric_label, pm
 
 __all__ = ["histories_section", "ablation_section"]
 
@@ -90,13 +91,13 @@ def histories_section(tables: dict, fig_dir: Path) -> str:
              "rises while the training loss keeps falling is overfitting.\n"]
     rows = []
     for (dataset, model), block in hist.groupby(["dataset", "model"], sort=False):
-        name = f"history_{slug(dataset)}_{slug(model)}"
-        _history_figure(block, dataset, model, path=fig_dir / f"{name}.png")
-        parts.append(f"![{dataset} {model} training history](figures/{name}.png)\n")
+        name = figure_file("history", dataset, model)
+        _history_figure(block, dataset, model, path=fig_dir / name)
+        parts.append(f"![{escape(dataset)} {escape(model)} training history](figures/{name})\n")
         for variant, v in block.groupby("variant", sort=False):
             val_loss = v[v["curve"] == "val_loss"].set_index("epoch")["value"]
             best = v["best_epoch"].iloc[0]
-            rows.append([dataset, model, variant, int(v["stopped_epoch"].iloc[0]),
+            rows.append([escape(dataset), escape(model), escape(variant), int(v["stopped_epoch"].iloc[0]),
                          "n/a" if pd.isna(best) else int(best),
                          int(val_loss.idxmin()) if len(val_loss) else "n/a",
                          fmt(val_loss.min()) if len(val_loss) else "n/a"])
@@ -156,13 +157,13 @@ def ablation_section(tables: dict, fig_dir: Path) -> str:
             for variant in [v for v in VARIANT_ORDER if v in set(m["variant"])]:
                 s = stats[stats["variant"] == variant].set_index("split")
                 get = lambda split, col="mean": s.loc[split, col] if split in s.index else float("nan")  # noqa: E731
-                rows.append([variant, s["settings"].iloc[0], fmt(get("train")),
+                rows.append([escape(variant), escape(s["settings"].iloc[0]), fmt(get("train")),
                              pm(get("validation"), get("validation", "std")), fmt(get("test")),
                              fmt(get("train") - get("validation"))])
-            parts.append(f"### {dataset} / {model} ({metric})\n\n"
+            parts.append(f"### {escape(dataset)} / {escape(model)} ({escape(metric)})\n\n"
                          + markdown_table(["variant", "settings", "train", "CV mean ± std", "hold-out test",
                                    "gap train-CV"], rows) + "\n")
-        name = f"ablation_{slug(dataset)}"
-        _ablation_figure(block, dataset, path=fig_dir / f"{name}.png")
-        parts.append(f"![{dataset} ablation](figures/{name}.png)\n")
+        name = figure_file("ablation", dataset)
+        _ablation_figure(block, dataset, path=fig_dir / name)
+        parts.append(f"![{escape(dataset)} ablation](figures/{name})\n")
     return "\n".join(parts)

@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from study.report.figures import chance_line, figure
 from study.names import figure_file
+from study.report.figures import chance_line, figure
 from study.report.format import axis_floor, escape, fmt, metric_label, params_text, pm, markdown_table
 from study.results import BASELINE, summarize, without_baseline
 
@@ -64,8 +64,8 @@ def _search_words(settings: dict) -> str:
              "halving": "successive halving (HalvingGridSearchCV, or HalvingRandomSearchCV over distributions; "
                         "factor 3, each round a larger share of every fold's rows)"}
     text = f"Each model is tuned by {words[search]} on those folds"
-    overrides = [f"{escape(model)}: {escape(s.get('search', search))}" for model, s in own.items() if s.get("search", search) != search
-                 or "n_iter" in s or "distributions" in s]
+    overrides = [f"{escape(model)}: {escape(s.get('search', search))}" for model, s in own.items()
+                 if s.get("search", search) != search or "n_iter" in s or "distributions" in s]
     if overrides:
         text += f" (own settings: {'; '.join(overrides)}; see the 'Hyperparameter search' section)"
     return text

@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from study.names import file_name
 from study.report.files import atomic_write_text
 from study.report.folder import MODELS
-from study.report.format import cell, markdown_table, slug
+from study.report.format import escape, markdown_table
 
 __all__ = ["model_folder", "write_models", "models_section"]
 
 
 def model_folder(out, dataset: str, model: str) -> Path:
-    """``out/models/<dataset>/<model>`` (names made file-name safe, ``study.report.format.slug``)."""
-    return Path(out) / MODELS / slug(dataset) / slug(model)
+    """``out/models/<dataset>/<model>``, the names made file names by ``study.names.file_name`` (inside
+    ``out/models``, distinct for distinct names)."""
+    return Path(out) / MODELS / file_name(dataset) / file_name(model)
 
 
 def write_models(result, out: Path, settings: dict) -> dict:
@@ -61,8 +63,8 @@ def models_section(written: dict, out: Path) -> str:
     no unit kept one)."""
     if not written:
         return ""
-    rows = [[dataset, model, f"`{where.relative_to(out).as_posix()}/`" if isinstance(where, Path)
-             else f"not kept: {cell(where)}"] for (dataset, model), where in written.items()]
+    rows = [[escape(dataset), escape(model), f"`{where.relative_to(out).as_posix()}/`" if isinstance(where, Path)
+             else f"not kept: {escape(where)}"] for (dataset, model), where in written.items()]
     example = next((where.relative_to(out).as_posix() for where in written.values() if isinstance(where, Path)),
                    "models/<dataset>/<model>")
     return ("## Stored models\n\nEach unit's best candidate, refit on the whole training part (its preprocessing "

@@ -44,6 +44,7 @@ def result_html(result) -> str:
     for dataset in summary["dataset"].unique():
         block = summary[summary["dataset"] == dataset]
         ok = block[block["status"] == "ok"]
-        figure = _png(gaps_figure.__wrapped__(ok, dataset, metric)) if len(ok) else None
+        with plt.rc_context({"text.parse_math": False}):  # a "$" in a name is text, as in the report's figures
+            figure = _png(gaps_figure.__wrapped__(ok, dataset, metric)) if len(ok) else None
         datasets.append(dict(name=dataset, table=markdown_html(summary_table(block)), figure=figure))
     return render_template("notebook.html.j2", metric=metric, datasets=datasets, n_failed=len(result.failed))

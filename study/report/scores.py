@@ -13,8 +13,9 @@ import pandas as pd
 from sklearn.calibration import CalibrationDisplay
 from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
 
+from study.names import figure_file
 from study.report.figures import figure
-from study.report.format import fmt, markdown_table, slug
+from study.report.format import escape, fmt, markdown_table
 from study.statistics.curves import POOLED
 
 __all__ = ["search_section", "score_curves_section"]
@@ -34,7 +35,8 @@ def search_section(tables: dict) -> str:
     for (dataset, model), block in searches.groupby(["dataset", "model"], sort=False):
         rounds = " → ".join(f"{r.candidates}" + (f" on {r.rows} rows" if not pd.isna(r.rows) else "")
                             for r in block.itertuples())
-        rows.append([dataset, model, block["search"].iloc[0], len(block), rounds, int(block["fits"].sum())])
+        rows.append([escape(dataset), escape(model), escape(block["search"].iloc[0]), len(block), rounds,
+                     int(block["fits"].sum())])
     header = ["dataset", "model", "search", "rounds", "candidates per round", "fits on the folds"]
     halving = (" Successive halving fits its candidates on a subsample of the training part's rows (each fold on "
                "its share of them) and keeps the best third for the next round, on three times the rows; its chosen "
@@ -161,7 +163,7 @@ def _summary(tables: dict, dataset: str) -> str:
     calibration = tables["calibration"]
     parts["calibration"] = calibration[calibration["dataset"] == dataset].groupby("model", sort=False)["brier"].first()
     models = list(dict.fromkeys(tables["confusion"].query("dataset == @dataset")["model"]))
-    rows = [[model, *(fmt(parts[name].get(model, np.nan)) for name in parts)] for model in models]
+    rows = [[escape(model), *(fmt(parts[name].get(model, np.nan)) for name in parts)] for model in models]
     header = ["model", "ROC AUC", "average precision", "Brier score, all classes (lower is better)"]
     return markdown_table(header, rows)
 
@@ -184,12 +186,12 @@ def score_curves_section(tables: dict, fig_dir: Path) -> str:
              "the second class's probability). `calibration.csv` holds it as `brier`, and each class's one-vs-rest "
              "Brier score as `brier_ovr` (for a multiclass model they sum to `brier`).\n"]
     for dataset in dict.fromkeys(confusion["dataset"]):
-        parts.append(f"### {dataset}\n\n{_summary(tables, dataset)}\n")
+        parts.append(f"### {escape(dataset)}\n\n{_summary(tables, dataset)}\n")
         for table, draw, prefix, alt in FIGURES:
             block = tables[table][tables[table]["dataset"] == dataset].reset_index(drop=True)
             if block.empty:
                 continue
-            name = f"{prefix}_{slug(dataset)}.png"
+            name = figure_file(prefix, dataset)
             draw(block, dataset, path=fig_dir / name)
-            parts.append(f"![{dataset} {alt}](figures/{name})\n")
+            parts.append(f"![{escape(dataset)} {alt}](figures/{name})\n")
     return "\n".join(parts)

@@ -4,7 +4,7 @@ score), the Friedman test and the critical-difference diagram.
 
 The chance baseline (``study.results.BASELINE``) is a reference, not a contender: the pairwise tests
 and the ranks leave it out (``study.statistics``); the hold-out table shows it. Every dataset,
-model or error text goes into the Markdown through ``study.report.format.cell``."""
+model, metric or error text goes into the Markdown through ``study.report.format.escape``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from study.report.figures import figure
-from study.report.format import cell, fmt, fmt_signed, format_p, markdown_table
+from study.report.format import escape, fmt, fmt_signed, format_p, markdown_table
 from study.results import BASELINE, without_baseline
 from study.statistics.holdout import nested_summary, test_score_intervals
 from study.statistics.paired import pairwise_comparison
@@ -72,7 +72,7 @@ def _pair_decision(r) -> str:
 def _pair_row(r) -> list:
     """One pair of :func:`~study.statistics.paired.pairwise_comparison` as a table row."""
     interval = "n/a" if pd.isna(r.ci_low) else f"{fmt_signed(r.ci_low)} to {fmt_signed(r.ci_high)}"
-    return [f"{cell(r.model_a)} vs {cell(r.model_b)}", fmt_signed(r.mean_difference), interval, format_p(r.p_value),
+    return [f"{escape(r.model_a)} vs {escape(r.model_b)}", fmt_signed(r.mean_difference), interval, format_p(r.p_value),
             format_p(r.p_holm), _pair_decision(r)]
 
 
@@ -94,10 +94,10 @@ def _pairs(results, metric, alpha) -> list:
     header = ["pair (a vs b)", "mean difference (a − b)", "unadjusted 95% CI", "p (unadjusted)", "Holm-adjusted p",
               "decision (Holm)"]
     for dataset in pd.unique(ok_rows(results)["dataset"]):
-        out += ["", f"### {cell(dataset)}", ""]
+        out += ["", f"### {escape(dataset)}", ""]
         block = pairs[pairs["dataset"].eq(dataset)]
         if block.empty:
-            models = [cell(m) for m in pd.unique(scored.loc[scored["dataset"].eq(dataset), "model"])]
+            models = [escape(m) for m in pd.unique(scored.loc[scored["dataset"].eq(dataset), "model"])]
             out.append(f"Fewer than two models have {split} scores on this dataset "
                        f"({', '.join(models) or 'none'}); no pairwise comparison.")
             continue
@@ -111,8 +111,9 @@ def _hold_out(results, predictions, metric) -> list:
     if scores.empty:
         return out + ["No successful test rows."]
     return out + [markdown_table(
-        ["dataset", "model", f"test {metric}", "95% bootstrap CI"],
-        [(cell(r.dataset), cell(r.model), fmt(r.score), "n/a" if pd.isna(r.low) else f"{fmt(r.low)} to {fmt(r.high)}")
+        ["dataset", "model", f"test {escape(metric)}", "95% bootstrap CI"],
+        [(escape(r.dataset), escape(r.model), fmt(r.score),
+          "n/a" if pd.isna(r.low) else f"{fmt(r.low)} to {fmt(r.high)}")
          for r in scores.itertuples(index=False)],
     )]
 
@@ -126,7 +127,7 @@ def _nested(results, metric) -> list:
         "The non-nested estimate (GridSearchCV's best_score_) chose the hyper-parameters on "
         "the same folds it scores, so it is optimistic (Cawley & Talbot 2010).", "",
         markdown_table(["dataset", "model", "non-nested", "nested (mean ± std)", "optimism"],
-              [(cell(r.dataset), cell(r.model), fmt(r.non_nested), f"{fmt(r.nested_mean)} ± {fmt(r.nested_std)}",
+              [(escape(r.dataset), escape(r.model), fmt(r.non_nested), f"{fmt(r.nested_mean)} ± {fmt(r.nested_std)}",
                 fmt_signed(r.optimism)) for r in nested.itertuples(index=False)]),
     ]
 
@@ -141,11 +142,11 @@ def _rank_note(ranking) -> str:
                             "GridSearchCV chose on those same folds (optimistic; nested CV did not run)",
               "test": "per dataset and model, the one score of the refit model on the untouched hold-out test "
                       "split (a small test split gives equal scores, hence ties, often)"}[ranking.split]
-    note = (f"Ranks of {ranking.metric} on the {score}: {source}. Over {n_datasets} dataset(s) and {n_models} "
+    note = (f"Ranks of {escape(ranking.metric)} on the {score}: {source}. Over {n_datasets} dataset(s) and {n_models} "
             "model(s) present on every dataset; 1 = highest score, tied models share the average of their ranks "
             "(scipy.stats.rankdata, method \"average\").")
     if ranking.excluded:
-        names = ", ".join(cell(m) for m in ranking.excluded)
+        names = ", ".join(escape(m) for m in ranking.excluded)
         note += f" Left out because they have no {score} on some dataset: {names}."
     return note
 
@@ -154,14 +155,14 @@ def _mean_rank_table(ranking) -> list:
     """The mean ranks of a :class:`~study.statistics.ranks.Ranking`, lowest (highest-scoring) first."""
     if not len(ranking.mean_ranks):
         return []
-    return ["", markdown_table(["model", "mean rank"], [(cell(m), fmt(v)) for m, v in ranking.mean_ranks.items()])]
+    return ["", markdown_table(["model", "mean rank"], [(escape(m), fmt(v)) for m, v in ranking.mean_ranks.items()])]
 
 
 def _friedman(results, split, metric) -> list:
     """The Friedman and Iman-Davenport tests on the ranks of ``split``'s score, or why they were not run."""
     friedman = friedman_test(results, split, metric)
     if friedman.reason:
-        return ["", f"Friedman test not run: {friedman.reason}."]
+        return ["", f"Friedman test not run: {escape(friedman.reason)}."]
     k, n = friedman.n_models, friedman.n_datasets
     return ["", f"Friedman test over {n} datasets and {k} models: chi-square = {friedman.statistic:.3f}, "
                 f"p = {format_p(friedman.p_value)}; Iman-Davenport F = {friedman.f_statistic:.3f} "
@@ -177,7 +178,7 @@ def _ranks(results, metric, alpha, fig_dir: Path) -> list:
     n_datasets, n_models = ranking.scores.shape
     out = ["", "### Ranks over datasets: cross-validated score", "", _rank_note(ranking)]
     if results["model"].eq(BASELINE).any():
-        out[-1] += f" The chance baseline ({cell(BASELINE)}) is not ranked."
+        out[-1] += f" The chance baseline ({escape(BASELINE)}) is not ranked."
     out += _mean_rank_table(ranking) + _friedman(results, ranking.split, metric)
     if n_models < 2 or n_datasets < 2:
         out += ["", "No critical-difference diagram: it needs >= 2 models on >= 2 datasets."]
@@ -225,18 +226,18 @@ def statistics_section(results: pd.DataFrame, predictions: pd.DataFrame, fig_dir
     metric = resolve_metric(results, metric)
     out = [
         "## Statistical comparison", "",
-        f"Primary metric: **{metric}** (higher is better). Pairs of models are compared on the "
+        f"Primary metric: **{escape(metric)}** (higher is better). Pairs of models are compared on the "
         "same cross-validation folds with the Nadeau & Bengio (2003) corrected resampled "
         "t-test (two-sided; interval from the t distribution with the corrected standard "
         f"deviation); p-values are Holm-corrected over the pairs of each dataset, alpha = {alpha}.",
     ]
     if results["model"].eq(BASELINE).any():
-        out[-1] += (f" The chance baseline ({cell(BASELINE)}) is a reference, not a contender: it is in no pairwise "
+        out[-1] += (f" The chance baseline ({escape(BASELINE)}) is a reference, not a contender: it is in no pairwise "
                     "test and no ranking (its scores are in the tables).")
     skipped = results[results["status"].ne("ok")].drop_duplicates(["dataset", "model"])
     if len(skipped):
         out += ["", "Left out of every statistic (failed or skipped units):"]
-        out += [f"- {cell(r.dataset)} / {cell(r.model)}: {cell(r.error) or 'no reason recorded'}"
+        out += [f"- {escape(r.dataset)} / {escape(r.model)}: {escape(r.error) or 'no reason recorded'}"
                 for r in skipped.itertuples()]
     out += _pairs(results, metric, alpha) + _hold_out(results, predictions, metric) + _nested(results, metric)
     out += _ranks(results, metric, alpha, Path(fig_dir))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from study.report.format import cell, empty_section, fmt, markdown_table
+from study.report.format import empty_section, escape, fmt, markdown_table
 from study.statistics.verdicts import VERDICT_RULE
 
 __all__ = ["verdicts_section", "failures_section"]
@@ -23,10 +23,10 @@ def verdicts_section(tables: dict, fig_dir: Path) -> str:
     verdicts = tables.get("verdicts")
     if verdicts is None or verdicts.empty:
         return empty_section(title, "scored units")
-    rows = [[cell(r.dataset), cell(r.model), f"**{r.verdict}**", fmt(r.train_mean), fmt(r.validation_mean),
+    rows = [[escape(r.dataset), escape(r.model), f"**{escape(r.verdict)}**", fmt(r.train_mean), fmt(r.validation_mean),
              _ci(r.chance_diff_mean, r.chance_diff_low, r.chance_diff_high), _ci(r.gap_mean, r.gap_low, r.gap_high),
              "best" if r.best_model == r.model else _ci(r.shortfall_mean, r.shortfall_low, r.shortfall_high),
-             _ci(r.lc_last_gain, r.lc_gain_low, r.lc_gain_high), cell(r.reason), cell(r.remedy)]
+             _ci(r.lc_last_gain, r.lc_gain_low, r.lc_gain_high), escape(r.reason), escape(r.remedy)]
             for r in verdicts.itertuples()]
     header = ["dataset", "model", "verdict", "train", "CV", "vs chance (95% CI)", "gap (95% CI)",
               "shortfall to the best (95% CI)", "LC last gain (95% CI)", "rule", "remedy and its evidence"]
@@ -39,4 +39,5 @@ def failures_section(tables: dict, fig_dir: Path) -> str:
     if failures is None or failures.empty:
         return ""
     return "## Failures\n\nEach failed work item was recorded and the study went on.\n\n" + "\n".join(
-        f"- {r.work} of {r.model} on {r.dataset}: {cell(r.error)}" for r in failures.itertuples()) + "\n"
+        f"- {escape(r.work)} of {escape(r.model)} on {escape(r.dataset)}: {escape(r.error)}"
+        for r in failures.itertuples()) + "\n"
