@@ -118,9 +118,116 @@ def _model_search(path: Path, entry: dict, searches: dict) -> None:
     searches[name] = own
 
 
+_OWN_PACKAGES = ("study", "backends")
+"""This tool's packages: a TOML ``module:callable`` never names one of their functions."""
+_EXPECTED_SKLEARN = ("expected an estimator object (e.g. `svc = SVC()` in your module), an estimator class, or a "
+                     "function of your own module that takes no arguments and returns an estimator")
+_EXPECTED_KERAS = "expected a function of your own module that builds and returns a keras.Model"
+_EXAMPLES = {"sklearn": "make_svc", "keras": "build_mlp"}
+
+
+def _installed_paths() -> list:
+    import site
+    import sysconfig
+
+    paths = {sysconfig.get_paths().get(key) for key in ("purelib", "platlib", "stdlib", "platstdlib")}
+    try:
+        paths.update(site.getsitepackages())
+    except AttributeError:  # some virtualenvs' site module
+        pass
+    return [Path(p).resolve() for p in paths if p]
+
+
+def _not_own_function(obj) -> str:
+    """"" when ``obj`` is a plain Python function of the user's own code (not of the standard
+    library, an installed package or this tool), else what it is instead (for the message)."""
+    import inspect
+
+    if isinstance(obj, type):
+        return f"a class ({obj.__module__}.{obj.__qualname__})"
+    if inspect.isbuiltin(obj):
+        return f"a built-in function ({getattr(obj, '__module__', None) or 'builtins'}.{obj.__name__})"
+    if not inspect.isfunction(obj):
+        return f"an object of type {type(obj).__name__}"
+    module = getattr(obj, "__module__", None) or ""
+    where = f"{module}.{getattr(obj, '__qualname__', '?')}"
+    top = module.partition(".")[0]
+    if top in sys.stdlib_module_names:
+        return f"a function of the standard library ({where})"
+    if top in _OWN_PACKAGES:
+        return f"a function of this tool ({where})"
+    file = getattr(sys.modules.get(module), "__file__", None)
+    if file and any(Path(file).resolve().is_relative_to(folder) for folder in _installed_paths()):
+        return f"a function of an installed package ({where})"
+    return ""
+
+
+def _called(reference: str, factory, what: str):
+    """``factory()``, its failures (a user's exception, a recursion) in one line."""
+    import traceback
+
+    try:
+        return factory()
+    except (Exception, SystemExit) as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        raise ValueError(f"{what} {reference!r} raised {type(exc).__name__}: {' '.join(str(exc).split())[:200]} "
+                         f"(at {frame.filename}:{frame.lineno}); fix it so that it returns an estimator.") from None
+
+
+def _sklearn_object(reference: str):
+    """The estimator a TOML ``sklearn = "module:object"`` names, checked before anything is called:
+    an estimator object as it is, an estimator class instantiated without arguments, or a function
+    of the user's own module (not the standard library's, an installed package's or this tool's)
+    that takes no arguments, called once."""
+    import inspect
+
+    from backends.custom import resolve_object
+
+    obj = resolve_object(reference)
+    is_estimator = hasattr(obj, "fit") and hasattr(obj, "get_params")
+    if isinstance(obj, type):
+        if not is_estimator:
+            raise ValueError(f"sklearn = {reference!r} is the class {obj.__qualname__}, which is not a scikit-learn "
+                             f"estimator (no fit/get_params); {_EXPECTED_SKLEARN}.")
+        return _called(reference, obj, "Making the estimator class")
+    if is_estimator:
+        return obj
+    if not callable(obj):
+        raise ValueError(f"sklearn = {reference!r} is an object of type {type(obj).__name__}, not a scikit-learn "
+                         f"estimator; {_EXPECTED_SKLEARN}.")
+    why = _not_own_function(obj)
+    if why:
+        raise ValueError(f"sklearn = {reference!r} is {why}, not a scikit-learn estimator, and it is not called to "
+                         f"find out; {_EXPECTED_SKLEARN}.")
+    required = [p.name for p in inspect.signature(obj).parameters.values()
+                if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if required:
+        raise ValueError(f"sklearn = {reference!r} is a function that needs the argument(s) {required}; "
+                         f"{_EXPECTED_SKLEARN}.")
+    made = _called(reference, obj, "The function")
+    if not (hasattr(made, "fit") and hasattr(made, "get_params")):
+        raise ValueError(f"sklearn = {reference!r} returned a {type(made).__name__}, not a scikit-learn estimator "
+                         f"(no fit/get_params); {_EXPECTED_SKLEARN}.")
+    return made
+
+
+def _keras_function(reference: str):
+    """The build function a TOML ``keras = "module:function"`` names: a function of the user's own
+    module (not a class, a built-in, or a function of the standard library, an installed package or
+    this tool); it is called only when a network is fitted."""
+    from backends.custom import resolve_object
+
+    obj = resolve_object(reference)
+    why = f"an object of type {type(obj).__name__}" if not callable(obj) else _not_own_function(obj)
+    if why:
+        raise ValueError(f"keras = {reference!r} is {why}, not a Keras build function; {_EXPECTED_KERAS} "
+                         "(e.g. `def build_mlp(meta): return keras.Sequential([...])`).")
+    return obj
+
+
 def _model(path: Path, entry, index: int, grids: dict, searches: dict):
     """A model name, or a user model's ModelSpec (``backends.custom``)."""
-    from backends.custom import keras_model, resolve_object, sklearn_model
+    from backends.custom import keras_model, sklearn_model
 
     if isinstance(entry, str):
         return entry
@@ -139,13 +246,15 @@ def _model(path: Path, entry, index: int, grids: dict, searches: dict):
                           "(keras = \"module:function\"); this model has none.")
     if "sklearn" in entry and "keras" in entry:
         raise _fail(path, f"model {name!r} has both 'sklearn' and 'keras'; give one.")
+    for key in ("sklearn", "keras"):
+        if key in entry and not isinstance(entry[key], str):
+            raise _fail(path, f"models[{index}] ({name}): {key} must be a string \"module:object\"; got "
+                              f"{entry[key]!r}. Write e.g. {key} = \"my_models:{_EXAMPLES[key]}\".")
     try:
         if "sklearn" in entry:
-            obj = resolve_object(entry["sklearn"])
-            is_factory = isinstance(obj, type) or (callable(obj) and not hasattr(obj, "fit"))
-            return sklearn_model(name, obj() if is_factory else obj, grid=grid)
+            return sklearn_model(name, _sklearn_object(entry["sklearn"]), grid=grid)
         if "keras" in entry:
-            return keras_model(name, resolve_object(entry["keras"]), grid=grid, **options)
+            return keras_model(name, _keras_function(entry["keras"]), grid=grid, **options)
     except ValueError as exc:
         raise _fail(path, f"models[{index}] ({name}): {exc}") from None
     if grid is not None:
@@ -158,7 +267,12 @@ def load_config(path) -> StudySpec:
 
     User models (``sklearn = "module:object"`` / ``keras = "module:function"``) are imported
     and become model specifications of the study (``backends.custom``); the file's folder is
-    put on ``sys.path`` so its modules import.
+    put on ``sys.path`` so its modules import. What they name is checked before anything of it is
+    called: ``sklearn`` an estimator object, an estimator class (made without arguments) or a
+    function of the user's own module that takes no arguments (called once, its result checked);
+    ``keras`` a function of the user's own module. A built-in, a class that is not an estimator,
+    or a function of the standard library, of an installed package or of this tool is refused.
+    The file is read as UTF-8 (a byte-order mark is accepted).
 
     Parameters
     ----------
@@ -171,14 +285,30 @@ def load_config(path) -> StudySpec:
     Raises
     ------
     ValueError
-        A missing or unparsable file, unknown keys, values of the wrong type, or any
+        A missing file, a folder, a file that is not UTF-8 or not TOML, unknown keys, values of
+        the wrong type, a user model that is not what it must be, or any
         :meth:`StudySpec.validate` error; the message starts with the file's path.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"Config file {path} is a folder; expected a TOML file (e.g. examples/custom_models.toml). "
+                         "Give the file's path to --config.")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ValueError(f"Config file {path} does not exist; check the path given to --config.") from None
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror or exc}); check the path given to --config and its "
+                          "permissions.") from None
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is accepted
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise _fail(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}; the file looks saved as "
+                          "Latin-1 or another legacy encoding); TOML files are UTF-8. Save the file as UTF-8 "
+                          f"(your editor's encoding setting, or iconv -f latin1 -t utf-8 {path.name}).") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"not valid TOML: {exc}. See examples/ for the expected layout.") from None
     _check_keys(path, "the top level", data, TOP_KEYS)

@@ -14,21 +14,28 @@ which the store caches and the report writes under ``models/<dataset>/<model>/``
   network is saved right after the fit, so it holds the fitted weights although it is a pooled
   model (``backends.keras_pool``) that another fit reuses later;
 - ``model.json``: what the model expects and was chosen with: the feature columns (name,
-  numeric or categorical), the classes, the best parameters, the hold-out scores, the library
-  versions and the study's settings.
+  numeric or categorical, and the values a categorical column held in training), the classes,
+  the fitted model's class, the best parameters, the hold-out scores, the library versions, the
+  study's settings and the SHA-256 digest of every other file.
 
-:func:`load_model` rebuilds a working estimator from such a folder in any process. Loading
-unpickles ``estimator.pkl``, which can run code: load only models you trust.
+:func:`load_model` rebuilds a working estimator from such a folder in any process. It checks the
+folder first (``model.json`` against its schema, each file against its digest), says in one line
+what it unpickles and in one more which library versions differ from the recorded ones, and
+checks what it unpickled against ``model.json`` (a fitted model, its features, classes and
+class). Unpickling ``estimator.pkl`` can run code: a stored model is code, load only models you
+trust (the digests catch damaged, edited or swapped files, not a forged folder).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import pickle
 import sys
 import tempfile
 import traceback
+import warnings
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +45,8 @@ import pandas as pd
 
 from study.lines import plain_line
 
-__all__ = ["SavedModel", "keep", "load_model", "read_info", "MODEL_FILE", "ESTIMATOR_FILE", "FORMAT",
-           "is_model_file", "LIBRARIES"]
+__all__ = ["SavedModel", "keep", "load_model", "read_info", "check_info", "check_loaded", "load_notes",
+           "StoredModelNotice", "MODEL_FILE", "ESTIMATOR_FILE", "FORMAT", "is_model_file", "LIBRARIES"]
 
 MODEL_FILE = "model.json"
 ESTIMATOR_FILE = "estimator.pkl"
@@ -48,6 +55,9 @@ FORMAT = "generalization-study model 1"
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "tensorflow", "keras", "scikeras", "cloudpickle")
 """Libraries whose versions ``model.json`` records (load with the same ones where you can)."""
 _NETWORK = "network-{}.keras"
+_KERAS_LIBRARIES = ("tensorflow", "keras", "scikeras")
+"""Libraries a model without a Keras network does not use (their versions are not compared)."""
+_KINDS = ("numeric", "categorical")
 _HOW = "a folder OUT/models/<dataset>/<model> written by python -m study.run (or write_report)"
 
 
@@ -78,16 +88,42 @@ def _versions() -> dict:
     return found
 
 
-def _features(dataset) -> list:
-    """``[{"name", "kind"}]`` of the columns the estimator takes, in order."""
+def _features(dataset, estimator=None) -> list:
+    """``[{"name", "kind", "dtype", "categories"}]`` of the columns the estimator takes, in order;
+    ``categories``: the values a categorical column held in the training part (as text), when its
+    encoder keeps every one of them (see :func:`_categories`)."""
     from backends.preprocessing import is_categorical
 
     X = dataset.X
     if isinstance(X, pd.DataFrame):
-        return [dict(name=str(name), kind="categorical" if is_categorical(dtype) else "numeric", dtype=str(dtype))
-                for name, dtype in X.dtypes.items()]
+        seen = _categories(estimator)
+        features = []
+        for name, dtype in X.dtypes.items():
+            feature = dict(name=str(name), kind="categorical" if is_categorical(dtype) else "numeric", dtype=str(dtype))
+            if str(name) in seen:
+                feature["categories"] = seen[str(name)]
+            features.append(feature)
+        return features
     names = dataset.feature_names or [f"x{i}" for i in range(X.shape[1])]
     return [dict(name=str(name), kind="numeric") for name in names]
+
+
+def _categories(estimator) -> dict:
+    """Per categorical column of a fitted ``TabularPreprocessor`` (the Pipeline's first step): the
+    categories its one-hot encoder learned, as text, when it groups none as infrequent (a column
+    with more categories than ``MAX_CATEGORIES`` is left out: new values there join the group)."""
+    steps = getattr(estimator, "steps", None)
+    first = steps[0][1] if isinstance(steps, list) and steps else None
+    names = list(getattr(first, "categorical_features_", None) or [])
+    try:
+        encoder = first.column_transformer_.named_transformers_["cat"]["onehot"]
+        learned, grouped = encoder.categories_, getattr(encoder, "infrequent_categories_", [None] * len(names))
+    except (AttributeError, KeyError, TypeError):
+        return {}
+    if len(learned) != len(names):  # a column missing in every training row was dropped by the imputer
+        return {}
+    return {str(name): [str(value) for value in values] for name, values, infrequent in zip(names, learned, grouped)
+            if infrequent is None}
 
 
 def _networks():
@@ -190,7 +226,8 @@ class SavedModel:
     def description(self, **extra) -> dict:
         """The content of ``model.json``: :attr:`info`, the format, the file names and ``extra``
         (e.g. ``dataset``, ``model``, ``framework``, ``study``: the study's settings)."""
-        return {"format": FORMAT, **extra, **self.info, "files": sorted(self.files)}
+        return {"format": FORMAT, **extra, **self.info, "files": sorted(self.files),
+                "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(self.files.items())}}
 
 
 def keep(estimator, dataset, *, best_params: dict, scores: dict) -> SavedModel:
@@ -214,7 +251,7 @@ def keep(estimator, dataset, *, best_params: dict, scores: dict) -> SavedModel:
         e.g. a Keras network Keras cannot save: the unit's scores do not depend on it.
     """
     classes = getattr(estimator, "classes_", None)
-    info = dict(task=dataset.task, features=_features(dataset),
+    info = dict(task=dataset.task, features=_features(dataset, estimator), estimator=_class_name(estimator),
                 input="frame" if isinstance(dataset.X, pd.DataFrame) else "array",
                 image_shape=list(dataset.image_shape) if dataset.image_shape else None,
                 classes=None if classes is None else _plain(np.asarray(classes)),
@@ -227,8 +264,89 @@ def keep(estimator, dataset, *, best_params: dict, scores: dict) -> SavedModel:
     return SavedModel(info, files)
 
 
+def _short(value) -> str:
+    """A JSON value for a message: its repr, one line, at most 60 characters."""
+    text = plain_line(repr(value))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _is_label(value) -> bool:
+    return isinstance(value, (str, int, float, bool))
+
+
+def _is_feature(feature) -> bool:
+    return (isinstance(feature, dict) and isinstance(feature.get("name"), str) and feature.get("kind") in _KINDS
+            and isinstance(feature.get("dtype", ""), str)
+            and (feature.get("categories") is None or (isinstance(feature["categories"], list)
+                                                       and all(map(_is_text, feature["categories"])))))
+
+
+_SCHEMA = (
+    # key, required, check, what is expected
+    ("features", True, lambda v: isinstance(v, list) and len(v) > 0 and all(map(_is_feature, v))
+     and len({f["name"] for f in v}) == len(v),
+     "a non-empty list of {\"name\": <column>, \"kind\": \"numeric\" or \"categorical\"} with distinct names"),
+    ("input", True, lambda v: v in ("frame", "array"), '"frame" or "array"'),
+    ("task", True, lambda v: v in ("classification", "regression"), '"classification" or "regression"'),
+    ("classes", True, lambda v: v is None or (isinstance(v, list) and len(v) > 0 and all(map(_is_label, v))),
+     "null or a non-empty list of class labels"),
+    ("files", True, lambda v: isinstance(v, list) and ESTIMATOR_FILE in v
+     and all(isinstance(n, str) and is_model_file(n) for n in v),
+     f"a list of the folder's files ({ESTIMATOR_FILE}, network-<i>.keras)"),
+    ("libraries", True, lambda v: isinstance(v, dict) and all(map(_is_text, v.values())),
+     "a table of library names to versions"),
+    ("image_shape", False, lambda v: v is None or (isinstance(v, list) and len(v) == 3 and all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in v)), "null or [height, width, channels]"),
+    ("sha256", False, lambda v: isinstance(v, dict) and all(
+        isinstance(h, str) and len(h) == 64 for h in v.values()), "a table of file names to SHA-256 digests"),
+    ("estimator", False, _is_text, "the class of the fitted model"),
+)
+"""What :func:`read_info` requires of ``model.json`` (the keys loading and predicting use)."""
+
+
+def check_info(info, path) -> dict:
+    """Check a ``model.json`` against the schema this version writes (:data:`_SCHEMA`).
+
+    Parameters
+    ----------
+    info : object
+        The parsed JSON.
+    path : path-like
+        The model folder (for the message).
+
+    Returns
+    -------
+    dict
+        ``info`` itself.
+
+    Raises
+    ------
+    ValueError
+        A wrong format, a missing key or a value of the wrong type, in one line naming the key.
+    """
+    path = Path(path)
+    where = path / MODEL_FILE
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        found = info.get("format") if isinstance(info, dict) else type(info).__name__
+        raise ValueError(f"'{where}' has format {found!r}; expected {FORMAT!r} ({_HOW}). "
+                         "Write the report again with this version.")
+    for key, required, ok, expected in _SCHEMA:
+        if key not in info and not required:
+            continue
+        found = "missing" if key not in info else f"{_short(info[key])}"
+        if key not in info or not ok(info[key]):
+            raise ValueError(f"'{where}' is not a valid stored-model description: {key!r} is {found}; expected "
+                             f"{expected}. The file was edited or damaged: copy the model folder again from its "
+                             "report, or run the study again.")
+    return info
+
+
 def read_info(path) -> dict:
-    """The ``model.json`` of a stored model folder.
+    """The ``model.json`` of a stored model folder, checked (:func:`check_info`).
 
     Parameters
     ----------
@@ -243,7 +361,7 @@ def read_info(path) -> dict:
     ------
     ValueError
         A missing folder, or a folder that is not a stored model (no readable ``model.json``
-        of this format, or no ``estimator.pkl``), in one line.
+        of this format and schema, or a file it lists missing), in one line.
     """
     path = Path(path)
     if not path.is_dir():
@@ -253,26 +371,75 @@ def read_info(path) -> dict:
         info = json.loads((path / MODEL_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"'{path}' is not a stored model: it has no {MODEL_FILE}; expected {_HOW}.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"'{path / MODEL_FILE}' cannot be read ({type(exc).__name__}: "
                          f"{plain_line(exc)}); expected {_HOW}. Write the report again.") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        found = info.get("format") if isinstance(info, dict) else type(info).__name__
-        raise ValueError(f"'{path / MODEL_FILE}' has format {found!r}; expected {FORMAT!r} ({_HOW}). "
-                         "Write the report again with this version.")
-    missing = [name for name in info.get("files", []) if not (path / name).is_file()]
-    if missing or not (path / ESTIMATOR_FILE).is_file():
-        raise ValueError(f"'{path}' lacks {missing or [ESTIMATOR_FILE]}; expected {_HOW}. Copy the whole folder.")
+    check_info(info, path)
+    missing = [name for name in info["files"] if not (path / name).is_file()]
+    if missing:
+        raise ValueError(f"'{path}' lacks {missing}; expected {_HOW}. Copy the whole folder.")
     return info
 
 
-def load_model(path):
+def load_notes(path, info: dict) -> list:
+    """The lines :func:`load_model` says before unpickling: what it unpickles, and the libraries
+    whose installed versions differ from those the model was saved with (one line for all).
+
+    Parameters
+    ----------
+    path : path-like
+        The model folder.
+    info : dict
+        Its ``model.json`` (:func:`read_info`).
+
+    Returns
+    -------
+    list of str
+    """
+    path = Path(path)
+    notes = [f"loading {path / ESTIMATOR_FILE} (a pickle: load only models you trust)"]
+    recorded, installed = info.get("libraries") or {}, _versions()
+    keras = info.get("framework") == "keras" or any(name.endswith(".keras") for name in info["files"])
+    names = [name for name in LIBRARIES if keras or name not in _KERAS_LIBRARIES]
+    differ = [f"{name} {recorded[name]} (installed: {installed[name]})" for name in names
+              if name in recorded and name in installed and recorded[name] != installed[name]]
+    if differ:
+        notes.append(f"'{path}' was saved with {', '.join(differ)}; it may fail to load or predict differently "
+                     "here. Install the versions recorded in its model.json (libraries) to be sure, or run the "
+                     "study again with these.")
+    return notes
+
+
+class StoredModelNotice(UserWarning):
+    """What :func:`load_model` unpickles, and library versions that differ from the saved ones."""
+
+
+def _check_files(path: Path, info: dict) -> None:
+    """Each file's SHA-256 against ``model.json``'s (when recorded), before anything is unpickled."""
+    for name, digest in (info.get("sha256") or {}).items():
+        if name in info["files"] and hashlib.sha256((path / name).read_bytes()).hexdigest() != digest:
+            raise ValueError(f"'{path / name}' is not the file its {MODEL_FILE} describes (its SHA-256 differs): "
+                             "it was edited, truncated or swapped. Copy the whole model folder again from its "
+                             "report, or run the study again.")
+
+
+def load_model(path, *, say=None):
     """Load a stored model: the fitted estimator, ready to ``predict`` (and ``predict_proba``).
+
+    The folder is checked first: ``model.json`` against its schema (:func:`check_info`), every
+    file against the SHA-256 digest ``model.json`` records for it. Then one line says what is
+    unpickled (``estimator.pkl`` can run code: load only models you trust), and one more names
+    the libraries whose installed versions differ from the recorded ones (scikit-learn's own
+    ``InconsistentVersionWarning`` is not repeated). The unpickled object must be a fitted model
+    with the features, the classes and the class ``model.json`` records.
 
     Parameters
     ----------
     path : path-like
         ``OUT/models/<dataset>/<model>`` (see :func:`read_info`).
+    say : callable or None, default=None
+        Receives each of those lines (:func:`load_notes`); None: each is a
+        :class:`StoredModelNotice` warning.
 
     Returns
     -------
@@ -283,16 +450,79 @@ def load_model(path):
     Raises
     ------
     ValueError
-        As :func:`read_info`, and a network or estimator that cannot be rebuilt here (e.g. a
-        custom Keras layer that is not registered in this process).
+        As :func:`read_info`; a file that is not the one ``model.json`` describes; an
+        ``estimator.pkl`` that is not a fitted model or not the one ``model.json`` describes; a
+        network or estimator that cannot be rebuilt here (e.g. a custom Keras layer that is not
+        registered in this process). Each in one line.
     """
     path = Path(path)
-    read_info(path)
-    return _load(path, (path / ESTIMATOR_FILE).read_bytes(), f"'{path}'")
+    info = read_info(path)
+    _check_files(path, info)
+    for line in load_notes(path, info):
+        if say is None:
+            warnings.warn(line, StoredModelNotice, stacklevel=2)
+        else:
+            say(line)
+    estimator = _load(path, (path / ESTIMATOR_FILE).read_bytes(), f"'{path}'")
+    check_loaded(estimator, info, path)
+    return estimator
+
+
+def check_loaded(estimator, info: dict, path) -> None:
+    """Refuse an unpickled object that is not a fitted model, or not the one ``info`` describes.
+
+    Raises
+    ------
+    ValueError
+        In one line, naming what differs: not a model (no ``predict``), not fitted, another
+        class, another number or other names of features, other classes.
+    """
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    where = f"'{Path(path) / ESTIMATOR_FILE}'"
+    fix = "Copy the whole model folder again from its report, or run the study again."
+    if not callable(getattr(estimator, "predict", None)):
+        raise ValueError(f"{where} holds a {type(estimator).__name__}, not a fitted model (no predict method); "
+                         f"expected the estimator {_HOW} stored. {fix}")
+    try:
+        check_is_fitted(estimator)
+    except (NotFittedError, TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(f"{where} holds a {type(estimator).__name__} that is not fitted ({plain_line(exc)[:200]}); "
+                         f"expected the fitted estimator {_HOW} stored. {fix}") from None
+    names = [feature["name"] for feature in info["features"]]
+    differences = []
+    recorded = info.get("estimator")
+    if recorded and recorded != _class_name(estimator):
+        differences.append(f"it is a {_class_name(estimator)}, model.json says {recorded}")
+    n_in = getattr(estimator, "n_features_in_", None)
+    if isinstance(n_in, (int, np.integer)) and n_in != len(names):
+        differences.append(f"it takes {int(n_in)} features, model.json lists {len(names)}")
+    seen = getattr(estimator, "feature_names_in_", None)
+    if seen is not None and info["input"] == "frame" and [str(n) for n in seen] != names:
+        differences.append(f"its features are {_short([str(n) for n in seen])}, model.json lists {_short(names)}")
+    classes = getattr(estimator, "classes_", None)
+    if info["task"] == "classification" and info["classes"] is not None:
+        found = None if classes is None else [str(c) for c in np.asarray(classes).tolist()]
+        if found != [str(c) for c in info["classes"]]:
+            differences.append(f"its classes are {_short(found)}, model.json lists {_short(info['classes'])}")
+    if differences:
+        raise ValueError(f"{where} does not belong to its {MODEL_FILE}: {'; '.join(differences)}. The folder's "
+                         f"files were edited or mixed. {fix}")
+
+
+def _class_name(estimator) -> str:
+    """``module.Class`` of the fitted model (the last step of a Pipeline)."""
+    steps = getattr(estimator, "steps", None)
+    final = steps[-1][1] if isinstance(steps, list) and steps else estimator
+    return f"{type(final).__module__}.{type(final).__qualname__}"
 
 
 def _load(folder: Path, pickled: bytes, where: str):
-    """Unpickle an estimator whose Keras networks are ``.keras`` files in ``folder``."""
+    """Unpickle an estimator whose Keras networks are ``.keras`` files in ``folder``
+    (scikit-learn's ``InconsistentVersionWarning`` silenced: :func:`load_notes` says it once)."""
+    from sklearn.exceptions import InconsistentVersionWarning
+
     networks = {}
 
     class Unpickler(pickle.Unpickler):
@@ -305,13 +535,15 @@ def _load(folder: Path, pickled: bytes, where: str):
             return networks[name]
 
     try:
-        return Unpickler(io.BytesIO(pickled)).load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InconsistentVersionWarning)
+            return Unpickler(io.BytesIO(pickled)).load()
     except ValueError:
         raise
     except Exception as exc:  # a class or function that is not importable here, a truncated file
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         raise ValueError(f"The estimator of {where} cannot be rebuilt here ({type(exc).__name__}: "
-                         f"{plain_line(exc)}, at {Path(frame.filename).name}:{frame.lineno}); the classes "
+                         f"{plain_line(exc)[:300]}, at {Path(frame.filename).name}:{frame.lineno}); the classes "
                          "and functions it was made with must be importable (run from the project's folder, or add "
                          "the folder of your model code to PYTHONPATH).") from None
 

@@ -243,7 +243,8 @@ class StudySpec:
         ValueError
             Unknown dataset or model names, duplicated names, a bad CSV separator, ``cv < 2``,
             ``repeats < 1``, ``test_size`` outside (0, 1), a seed outside [0, 2**32 - 1],
-            ``n_jobs == 0``, a dataset with both groups and a time column, an unknown
+            ``n_jobs == 0``, a dataset with both groups and a time column, a grid or distributions
+            naming a parameter the model does not have (built-in models too), an unknown
             ``cv_kind`` or ``search``, ``gap < 0``, ``n_iter < 1``, or bad per-model searches
             (unknown model or key, bad distributions).
         """
@@ -276,6 +277,7 @@ class StudySpec:
             raise ValueError(f"seed must be an integer in [0, {MAX_SEED}]; got {self.seed!r}. Use e.g. --seed 0.")
         for model, grid in self.grids.items():
             _check_grid(model, grid, names)
+            _check_parameters(self, model, grid, "grid")
         if self.metrics is not None:
             _check_metrics(self.metrics)
         _check_search_settings(self, names)
@@ -306,6 +308,31 @@ def _check_grid(model: str, grid, models: list) -> None:
             f"The grid of {model!r} must map parameter names to non-empty lists, e.g. "
             f'{{"model__alpha": [0.1, 1.0]}}; got {grid!r}.'
         )
+
+
+def _check_parameters(spec: "StudySpec", model: str, params: dict, what: str) -> None:
+    """Refuse a grid or distributions that name a parameter the model does not have, before any
+    training: built-in models get here the check user models get from ``backends.custom``
+    (``sklearn_model``): the keys against the model's Pipeline's ``get_params()``. A Keras
+    model's keys routed further (``model__model__units`` to its build function) are left to it."""
+    from backends import get_model
+    from backends.routing import route, unroute
+
+    found = next((m for m in spec.models if (m if isinstance(m, str) else m.name) == model), model)
+    try:
+        model_spec = get_model(found)
+        pipe = model_spec.estimator(model_spec.tasks[0], image_shape=(8, 8, 1) if model_spec.needs_image else None)
+    except ValueError:  # an unknown model is reported by the names' check
+        return
+    valid = set(pipe.get_params())
+    keras = model_spec.framework == "keras"
+    unknown = [key for key in route(params) if key not in valid and not (keras and key.count("__") > 1)]
+    if unknown:
+        own = sorted(key.removeprefix("model__") for key in valid if key.startswith("model__") and key.count("__") == 1)
+        raise ValueError(f"The {what} of model {model!r} names {sorted(unroute({k: None for k in unknown}))}, "
+                         f"which {'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of "
+                         f"{type(pipe[-1]).__name__}; expected some of {own}. Fix the {what}'s keys (the model's "
+                         "own parameter names, with or without 'model__').")
 
 
 def _check_metrics(metrics) -> None:
@@ -363,3 +390,4 @@ def _check_search_settings(spec: StudySpec, models: list) -> None:
             _check_count(f"n_iter of model {model!r}", own["n_iter"], "n_iter = 10", 1)
         if "distributions" in own:
             check_distributions(model, own["distributions"])
+            _check_parameters(spec, model, own["distributions"], "distributions")

@@ -101,4 +101,188 @@ def test_an_estimator_that_cannot_be_packed_is_recorded_and_listed_not_raised(tm
     with pytest.raises(ValueError, match=r"^This unit's estimator was not kept \(TypeError: cannot pickle"):
         saved.estimator()
     section = models_section({("iris", "dummy"): saved.error}, tmp_path)
-    assert "| iris | dummy | not kept: TypeError: cannot pickle '_thread.lock' object |" in section
+    escaped = r"'\_thread.lock'"  # Markdown-escaped
+    assert f"| iris | dummy | not kept: TypeError: cannot pickle {escaped} object |" in section
+
+
+# ---- checks before and after unpickling, on a tiny study of a table with numbers, text and booleans ----
+
+SHOP_MODELS = ("logistic_regression", "random_forest")
+
+
+def shop_table(n: int = 60) -> pd.DataFrame:
+    """A table with a numeric, a text (one value looks like a number), and a boolean feature."""
+    rng = np.random.default_rng(0)
+    age = rng.uniform(20, 60, n).round(1)
+    plan = np.array(["basic", "premium", "7.50"])[np.arange(n) % 3]
+    member = (np.arange(n) % 2 == 0)
+    y = (age + 15 * member > 47).astype(int)
+    return pd.DataFrame({"age": age, "plan": plan, "member": member, "bought": y})
+
+
+def shop_study(base):
+    """A quick study of :func:`shop_table` (logistic regression and random forest) and its report:
+    ``base / "out"``; returns ``{"out", "table"}``."""
+    from study.report import write_report
+    from study.runner import run_study
+    from study.spec import DataSource, StudySpec
+
+    table = shop_table()
+    source = DataSource(source=table, target="bought", name="shop", task="classification")
+    spec = StudySpec(datasets=(source,), models=SHOP_MODELS, quick=True, cv=3, n_jobs=1, cache_dir=None,
+                     diagnostics=False)
+    write_report(run_study(spec, progress=False), base / "out")
+    return dict(out=base / "out", table=table)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    return shop_study(tmp_path_factory.mktemp("shop"))
+
+
+def _copy(shop, tmp_path, model="logistic_regression"):
+    import shutil
+
+    folder = tmp_path / model
+    shutil.copytree(shop["out"] / "models" / "shop" / model, folder)
+    return folder
+
+
+def _edit(folder, change):
+    info = json.loads((folder / "model.json").read_text())
+    change(info)
+    (folder / "model.json").write_text(json.dumps(info))
+
+
+def _one_line_error(call):
+    with pytest.raises(ValueError) as raised:
+        call()
+    message = str(raised.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_model_json_records_categories_class_and_digests(shop):
+    folder = shop["out"] / "models" / "shop" / "logistic_regression"
+    info = read_info(folder)
+    features = {f["name"]: f for f in info["features"]}
+    assert features["plan"]["categories"] == ["7.50", "basic", "premium"]
+    assert features["member"]["categories"] == ["False", "True"] and "categories" not in features["age"]
+    assert info["estimator"] == "sklearn.linear_model._logistic.LogisticRegression"
+    import hashlib
+    assert info["sha256"] == {"estimator.pkl": hashlib.sha256((folder / "estimator.pkl").read_bytes()).hexdigest()}
+
+
+def test_load_model_says_what_it_unpickles(shop):
+    folder = shop["out"] / "models" / "shop" / "logistic_regression"
+    said = []
+    estimator = load_model(folder, say=said.append)
+    assert said == [f"loading {folder / 'estimator.pkl'} (a pickle: load only models you trust)"]
+    assert set(estimator.predict(shop["table"].drop(columns="bought"))) == {0, 1}
+    from study.saved import StoredModelNotice
+    with pytest.warns(StoredModelNotice, match=r"^loading .*estimator\.pkl \(a pickle: load only models you trust\)$"):
+        load_model(folder)
+
+
+@pytest.mark.parametrize("change, found", [
+    (lambda info: info.pop("features"), "'features' is missing; expected a non-empty list of"),
+    (lambda info: info.update(features="age"), "'features' is 'age'; expected a non-empty list of"),
+    (lambda info: info.update(features=[{"name": 3, "kind": "numeric"}]), "'features' is [{'name': 3,"),
+    (lambda info: info.update(classes=5), "'classes' is 5; expected null or a non-empty list of class labels"),
+    (lambda info: info.update(input="table"), "'input' is 'table'; expected \"frame\" or \"array\""),
+    (lambda info: info.update(files=["../estimator.pkl"]), "'files' is ['../estimator.pkl']; expected a list"),
+    (lambda info: info.update(libraries=None), "'libraries' is None; expected a table of library names"),
+])
+def test_an_edited_model_json_is_refused_in_one_line(shop, tmp_path, change, found):
+    folder = _copy(shop, tmp_path)
+    _edit(folder, change)
+    message = _one_line_error(lambda: load_model(folder, say=print))
+    assert message.startswith(f"'{folder / 'model.json'}' is not a valid stored-model description: {found}"), message
+    assert message.endswith("copy the model folder again from its report, or run the study again.")
+
+
+@pytest.mark.parametrize("damage", [lambda text: text[:len(text) // 2], lambda text: "\x00{garbled" + text])
+def test_a_truncated_or_garbled_model_json_is_refused_in_one_line(shop, tmp_path, damage):
+    folder = _copy(shop, tmp_path)
+    (folder / "model.json").write_text(damage((folder / "model.json").read_text()))
+    message = _one_line_error(lambda: read_info(folder))
+    assert message.startswith(f"'{folder / 'model.json'}' cannot be read (JSONDecodeError: "), message
+
+
+def test_a_swapped_or_truncated_estimator_is_refused_before_it_is_unpickled(shop, tmp_path, monkeypatch):
+    import study.saved
+
+    folder = _copy(shop, tmp_path)
+    forest = shop["out"] / "models" / "shop" / "random_forest" / "estimator.pkl"
+    unpickled = []
+    monkeypatch.setattr(study.saved, "_load", lambda *args: unpickled.append(args))
+    for data in (forest.read_bytes(), (folder / "estimator.pkl").read_bytes()[:100]):
+        (folder / "estimator.pkl").write_bytes(data)
+        message = _one_line_error(lambda: load_model(folder, say=print))
+        assert message == (f"'{folder / 'estimator.pkl'}' is not the file its model.json describes (its SHA-256 "
+                           "differs): it was edited, truncated or swapped. Copy the whole model folder again from its "
+                           "report, or run the study again.")
+    assert unpickled == []
+
+
+def _replace_estimator(folder, estimator, **dump):
+    """Write ``estimator`` as the folder's estimator.pkl and its digest into model.json (a forged folder,
+    or one written before digests were recorded)."""
+    import hashlib
+    import pickle
+
+    data = pickle.dumps(estimator, **dump)
+    (folder / "estimator.pkl").write_bytes(data)
+    _edit(folder, lambda info: info["sha256"].update({"estimator.pkl": hashlib.sha256(data).hexdigest()}))
+
+
+def test_an_estimator_that_is_not_the_fitted_model_described_is_refused(shop, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    folder = _copy(shop, tmp_path)
+    forest = load_model(shop["out"] / "models" / "shop" / "random_forest", say=lambda line: None)
+    where = f"'{folder / 'estimator.pkl'}'"
+    cases = [({"not": "a model"}, f"{where} holds a dict, not a fitted model (no predict method)"),
+             (LogisticRegression(), f"{where} holds a LogisticRegression that is not fitted"),
+             (forest, f"{where} does not belong to its model.json: it is a "
+                      "sklearn.ensemble._forest.RandomForestClassifier, model.json says "
+                      "sklearn.linear_model._logistic.LogisticRegression. The folder's files were edited or mixed.")]
+    for estimator, found in cases:
+        _replace_estimator(folder, estimator)
+        message = _one_line_error(lambda: load_model(folder, say=lambda line: None))
+        assert message.startswith(found), message
+    _replace_estimator(folder, forest)
+    def older_and_relabelled(info):  # written before the class was recorded, its classes edited
+        info.pop("estimator")
+        info["classes"] = ["no", "yes"]
+
+    _edit(folder, older_and_relabelled)
+    message = _one_line_error(lambda: load_model(folder, say=lambda line: None))
+    assert "its classes are ['0', '1'], model.json lists ['no', 'yes']" in message, message
+
+
+def test_other_library_versions_are_named_in_one_line_not_in_scikit_learns_warnings(shop, tmp_path, monkeypatch):
+    import pickle
+    import warnings
+
+    import sklearn
+    import sklearn.base
+
+    folder = _copy(shop, tmp_path)
+    estimator = load_model(folder, say=lambda line: None)
+    monkeypatch.setattr(sklearn.base, "__version__", "0.0.1")  # what an older scikit-learn writes into the pickle
+    _replace_estimator(folder, estimator)
+    monkeypatch.undo()
+    _edit(folder, lambda info: info["libraries"].update({"scikit-learn": "0.0.1", "tensorflow": "0.0.2"}))
+    with warnings.catch_warnings(record=True) as caught:  # what a plain unpickling shows
+        warnings.simplefilter("always")
+        pickle.loads((folder / "estimator.pkl").read_bytes())
+    assert {type(w.message).__name__ for w in caught} == {"InconsistentVersionWarning"}
+    said = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_model(folder, say=said.append)
+    assert [str(w.message) for w in caught] == []
+    assert said[1:] == [f"'{folder}' was saved with scikit-learn 0.0.1 (installed: {sklearn.__version__}); it may "
+                        "fail to load or predict differently here. Install the versions recorded in its model.json "
+                        "(libraries) to be sure, or run the study again with these."]
