@@ -16,6 +16,9 @@ dataset):
   and the folds are ``TimeSeriesSplit`` over the distinct times of the training part: each fold
   validates on the period right after its training rows (an expanding window), ``gap`` distinct
   times left out between them (and between the training part and the hold-out test split).
+  These splits cannot be stratified: a hold-out test split or a fold's training rows holding a
+  single class (rows sorted by class) are refused, and so is a validation period of fewer than
+  :data:`MIN_VALIDATION_ROWS` rows.
 
 Everything downstream takes its folds from :class:`Splits`: the units' searches, nested CV's
 inner searches (:meth:`Splits.inner_folds`: the same kind of folds inside an outer fold's
@@ -28,6 +31,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import (
     GroupKFold,
     GroupShuffleSplit,
@@ -224,8 +228,11 @@ def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int
     ------
     ValueError
         A class with fewer members than the stratified splits need, fewer groups than the
-        folds need, too few distinct times for the folds and the gap, ``repeats > 1`` with
-        time-ordered splits, and the errors of :func:`resolve_kind`.
+        folds need, too few distinct times for the folds and the gap (every time-ordered
+        validation period needs :data:`MIN_VALIDATION_ROWS` rows), a time-ordered hold-out
+        test split or a fold's training rows holding a single class (classification: these
+        splits cannot be stratified; rows sorted by class), ``repeats > 1`` with time-ordered
+        splits, and the errors of :func:`resolve_kind`.
     """
     kind = resolve_kind(dataset, kind)
     if kind == "timeseries":
@@ -297,10 +304,16 @@ def _group_splits(dataset: Dataset, cv: int, test_size: float, seed: int, repeat
 
 # --------------------------------------------------------------------------- time-ordered
 
-def _needed_times(k: int, gap: int) -> int:
+MIN_VALIDATION_ROWS = 2
+"""Rows a time-ordered validation period must hold: scores on one row are undefined (R^2) or
+mean nothing (an accuracy of 0 or 1)."""
+
+
+def _needed_times(k: int, gap: int, per_fold: int = 1) -> int:
     """The fewest distinct times ``TimeSeriesSplit(k, gap=gap)`` can split: a validation period of
-    ``n // (k + 1)`` times per fold and a first training period of at least one time."""
-    n = k + 1
+    ``n // (k + 1)`` times per fold, at least ``per_fold`` of them, and a first training period of
+    at least one time."""
+    n = per_fold * (k + 1)
     while n - gap - (n // (k + 1)) * k <= 0:
         n += 1
     return n
@@ -316,6 +329,15 @@ def _time_folds(times: np.ndarray, k: int, gap: int, where: str) -> list:
     folds = []
     for fit, val in TimeSeriesSplit(n_splits=k, gap=gap).split(distinct):
         folds.append((np.flatnonzero(np.isin(codes, fit)), np.flatnonzero(np.isin(codes, val))))
+    smallest = min(len(val) for _, val in folds)
+    if smallest < MIN_VALIDATION_ROWS:
+        needed = _needed_times(k, gap, MIN_VALIDATION_ROWS)
+        fix = "more data, or --no-nested" if where == "an outer fold" else "a smaller --test-size, or more data"
+        raise ValueError(f"The training rows of {where} have {len(distinct)} distinct times ({len(times)} rows): "
+                         f"{k} time-ordered folds{f' with a gap of {gap}' if gap else ''} would validate the smallest "
+                         f"on {smallest} row, and a fold needs at least {MIN_VALIDATION_ROWS} rows to be scored (R^2 "
+                         f"is undefined on one); expected at least {needed} distinct times. Use fewer folds (--cv), "
+                         f"{fix}.")
     return folds
 
 
@@ -344,8 +366,35 @@ def _time_splits(dataset: Dataset, cv: int, test_size: float, seed: int, repeats
     column = f"time column {dataset.time_name!r}" if dataset.time_name else "row order"
     where = f"the training part of dataset {name!r} ({column})"
     folds = _time_folds(times[train], cv, gap, where)
+    if dataset.task == "classification":
+        _check_time_classes(dataset, train, test, folds, column)
     return Splits(train=train, test=test, folds=folds, n_splits=cv, kind="timeseries", task=dataset.task,
                   order=times[train], gap=gap, seed=seed)
+
+
+def _check_time_classes(dataset: Dataset, train: np.ndarray, test: np.ndarray, folds: list, column: str) -> None:
+    """Time-ordered splits cannot be stratified: refuse a hold-out test split, or a fold's training
+    rows, that hold a single class (every classifier fails to fit on one class, and one-class test
+    scores mean nothing), as with rows sorted by class and ``--cv-kind timeseries``."""
+    from study.data.targets import label_repr
+
+    name, y = dataset.name, np.asarray(dataset.y)
+    if dataset.time_name:
+        fix = f"Use a larger --test-size, fewer folds (--cv), or check the time column {dataset.time_name!r}"
+    else:
+        fix = ("The rows look sorted by class, not by time: shuffle them and use --cv-kind shuffled, or pass --time "
+               "with a real time column")
+    classes = pd.unique(y[test])
+    if len(classes) == 1:
+        raise ValueError(f"The time-ordered hold-out test split of dataset {name!r} (the latest {len(test)} rows by "
+                         f"{column}) holds a single class ({label_repr(classes[0])}); expected at least 2 classes, "
+                         f"or the test scores mean nothing. {fix}.")
+    for k, (fit, _) in enumerate(folds):
+        classes = pd.unique(y[train[fit]])
+        if len(classes) == 1:
+            raise ValueError(f"The training rows of time-ordered fold {k} of dataset {name!r} (the earliest "
+                             f"{len(fit)} rows by {column}) hold a single class ({label_repr(classes[0])}); expected "
+                             f"at least 2 classes, since a classifier cannot be fitted on one. {fix}.")
 
 
 def describe_splits(splits: Splits, dataset: Dataset) -> str | None:

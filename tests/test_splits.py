@@ -87,11 +87,21 @@ def test_time_ordered_hold_out_is_the_latest_and_every_fold_validates_later(sale
 
 
 def test_timeseries_on_the_row_order_of_a_bundled_dataset():
-    iris = load_data("iris")
-    splits = make_splits(iris, cv=3, kind="timeseries")
-    assert list(splits.test) == list(range(120, 150))
+    diabetes = load_data("diabetes")
+    splits = make_splits(diabetes, cv=3, kind="timeseries")
+    assert list(splits.test) == list(range(353, 442))
     for fit, val in splits.folds:
         assert splits.train[val].min() > splits.train[fit].max()
+
+
+def test_timeseries_on_rows_sorted_by_class_is_refused():
+    """iris is sorted by class: its latest rows, the time-ordered hold-out, are all 'virginica'."""
+    with pytest.raises(ValueError) as caught:
+        make_splits(load_data("iris"), cv=3, kind="timeseries")
+    assert str(caught.value) == (
+        "The time-ordered hold-out test split of dataset 'iris' (the latest 30 rows by row order) holds a single "
+        "class (2); expected at least 2 classes, or the test scores mean nothing. The rows look sorted by class, not "
+        "by time: shuffle them and use --cv-kind shuffled, or pass --time with a real time column.")
 
 
 def test_time_features_are_added_only_on_request():

@@ -80,4 +80,20 @@ def test_protocol_section_lists_the_data_notes():
     assert section.endswith(
         "\nNotes on the data (also printed before training):\n\n"
         "- dataset 'x': target 'y' has 25 distinct integer values (more than 20): treated as regression; ...\n"
-        "- Dropping ID-like column(s) ['id'] ...\n")
+        "- Dropping ID-like column(s) \\['id'\\] ...\n")  # notes are data: Markdown-escaped in the report
+
+
+@pytest.mark.parametrize("dtype", ["bool", "boolean"])
+def test_a_boolean_target_becomes_the_labels_false_and_true(tmp_path, dtype):
+    """Labels travel through the tables as text: a bool label would come back as the string 'False'."""
+    from study.data.targets import target_array
+
+    y = target_array(pd.Series([True, False, True], dtype=dtype))
+    assert y.dtype == object and y.tolist() == ["True", "False", "True"]
+    with_missing = target_array(pd.Series([True, None, False], dtype="boolean"))
+    assert with_missing[0] == "True" and pd.isna(with_missing[1])  # refused later as a missing target
+    np.savez(tmp_path / "flags.npz", X=np.zeros((4, 2)), y=np.array([True, False, True, False]))
+    data = load_npz(tmp_path / "flags.npz")
+    assert data.y.tolist() == ["True", "False", "True", "False"] and data.target_names == ["False", "True"]
+    assert data.notes == ("dataset 'flags': target 'y' holds labels, not numbers (2 distinct): treated as "
+                          "classification; only a numeric target can be treated as regression.",)

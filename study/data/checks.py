@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from backends.preprocessing import MAX_CATEGORIES, is_categorical
-from study.data.columns import check_structure
+from study.data.columns import check_structure, nested_kind
 from study.data.dataset import Dataset
-from study.data.targets import label_repr
+from study.data.targets import bool_labels, label_repr, sorted_labels
 from study.data.values import check_feature_values, check_image_values, check_target_values
 
 __all__ = ["check_dataset", "is_id_like"]
@@ -120,8 +120,34 @@ def _check_image(dataset: Dataset) -> None:
     check_image_values(X, name)
 
 
+def _dates_as_text(dataset: Dataset, notices: list) -> Dataset:
+    """Datetime and timedelta feature columns (Parquet, a DataFrame) as text, as a CSV file brings
+    them: the models take numbers and categories, and ``study.predict`` reads a CSV's dates as text."""
+    X = dataset.X
+    if not isinstance(X, pd.DataFrame):
+        return dataset
+    dates = [i for i, dtype in enumerate(X.dtypes)
+             if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)]
+    if not dates:
+        return dataset
+    X = X.copy()
+    for i in dates:
+        column = X.iloc[:, i]
+        X.isetitem(i, column.astype(str).astype(object).where(column.notna(), np.nan))
+    shown = [str(X.columns[i]) for i in dates]
+    _notice(
+        notices,
+        f"Column(s) {shown} of dataset {dataset.name!r} hold dates or durations, which the models cannot take as "
+        "numbers: they are used as text categories, as a date column of a CSV file is (a distinct value in every "
+        "row makes a column ID-like). To split by time instead, pass --time COLUMN (with --time-features for its "
+        "calendar parts as features)."
+    )
+    return dataclasses.replace(dataset, X=X)
+
+
 def _clean_tabular(dataset: Dataset, notices: list) -> Dataset:
     name = dataset.name
+    dataset = _dates_as_text(dataset, notices)
     columns = _columns_of(dataset)
     if not columns:
         raise ValueError(
@@ -141,7 +167,16 @@ def _clean_tabular(dataset: Dataset, notices: list) -> Dataset:
             f"Dropping column(s) {empty} of dataset {name!r}: entirely missing (NaN in every "
             "row), so they carry no information."
         )
-    ids = [c for c, values in columns if c not in empty and is_id_like(values, c)]
+    nested = {c: kind for c, values in columns if c not in empty for kind in [nested_kind(values)] if kind}
+    if nested:
+        _notice(
+            notices,
+            f"Dropping column(s) {', '.join(f'{c!r} ({kind})' for c, kind in nested.items())} of dataset {name!r}: "
+            "they hold lists or records (Parquet list or struct columns), not one value per row, so the models "
+            "cannot take them. To use them, flatten them into one column per element or field before loading "
+            "(e.g. pd.json_normalize, or pd.DataFrame(df[column].tolist()))."
+        )
+    ids = [c for c, values in columns if c not in empty and c not in nested and is_id_like(values, c)]
     if ids:
         _notice(
             notices,
@@ -149,12 +184,15 @@ def _clean_tabular(dataset: Dataset, notices: list) -> Dataset:
             "in every row identifies the row, it is not a feature. To keep such a column, "
             "convert it to float."
         )
-    if len(empty) + len(ids) == len(columns):
+    if len(empty) + len(nested) + len(ids) == len(columns):
+        dropped = " and ".join(part for part in (f"the ID-like column(s) {ids}" if ids else "",
+                                                 f"the list or record column(s) {list(nested)}" if nested else "")
+                               if part) or "the entirely missing column(s)"
         raise ValueError(
-            f"Dataset {name!r} has no feature columns left after dropping the ID-like "
-            f"column(s) {ids}; expected at least one real feature. Add feature columns to the data."
+            f"Dataset {name!r} has no feature columns left after dropping {dropped}; expected at least one real "
+            "feature. Add feature columns to the data."
         )
-    keep = [i for i, (c, _) in enumerate(columns) if c not in empty and c not in ids]
+    keep = [i for i, (c, _) in enumerate(columns) if c not in empty and c not in nested and c not in ids]
     dataset = dataset if len(keep) == len(columns) else _keep_columns(dataset, keep)
     check_feature_values(dataset.X, name, dataset.feature_names)
     for notice in _many_categories(dataset):
@@ -269,14 +307,19 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
     2. Images (``image_shape`` set): ``image_shape`` is (h, w, c) with each at least 1; a
        numeric ndarray with ``h*w*c`` columns; no NaN, no inf, no magnitude above
        :data:`~study.data.values.MAX_ABS_VALUE`.
-       Tabular data: at least one feature column. A column entirely missing is dropped with
-       a ``UserWarning``; all columns missing is an error. ID-like columns
+       Tabular data: at least one feature column. Datetime and timedelta columns (Parquet, a
+       DataFrame) become text, as a CSV file brings dates, with a ``UserWarning``. A column
+       entirely missing is dropped with a ``UserWarning``; all columns missing is an error.
+       Columns of lists or records (Parquet list/struct columns: arrays or dicts in each row)
+       are dropped with a ``UserWarning`` naming them. ID-like columns
        (:func:`is_id_like`) are dropped with a ``UserWarning`` naming them; an error if
        nothing is left. Numeric columns hold no inf and no magnitude above
        :data:`~study.data.values.MAX_ABS_VALUE` (NaN is allowed: it is imputed). A
        categorical column with more than ``backends.preprocessing.MAX_CATEGORIES`` distinct
        values gets a ``UserWarning`` saying how its one-hot encoding is bounded.
-    3. The target has no missing values; a regression target no inf and no magnitude above
+    3. A boolean classification target becomes the labels ``"False"`` and ``"True"``
+       (``study.data.targets.bool_labels``, as the loaders give it). The target has no
+       missing values; a regression target no inf and no magnitude above
        :data:`~study.data.values.MAX_ABS_VALUE`.
     4. Classification: at least 2 classes; at least one hold-out row per class; every class
        has at least ``ceil(n_splits / (1 - test_size))`` rows, so that ``n_splits`` remain
@@ -308,8 +351,9 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
     Warns
     -----
     UserWarning
-        For every note of the dataset, every dropped column (entirely missing, or ID-like)
-        and every categorical column whose encoding is bounded.
+        For every note of the dataset, every dropped column (entirely missing, lists or
+        records, or ID-like), the date columns used as text, and every categorical column
+        whose encoding is bounded.
     """
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
         raise ValueError(f"n_splits must be an integer >= 2 (the number of folds); got {n_splits!r}. Use e.g. 5.")
@@ -333,6 +377,9 @@ def check_dataset(dataset: Dataset, *, n_splits: int, test_size: float) -> Datas
             "any filtering that produced it."
         )
     check_structure(dataset)
+    if np.asarray(dataset.y).dtype.kind == "b" and dataset.task == "classification":
+        y = bool_labels(dataset.y)  # as the loaders give them (a Dataset built by hand may hold bools)
+        dataset = dataclasses.replace(dataset, y=y, target_names=[str(c) for c in sorted_labels(y)])
     notices: list = []
     if dataset.image_shape is not None:
         _check_image(dataset)

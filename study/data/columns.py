@@ -14,18 +14,60 @@ minute when any row has one).
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
-__all__ = ["take_structure", "parse_time", "time_text", "check_structure"]
+__all__ = ["take_structure", "parse_time", "time_text", "check_structure", "nested_kind"]
 
 _FLAGS = {"groups": "--groups", "time": "--time"}
 
 
 def _shown_rows(rows: np.ndarray) -> str:
     return ", ".join(str(i) for i in rows[:5]) + (", ..." if len(rows) > 5 else "")
+
+
+_NESTED = {list: "lists", tuple: "lists", np.ndarray: "lists", set: "sets", frozenset: "sets", dict: "records"}
+
+
+def nested_kind(values) -> str | None:
+    """What a column holds when its values are not single values: ``"lists"`` (Parquet list
+    columns arrive as arrays), ``"records"`` (struct columns arrive as dicts) or ``"sets"``;
+    None for a column of single values.
+
+    Parameters
+    ----------
+    values : pandas.Series or ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> nested_kind(pd.Series([[1, 2], None])), nested_kind(pd.Series([{"a": 1}])), nested_kind(pd.Series(["a"]))
+    ('lists', 'records', None)
+    """
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        arrow = dtype.pyarrow_dtype
+        return "records" if pa.types.is_struct(arrow) or pa.types.is_map(arrow) else \
+            "lists" if pa.types.is_nested(arrow) else None
+    if dtype is not None and not pd.api.types.is_object_dtype(dtype):
+        return None
+    items = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(items.ravel(), skipna=True) != "mixed":  # a fast scan: strings, numbers, dates
+        return None
+    nested = tuple(_NESTED)
+    for value in items.ravel():
+        if isinstance(value, nested):
+            return next(what for kind, what in _NESTED.items() if isinstance(value, kind))
+    return None
 
 
 def _column(df: pd.DataFrame, kind: str, column, target: str, name: str) -> pd.Series:
@@ -43,6 +85,11 @@ def _column(df: pd.DataFrame, kind: str, column, target: str, name: str) -> pd.S
                          f"{[c for c in df.columns if c != target]}. Pass one of them as {flag} ({kind} in TOML or "
                          "DataSource); names are case-sensitive.")
     series = df[column]
+    nested = nested_kind(series)
+    if nested:
+        raise ValueError(f"The {kind} column {column!r} of dataset {name!r} holds {nested} (a Parquet list or struct "
+                         f"column); expected one value per row. Choose another column for {flag}, or flatten it into "
+                         "single values before loading.")
     missing = np.flatnonzero(series.isna().to_numpy())
     if missing.size:
         raise ValueError(f"The {kind} column {column!r} of dataset {name!r} is missing in {missing.size} of "
@@ -55,8 +102,9 @@ def parse_time(series: pd.Series, column: str, name: str) -> np.ndarray:
     """The values of a time column as a sortable array.
 
     Numbers (not bools) stay numbers (int64 or float64); datetimes, and strings that pandas
-    parses as dates (``pd.to_datetime``, e.g. ``2024-01-31`` or ``2024-01-31 14:00``), become
-    ``datetime64[ns]`` (time-zone aware ones in UTC).
+    parses as dates in one format (``pd.to_datetime``: ISO 8601 such as ``2024-01-31`` or
+    ``2024-01-31 14:00``, else the one format every row parses in, e.g. ``31.01.2024``), become
+    ``datetime64[ns]`` (time-zone aware ones, and times with UTC offsets, in UTC).
 
     Parameters
     ----------
@@ -72,7 +120,9 @@ def parse_time(series: pd.Series, column: str, name: str) -> np.ndarray:
     Raises
     ------
     ValueError
-        Bools, or values that are neither numbers nor dates (the message names the first).
+        Bools, values that are neither numbers nor dates (the message names the first), dates
+        in several formats (the message counts the rows not in the most common format), or
+        times with and without a UTC offset in one column.
     """
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
@@ -84,15 +134,75 @@ def parse_time(series: pd.Series, column: str, name: str) -> np.ndarray:
         return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return series.to_numpy(dtype="datetime64[ns]")
+    return _parse_date_text(series.astype(str).str.strip(), series, column, name)
+
+
+_OFFSET = re.compile(r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$", re.IGNORECASE)
+"""A time of day followed by a UTC offset (``14:00+01:00``, ``14:00:00Z``): an absolute instant."""
+_GUESSED_VALUES = 1000
+"""Distinct values whose format is guessed (:func:`pandas.tseries.api.guess_datetime_format`)."""
+
+
+def _to_datetime(text: pd.Series, fmt: str, utc: bool) -> pd.Series:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas' note on inferring a format element by element
-        parsed = pd.to_datetime(series.astype(str), errors="coerce", format="mixed")
-    bad = np.flatnonzero(parsed.isna().to_numpy())
-    if bad.size:
-        raise ValueError(f"The time column {column!r} of dataset {name!r} holds values that are neither numbers nor "
-                         f"dates (e.g. {str(series.iloc[bad[0]])!r} in row {bad[0]}); expected numbers or dates such "
-                         "as 2024-01-31 that order the rows. Fix the column or choose another --time.")
-    if parsed.dt.tz is not None:
+        warnings.simplefilter("ignore")  # pandas' notes on inferring a format element by element
+        try:
+            return pd.to_datetime(text, format=fmt, errors="coerce", utc=utc)
+        except (ValueError, TypeError, OverflowError):  # e.g. a format pandas cannot apply
+            return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]" if utc else "datetime64[ns]")
+
+
+def _format_words(fmt: str) -> str:
+    return "ISO 8601 (YYYY-MM-DD, with an optional time)" if fmt == "ISO8601" else repr(fmt)
+
+
+def _parse_date_text(text: pd.Series, series: pd.Series, column: str, name: str) -> np.ndarray:
+    """Date strings in one format: ISO 8601, else the one format every row parses in.
+
+    A column whose rows are written in different formats (``2022-01-02`` and ``02/01/2022``) is
+    refused: pandas' element-by-element parsing would read ``02/01/2022`` as 1 February or as 2
+    January depending on the row, and order the rows wrongly without a word. Times with UTC
+    offsets are ordered as instants (in UTC); a column mixing times with and without an offset
+    is refused.
+    """
+    where = f"The time column {column!r} of dataset {name!r}"
+    with_offset = text.str.contains(_OFFSET).to_numpy()
+    if with_offset.any() and not with_offset.all():
+        aware, naive = np.flatnonzero(with_offset), np.flatnonzero(~with_offset)
+        raise ValueError(f"{where} mixes times with a UTC offset ({len(aware)} rows, e.g. {text.iloc[aware[0]]!r} in "
+                         f"row {aware[0]}) and without one ({len(naive)} rows, e.g. {text.iloc[naive[0]]!r} in row "
+                         f"{naive[0]}); expected an offset in every row or in none, so that the rows can be ordered. "
+                         "Write every time in one zone, or every time with its offset in ISO 8601 (e.g. "
+                         "2024-01-31T14:00:00+01:00).")
+    utc = bool(with_offset.all())
+    parsed = _to_datetime(text, "ISO8601", utc)
+    if parsed.isna().any():
+        distinct = pd.unique(text[parsed.isna()].to_numpy())[:_GUESSED_VALUES]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' notes on dayfirst
+            month_first = {guess_datetime_format(str(value)) for value in distinct} - {None}
+            day_first = {guess_datetime_format(str(value), dayfirst=True) for value in distinct} - {None}
+        candidates = {"ISO8601": parsed}
+        candidates.update((fmt, _to_datetime(text, fmt, utc)) for fmt in sorted(month_first | day_first))
+        # the format parsing most rows; on a tie ISO 8601, then month first (as pandas reads 02/01/2022)
+        best = max(candidates, key=lambda fmt: (int(candidates[fmt].notna().sum()), fmt == "ISO8601",
+                                                fmt in month_first))
+        parsed = candidates[best]
+        bad = np.flatnonzero(parsed.isna().to_numpy())
+        if bad.size:
+            lenient = _to_datetime(text.iloc[bad], "mixed", utc)  # element by element: slow, on these rows only
+            not_dates = bad[lenient.isna().to_numpy()]
+            if not_dates.size:
+                raise ValueError(f"{where} holds values that are neither numbers nor dates (e.g. "
+                                 f"{str(series.iloc[not_dates[0]])!r} in row {not_dates[0]}); expected numbers or "
+                                 "dates such as 2024-01-31 that order the rows. Fix the column or choose another "
+                                 "--time.")
+            raise ValueError(f"{where} mixes date formats: {bad.size} of {len(text)} rows "
+                             f"{'is' if bad.size == 1 else 'are'} not in its most "
+                             f"common format, {_format_words(best)}, e.g. {text.iloc[bad[0]]!r} in row {bad[0]}; "
+                             "their day, month and order would be guessed row by row. Expected one format in every "
+                             "row: rewrite the column in one format, preferably ISO 8601 (2024-01-31).")
+    if utc or parsed.dt.tz is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed.to_numpy(dtype="datetime64[ns]")
 
@@ -150,9 +260,10 @@ def take_structure(X: pd.DataFrame, *, name: str, target: str, groups=None, time
     ------
     ValueError
         Both columns given (grouped and time-ordered splits together are not supported), a
-        column that is missing or is the target, missing values in it, a time column that is
-        neither numbers nor dates, ``time_features`` without a time column, or a time feature
-        whose name is already a column.
+        column that is missing or is the target, holds lists or records, or has missing values,
+        a time column that is neither numbers nor dates or mixes date formats or times with and
+        without UTC offsets (:func:`parse_time`), ``time_features`` without a time column, or a
+        time feature whose name is already a column.
     """
     if groups is not None and time is not None:
         raise ValueError(f"Dataset {name!r} has both a groups column ({groups!r}) and a time column ({time!r}); "

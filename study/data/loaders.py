@@ -25,7 +25,7 @@ from sklearn import datasets as skdatasets
 
 from study.data.dataset import BUNDLED, Dataset, load_dataset
 from study.data.tables import TABLE_SUFFIXES, existing_file, from_dataframe, load_table, unreadable
-from study.data.targets import resolve_task, sorted_labels
+from study.data.targets import bool_labels, resolve_task, sorted_labels
 
 __all__ = ["from_dataframe", "load_table", "load_npz", "load_openml", "load_data"]
 
@@ -39,6 +39,23 @@ def _npz_arrays(path: Path) -> dict:
             return {key: archive[key] for key in archive.files}
     except (ValueError, OSError, EOFError) as exc:  # not a zip, truncated, pickled objects
         raise unreadable(path, "NumPy .npz", exc) from exc
+
+
+def _npz_feature_names(arrays: dict, X: np.ndarray, image_shape, path: Path) -> list | None:
+    """The ``feature_names`` array of an npz as ``str``: one name per column of (flattened) ``X``."""
+    if "feature_names" not in arrays:
+        return None
+    names = arrays["feature_names"]
+    width = X.shape[1]
+    has = (f"the images of shape {image_shape} have {width} pixels; expected one name per pixel" if image_shape
+           else f"X has {width} columns; expected one name per column")
+    if names.ndim != 1 or len(names) != width:
+        found = f"{len(names)} names" if names.ndim == 1 else f"shape {names.shape}"
+        raise ValueError(
+            f"feature_names in '{path}' has {found}, but {has}. Save exactly one name per column of X "
+            "(np.savez(path, X=X, y=y, feature_names=names)), or leave feature_names out."
+        )
+    return [str(f) for f in names]
 
 
 def load_npz(path, *, task: str | None = None, name: str | None = None) -> Dataset:
@@ -75,7 +92,8 @@ def load_npz(path, *, task: str | None = None, name: str | None = None) -> Datas
         A missing or unreadable file (object arrays are refused: the file is read with
         ``allow_pickle=False``), other array names, ``X`` that is not 2-D to 4-D or not
         numeric, images with a dimension of size 0, training and test images of different
-        shapes, ``y`` that is not 1-D (or (n, 1)), and the task errors of
+        shapes, ``y`` that is not 1-D (or (n, 1)), ``feature_names`` that is not one name per
+        column of ``X``, and the task errors of
         :func:`from_dataframe`.
     """
     path = existing_file(path)
@@ -124,6 +142,8 @@ def load_npz(path, *, task: str | None = None, name: str | None = None) -> Datas
             f"y in '{path}' has shape {y.shape}; expected (n_samples,) labels or values. "
             "For one-hot labels save y.argmax(axis=1)."
         )
+    if y.dtype.kind == "b":
+        y = bool_labels(y)  # labels "False" and "True", as for a table's boolean target
     image_shape = None
     if X.ndim > 2:
         image_shape = tuple(int(s) for s in X.shape[1:]) + ((1,) if X.ndim == 3 else ())
@@ -132,7 +152,7 @@ def load_npz(path, *, task: str | None = None, name: str | None = None) -> Datas
         X = X.astype(np.float32 if fits else np.float64)
     else:
         X = X.astype(np.float64)
-    feature_names = [str(f) for f in arrays["feature_names"]] if "feature_names" in arrays else None
+    feature_names = _npz_feature_names(arrays, X, image_shape, path)
     name = path.stem if name is None else str(name)
     task, notes = resolve_task(task, y, "y", name)
     return Dataset(

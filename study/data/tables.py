@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from study.data.columns import take_structure
+from study.data.columns import nested_kind, take_structure
 from study.data.dataset import Dataset
 from study.data.targets import resolve_task, sorted_labels, target_array
 from study.lines import plain_line
@@ -266,7 +266,8 @@ def from_dataframe(df: pd.DataFrame, target: str | None, *, name: str | None = N
     TypeError
         If ``df`` is not a DataFrame.
     ValueError
-        No or an unknown target column (the message lists the columns), unknown ``drop``
+        No or an unknown target column (the message lists the columns), a target column of
+        lists or records (a Parquet list or struct column), unknown ``drop``
         columns, duplicate column names (after conversion to ``str``), an unknown ``task``,
         ``task="regression"`` with a non-numeric target, and the errors of
         ``study.data.columns.take_structure`` (a missing groups or time column, ...).
@@ -300,6 +301,13 @@ def from_dataframe(df: pd.DataFrame, target: str | None, *, name: str | None = N
         raise ValueError(
             f"Cannot drop column(s) {unknown} of dataset {name!r}: not found; available "
             f"columns: {columns}. Check the spelling of drop."
+        )
+    nested = nested_kind(df[target])
+    if nested:
+        raise ValueError(
+            f"The target column {target!r} of dataset {name!r} holds {nested} (a Parquet list or struct column); "
+            "expected one label or value per row. Choose another --target, or flatten the column into single "
+            "values before loading."
         )
     y = target_array(df[target])
     task, notes = resolve_task(task, y, target, name, df[target].dtype)

@@ -8,8 +8,8 @@ import pandas as pd
 from backends import TASKS
 from backends.preprocessing import is_categorical
 
-__all__ = ["MAX_CLASSES", "detect_task", "explain_task", "target_array", "sorted_labels", "resolve_task",
-           "label_repr"]
+__all__ = ["MAX_CLASSES", "detect_task", "explain_task", "target_array", "bool_labels", "sorted_labels",
+           "resolve_task", "label_repr"]
 
 MAX_CLASSES = 20
 """A numeric target with at most this many distinct values, all whole numbers, is detected as
@@ -86,7 +86,8 @@ def explain_task(y) -> tuple:
 
 def target_array(series: pd.Series) -> np.ndarray:
     """The target as a NumPy array: numbers stay numbers (float with NaN when some are
-    missing), labels stay labels (object array, NaN for missing)."""
+    missing), labels stay labels (object array, NaN for missing); booleans become the labels
+    ``"False"`` and ``"True"`` (:func:`bool_labels`)."""
     dtype = series.dtype
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         if isinstance(dtype, np.dtype):
@@ -94,12 +95,41 @@ def target_array(series: pd.Series) -> np.ndarray:
         if series.isna().any():
             return series.to_numpy(dtype=np.float64, na_value=np.nan)
         return series.to_numpy(dtype=dtype.numpy_dtype)
-    if isinstance(dtype, np.dtype) and dtype.kind == "b":
-        return series.to_numpy()
-    if pd.api.types.is_bool_dtype(dtype) and not series.isna().any():
-        return series.to_numpy(dtype=bool)
+    if pd.api.types.is_bool_dtype(dtype):
+        return bool_labels(series)
     values = np.array(series.astype(object).to_numpy(), dtype=object)  # a writable copy
     values[series.isna().to_numpy()] = np.nan
+    return values
+
+
+def bool_labels(y) -> np.ndarray:
+    """A boolean target as the class labels ``"False"`` and ``"True"`` (object array, NaN for
+    missing), in the same order as the booleans (``"False" < "True"``, so ``"True"`` is the
+    positive class of binary metrics).
+
+    Labels travel through the study's tables as text (the predictions' ``proba:<class>``
+    columns, the report's class names, ``study.predict``'s output), where a bool label would
+    come back as the string ``"False"`` and no longer match the target; as text it is a label
+    like any other.
+
+    Parameters
+    ----------
+    y : pandas.Series or array-like of shape (n_samples,)
+        Booleans (numpy ``bool`` or pandas ``boolean``, with ``pd.NA`` for missing).
+
+    Returns
+    -------
+    ndarray of object of shape (n_samples,)
+
+    Examples
+    --------
+    >>> bool_labels(np.array([True, False])).tolist()
+    ['True', 'False']
+    """
+    series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+    missing = series.isna().to_numpy()
+    values = np.array(["True" if v else "False" for v in series.fillna(False).astype(bool)], dtype=object)
+    values[missing] = np.nan
     return values
 
 
