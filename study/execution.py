@@ -27,9 +27,10 @@ import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 
-from backends.preprocessing import FIT_LOG
 from study.lines import one_line
-from study.progress import Progress, fit_log_path
+
+# nothing heavy at the top: a worker imports this module (for _quiet_worker) before its
+# initializer runs, and only that initializer makes it end with the study (_quiet_worker)
 
 __all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "map_in_workers", "stop_workers", "fit_threads"]
 
@@ -152,9 +153,14 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
 def _executor(n_workers: int):
     from joblib.externals.loky import get_reusable_executor
 
+    from backends.preprocessing import FIT_LOG
+    from study.progress import fit_log_path
+
     # the same settings every time, so one pool serves a process's studies and their reports
     env = {**fit_threads(), FIT_LOG: str(fit_log_path())}
-    return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker, initargs=(os.getpid(),))
+    main_thread = threading.current_thread() is threading.main_thread()  # see _quiet_worker
+    return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker,
+                                 initargs=(os.getpid(), main_thread))
 
 
 def stop_workers() -> None:
@@ -196,19 +202,49 @@ def map_in_workers(function, calls: list, n_jobs: int) -> list:
 # draws its figures in the workers; the replacement is routine and loses no work
 warnings.filterwarnings("ignore", "A worker stopped while some jobs were given", UserWarning)
 
-PARENT_CHECK_SECONDS = 1.0
-"""How often a worker checks that the study's process is still alive."""
+PARENT_CHECK_SECONDS = 0.1
+"""How often a worker checks that the study's process is still alive (where the kernel does not
+end it at once, see :func:`_quiet_worker`)."""
+_PR_SET_PDEATHSIG = 1
 
 
-def _quiet_worker(parent: int) -> None:
+def _die_with_parent() -> bool:
+    """Linux: ask the kernel to SIGKILL this process when the thread that started it ends. Unlike
+    a watching thread, this needs neither the GIL (a fit in C code holding it for seconds) nor a
+    poll. False where unavailable."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import signal
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _quiet_worker(parent: int, main_thread: bool = False) -> None:
     """Set up a worker. Its standard error goes nowhere: its warnings and errors reach the study's
     process through its results, and what else it writes there is TensorFlow's start-up chatter.
-    It ends itself within :data:`PARENT_CHECK_SECONDS` of the study's process's death (killed,
-    even with SIGKILL), instead of finishing work nobody will read; ``parent`` is the study's
-    process id (passed, not read here: the study may have died while this worker started)."""
+
+    It ends with the study's process (killed, even with SIGKILL) instead of finishing work
+    nobody will read: on Linux, when the pool was made by the study's main thread, the kernel
+    kills it at once (``PR_SET_PDEATHSIG``; the kernel watches the thread that started a
+    worker, and a study's main thread lives as long as its process: workers started by another
+    thread are left to the watch alone); everywhere, a thread checks every
+    :data:`PARENT_CHECK_SECONDS` that the study's process is still its parent. ``parent`` is
+    the study's process id (passed, not read here: the study may have died while this worker
+    started); ``main_thread``: whether the pool was made by the study's main thread.
+    """
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+    if main_thread:
+        _die_with_parent()
+    if os.getppid() != parent:  # the study died before this worker could watch it
+        os._exit(1)
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
 
 
@@ -245,6 +281,8 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
     list of Outcome
         In completion order.
     """
+    from study.progress import Progress
+
     counter = itertools.count()
     ready: list = []
     outcomes: list = []

@@ -10,6 +10,8 @@ can be taken again (``write_report`` inside the command line's study).
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -37,6 +39,23 @@ def cache_lock_file(cache_dir: Path) -> Path:
     return cache_dir / "study.lock"
 
 
+def _unusable(lock_file: Path, exc: OSError) -> str:
+    """Why a lock file cannot be opened, and what to do."""
+    if os.path.islink(lock_file):
+        try:
+            target = f" (to {os.readlink(lock_file)!r})"
+        except OSError:
+            target = ""
+        return (f"The lock file {lock_file} is a symbolic link{target}, which a lock file of this tool never is: "
+                "something else put it there, and it is not followed. Remove it (it holds nothing) and run again, "
+                "or choose another folder.")
+    if exc.errno == errno.ELOOP:
+        return (f"The lock file {lock_file} cannot be opened: a symbolic link on its path loops ({exc.strerror}); "
+                "remove that link, or choose another folder.")
+    return (f"The lock file {lock_file} cannot be created or opened ({exc.strerror}); check that "
+            f"{lock_file.parent} is a folder this user can write, or choose another folder.")
+
+
 @contextlib.contextmanager
 def holding(lock_file: Path, in_use: str, timeout: float = 0.0):
     """Hold ``lock_file`` for the block's duration (its folder is created if missing).
@@ -53,13 +72,18 @@ def holding(lock_file: Path, in_use: str, timeout: float = 0.0):
     ------
     FolderInUse
         Another process still holds the lock after ``timeout`` seconds.
+    InputError
+        The lock file cannot be opened: a symbolic link (a lock file never is one; the lock
+        opens it without following links), or its folder cannot be created or written.
     """
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(lock_file, is_singleton=True)  # one object per path: reentrant in this process
     try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=timeout)
     except Timeout:
         raise FolderInUse(in_use) from None
+    except OSError as exc:
+        raise InputError(_unusable(lock_file, exc)) from None
     try:
         yield
     finally:

@@ -7,7 +7,9 @@ say nothing about read-only file systems, access control lists or a process runn
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -39,8 +41,9 @@ def folder_path(path, what: str, fix: str) -> Path:
     Raises
     ------
     InputError
-        An empty path (it would silently mean the current folder), a file system root, or an
-        existing file that is not a folder.
+        An empty path (it would silently mean the current folder), a file system root, an
+        existing file that is not a folder, or a symbolic link that loops (it would otherwise
+        look missing, and be replaced).
     """
     if not str(path).strip():
         raise InputError(f"{what} is an empty path, which would mean the current folder; {fix}.")
@@ -48,9 +51,14 @@ def folder_path(path, what: str, fix: str) -> Path:
     if folder.parent == folder:
         raise InputError(f"{what} {folder} is a file system root, which cannot be replaced; {fix}.")
     try:
-        is_file = folder.exists() and not folder.is_dir()
+        is_file = not stat.S_ISDIR(os.stat(folder).st_mode)
     except OSError as exc:
-        raise InputError(f"{what} {folder} cannot be inspected ({exc.strerror}); {fix}.") from None
+        if exc.errno == errno.ELOOP:  # realpath leaves a loop unresolved: the path is that link
+            raise InputError(f"{what} {path} is, or passes through, a symbolic link that loops ({folder}: "
+                             f"{exc.strerror}); {fix}, or remove the link.") from None
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):  # missing: it will be created (or refused then)
+            raise InputError(f"{what} {folder} cannot be inspected ({exc.strerror}); {fix}.") from None
+        is_file = False
     if is_file:
         raise InputError(f"{what} {folder} is a file; expected a folder; {fix}.")
     return folder

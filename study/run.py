@@ -20,6 +20,7 @@ from study.spec import DEFAULT_DATASETS, DEFAULT_MODELS, DataSource, InputError,
 
 EXIT_USAGE = 2
 EXIT_FAILED_UNITS = 1
+EXIT_NOT_WRITTEN = 3
 EXIT_INTERRUPTED = 130
 
 DESCRIPTION = """\
@@ -28,8 +29,10 @@ Compare classical and deep models on the same folds and write a generalization r
 With --config, the TOML file is applied first, then every option given on the command line
 overrides it (e.g. --config study.toml --quick --out /tmp/x). Exit status: 0 when every unit
 succeeded, 1 when some or all failed (recorded in the report), 2 for bad input (found before
-training) or an --out or --cache-dir folder that another study is using, 130 when interrupted
-(Ctrl-C; what finished is stored: run the same command again to resume)."""
+training; an option given twice too) or an --out or --cache-dir folder that another study is
+using, 3 when the report could not be written (disk full; the previous report is left as it
+was), 130 when interrupted (Ctrl-C; what finished is stored: run the same command again to
+resume)."""
 
 
 def _folder(text: str) -> Path:
@@ -40,12 +43,61 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
+class RepeatedOption(ValueError):
+    """An option given twice on the command line (the second would silently replace the first)."""
+
+
+def _refuse_repeat(action: argparse.Action, namespace: argparse.Namespace, option: str, value) -> None:
+    """Raise :class:`RepeatedOption` when ``action``'s option was given before (options left out
+    are absent from the namespace: ``argument_default=SUPPRESS``)."""
+    if not hasattr(namespace, action.dest):
+        return
+    before = getattr(namespace, action.dest)
+    if action.nargs == 0 and before == value:
+        return  # the same flag twice (--quick --quick): nothing is lost
+    names = "/".join(action.option_strings)
+    if action.nargs == 0:
+        raise RepeatedOption(f"{names} given twice, with opposite meanings (the last, {option}, would silently win); "
+                             "give it once.")
+
+    def shown(value) -> str:
+        return "no value" if value is None else " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    fix = (f"list every value after one {action.option_strings[0]}" if action.nargs in ("+", "*") else
+           "several files: one [[datasets]] table each (path, target) in a --config TOML file" if action.dest == "data"
+           else "keep the one you mean")
+    raise RepeatedOption(f"{option} given twice ({shown(before)!r}, then {shown(value)!r}); expected it once: the "
+                         f"second would silently replace the first. Give it once ({fix}).")
+
+
+class _StoreOnce(argparse._StoreAction):
+    def __call__(self, parser, namespace, values, option_string=None):
+        _refuse_repeat(self, namespace, option_string, values)
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _StoreTrueOnce(argparse._StoreTrueAction):
+    def __call__(self, parser, namespace, values, option_string=None):
+        _refuse_repeat(self, namespace, option_string, self.const)
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _BooleanOnce(argparse.BooleanOptionalAction):
+    def __call__(self, parser, namespace, values, option_string=None):
+        _refuse_repeat(self, namespace, option_string, not option_string.startswith("--no-"))
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser. Options left out are absent from the parsed namespace, so
-    that only the options actually given override a ``--config`` file."""
+    that only the options actually given override a ``--config`` file. An option given twice
+    raises :class:`RepeatedOption` (the same flag twice is accepted)."""
     parser = argparse.ArgumentParser(prog="python -m study.run", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      argument_default=argparse.SUPPRESS)
+    for name in (None, "store"):
+        parser.register("action", name, _StoreOnce)
+    parser.register("action", "store_true", _StoreTrueOnce)
     add = parser.add_argument
     add("--config", type=Path, metavar="TOML", help="read the study from a TOML file (see examples/); "
         "options given beside it override the file")
@@ -74,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--models", nargs="+", help=f"models (default: {' '.join(DEFAULT_MODELS)})")
     add("--cv", type=int, help="number of shared stratified folds (default: 5)")
     add("--repeats", type=int, help="repetitions of the k-fold split, e.g. --cv 5 --repeats 2 for 5x2 CV (default: 1)")
-    add("--nested", action=argparse.BooleanOptionalAction,
+    add("--nested", action=_BooleanOnce,
         help="nested cross-validation (outer: the shared folds; inner: the same grid search); "
              "default: on, off with --quick")
     add("--test-size", type=float, help="hold-out test fraction (default: 0.2)")
@@ -85,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--scheduler", metavar="ADDRESS", help="run the fits on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
     add("--cache-dir", type=_folder, help="finished work is stored here and reused by reruns (default: .study_cache)")
     add("--no-cache", action="store_true", help="neither reuse nor store finished work")
-    add("--diagnostics", action=argparse.BooleanOptionalAction,
+    add("--diagnostics", action=_BooleanOnce,
         help="learning/validation curves, Keras histories, regularization ablation, class imbalance; "
              "default: on, off with --quick (--no-diagnostics for a quick comparison)")
     add("--mlflow", nargs="?", const=None, metavar="TRACKING_URI",
@@ -161,6 +213,19 @@ def _interrupted(exc: KeyboardInterrupt, spec: StudySpec) -> int:
     return EXIT_INTERRUPTED
 
 
+def _not_written(exc: OSError, spec: StudySpec) -> int:
+    """The report could not be written (the previous one is left as it was, ``study.report.folder``):
+    one line; returns :data:`EXIT_NOT_WRITTEN`."""
+    where = f" {exc.filename}" if exc.filename else ""
+    why = f"{exc.strerror} (errno {exc.errno})" if exc.strerror else plain_line(exc)
+    again = (f"what was computed is stored in {spec.cache_dir} and is not computed again" if spec.cache_dir is not None
+             else "nothing was stored (--no-cache), so everything is computed again")
+    print(f"error: The report could not be written to {spec.out}: writing{where} failed: {why}. The previous report, "
+          f"if any, is left as it was. Free some space (or fix the folder's permissions), then run the same command "
+          f"again: {again}.", file=sys.stderr)
+    return EXIT_NOT_WRITTEN
+
+
 def _tracking_uri(store: str | None) -> str:
     from study.tracking import tracking_uri
 
@@ -199,9 +264,13 @@ def _terminal():
 
 def main(argv: list | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 some or all units failed, 2 usage or input
-    error, or a folder in use by another study, 130 interrupted)."""
+    error, or a folder in use by another study, 3 the report could not be written, 130
+    interrupted)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except RepeatedOption as exc:
+        return usage_error(exc)
     mlflow = "mlflow" in vars(args)
     mlflow_store = vars(args).pop("mlflow", None)
     # TensorFlow's C++ log (CUDA probing on CPU machines, graph notes) is noise here; its errors
@@ -213,9 +282,10 @@ def main(argv: list | None = None) -> int:
         except ValueError as exc:
             return usage_error(exc)
         try:
-            from study.folders import study_folders
-            from study.locks import FolderInUse
+            # heavy imports only now (bad options are refused fast); the handlers below name only
+            # what is imported at the top, so an import that fails shows as itself
             from study.execution import stop_workers
+            from study.folders import study_folders
             from study.report import write_report
             from study.runner import run_study
 
@@ -223,12 +293,16 @@ def main(argv: list | None = None) -> int:
             # the folders are checked, and held (one study per folder) until the report is in place
             with study_folders(spec.out, spec.cache_dir):
                 result = run_study(spec)
-                path = write_report(result, spec.out)
+                try:
+                    path = write_report(result, spec.out)
+                except OSError as exc:  # disk full, quota, a folder made read-only meanwhile
+                    stop_workers()
+                    return _not_written(exc, spec)
                 print(f"wrote {path}")
                 if uri is not None:
                     _log_to_mlflow(result, path.parent, uri)
             stop_workers()  # idle now: ended in order, before the interpreter exits
-        except (InputError, FolderInUse) as exc:  # raised before any training (or by the MLflow store)
+        except InputError as exc:  # raised before any training (a folder in use too; or by the MLflow store)
             return usage_error(exc)
         except KeyboardInterrupt as exc:
             return _interrupted(exc, spec)

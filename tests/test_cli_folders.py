@@ -278,3 +278,106 @@ def test_the_locks_are_released_on_every_exit_path(tmp_path, capsys):
     assert (tmp_path / ".out.lock").exists() and held() == ""
     assert main([*STUDY, "--out", str(out), "--cache-dir", str(cache)]) == 0
     assert (out / "report.md").exists() and held() == ""
+
+
+def _one_line_exit_2(code, err: str) -> str:
+    """The single line of a refusal before training (status 2, no traceback, no progress)."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err and "fits" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "a.csv", "--data", "b.csv"], "error: --data given twice ('a.csv', then 'b.csv'); expected it once: "
+     "the second would silently replace the first. Give it once (several files: one [[datasets]] table each "
+     "(path, target) in a --config TOML file)."),
+    (["--seed", "1", "--seed=2"], "error: --seed given twice ('1', then '2'); expected it once: the second would "
+     "silently replace the first. Give it once (keep the one you mean)."),
+    (["--metrics", "accuracy", "f1_macro", "--metrics", "roc_auc"], "error: --metrics given twice ('accuracy "
+     "f1_macro', then 'roc_auc'); expected it once: the second would silently replace the first. Give it once (list "
+     "every value after one --metrics)."),
+    (["--nested", "--no-nested"], "error: --nested/--no-nested given twice, with opposite meanings (the last, "
+     "--no-nested, would silently win); give it once."),
+    (["--out", "x", "--ou", "y"], "error: --out given twice ('x', then 'y')"),  # an abbreviation is the same option
+])
+def test_an_option_given_twice_is_refused(tmp_path, capsys, monkeypatch, args, message):
+    from study.run import main
+
+    monkeypatch.chdir(tmp_path)
+    line = _one_line_exit_2(main([*STUDY, *args]), capsys.readouterr().err)
+    assert line.startswith(message), line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_same_flag_twice_is_accepted():
+    from study.run import build_parser
+
+    assert build_parser().parse_args(["--quick", "--quick", "--nested", "--nested"]).quick is True
+
+
+def test_an_out_that_is_a_symlink_loop_is_refused_and_kept(tmp_path, capsys):
+    from study.run import main
+
+    (tmp_path / "loop").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop")
+    for out in (tmp_path / "loop", tmp_path / "loop" / "report"):
+        line = _one_line_exit_2(main([*STUDY, "--out", str(out), "--no-cache"]), capsys.readouterr().err)
+        expected = f"error: The report folder {out} is, or passes through, a symbolic link that loops ("
+        assert line.startswith(expected), line
+        assert line.endswith("Too many levels of symbolic links); choose another output folder (--out), or remove "
+                             "the link."), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop", "loop2"] and (tmp_path / "loop").is_symlink()
+
+
+@pytest.mark.parametrize("target", ["victim", ".out.lock"])
+def test_a_symlink_planted_at_the_lock_file_is_refused_and_not_followed(tmp_path, capsys, target):
+    from study.run import main
+
+    (tmp_path / "victim").write_text("precious")
+    (tmp_path / ".out.lock").symlink_to(tmp_path / target)  # to another file, or to itself (ELOOP)
+    line = _one_line_exit_2(main([*STUDY, "--out", str(tmp_path / "out"), "--no-cache"]), capsys.readouterr().err)
+    assert line == (f"error: The lock file {tmp_path / '.out.lock'} is a symbolic link (to "
+                    f"{str(tmp_path / target)!r}), which a lock file of this tool never is: something else put it "
+                    "there, and it is not followed. Remove it (it holds nothing) and run again, or choose another "
+                    "folder.")
+    assert (tmp_path / "victim").read_text() == "precious" and not (tmp_path / "out").exists()
+
+
+def test_a_full_disk_while_writing_the_report_exits_3_in_one_line_and_keeps_the_old_report(tmp_path, capsys,
+                                                                                           monkeypatch):
+    import errno
+
+    import study.report
+    import study.runner
+    from study.run import main
+    from tests.test_report_folder import _result, _siblings, _snapshot
+
+    out = tmp_path / "out"
+    study.report.write_report(_result(), out)
+    before = _snapshot(out)
+    monkeypatch.setattr(study.runner, "run_study", lambda spec: _result(("d1",)))  # no training needed here
+    write = study.report.atomic_write_text
+
+    def full_disk(path, text):
+        if path.name == "report.html":  # the CSV files and study.json were written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write(path, text)
+
+    monkeypatch.setattr(study.report, "atomic_write_text", full_disk)
+    code = main([*STUDY, "--out", str(out), "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 3 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0] == (f"error: The report could not be written to {out}: writing failed: No space left on device "
+                        "(errno 28). The previous report, if any, is left as it was. Free some space (or fix the "
+                        "folder's permissions), then run the same command again: what was computed is stored in "
+                        f"{tmp_path / 'cache'} and is not computed again.")
+    assert _snapshot(out) == before and _siblings(out) == ["cache"]  # no staging folder left
+
+
+def test_an_import_that_fails_inside_main_shows_as_itself(tmp_path, monkeypatch):
+    from study.run import main
+
+    monkeypatch.setitem(sys.modules, "study.folders", None)  # any later import fails so
+    with pytest.raises(ImportError, match="study.folders"):
+        main([*STUDY, "--out", str(tmp_path / "out"), "--no-cache"])

@@ -1,6 +1,7 @@
 """Work items on joblib's loky workers: longest first, follow-ups at once, one error policy, the store."""
 
 import os
+import sys
 import warnings
 
 import pytest
@@ -137,3 +138,63 @@ def test_map_in_workers_keeps_the_order_and_raises_what_was_raised():
     assert {pid for _, pid in map_in_workers(_describe, [("a",), ("b",)], n_jobs=1)} == {os.getpid()}
     with pytest.raises(RuntimeError, match="broke"):
         map_in_workers(_fail, [("a",), ("b",)], n_jobs=2)
+
+
+HOG = """\
+from study.execution import map_in_workers
+map_in_workers(sum, [(range(10 ** 13),), (range(10 ** 13),)], n_jobs=2)
+"""
+"""Two workers in ``sum(range(...))``: C code that holds the GIL for hours, so that a watching
+thread in the worker never runs."""
+
+
+def still_running(processes: list, seconds: float) -> list:
+    """Those of ``processes`` (psutil) still running ``seconds`` later: neither gone nor a zombie
+    (a killed orphan stays one until the system's init reaps it)."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while True:
+        running = []
+        for process in processes:
+            try:
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    running.append(process)
+            except psutil.NoSuchProcess:
+                pass
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="elsewhere only the watching thread ends a worker")
+def test_workers_holding_the_gil_end_within_2_seconds_of_a_killed_study():
+    """The kernel ends them (PR_SET_PDEATHSIG): their watching thread never gets the GIL."""
+    import signal
+    import subprocess
+    import time
+
+    import psutil
+
+    study = subprocess.Popen([sys.executable, "-c", HOG], cwd=os.path.dirname(os.path.dirname(__file__)),
+                             stderr=subprocess.DEVNULL)  # the resource tracker reports the killed study's locks
+    workers = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and study.poll() is None and len(workers) < 2:
+            time.sleep(0.2)
+            workers = [p for p in psutil.Process(study.pid).children() if "LokyProcess" in " ".join(p.cmdline())]
+        assert study.poll() is None and len(workers) == 2, "the workers did not start"
+        time.sleep(4)  # started, and summing
+        study.send_signal(signal.SIGKILL)
+        alive = still_running(workers, 2.0)
+        assert not alive, f"workers outlived the killed study by 2 s: {alive}"
+    finally:
+        study.kill()
+        for worker in workers:
+            try:
+                worker.kill()
+            except psutil.NoSuchProcess:
+                pass

@@ -245,3 +245,20 @@ def test_a_study_where_nothing_scored_still_has_a_report(tmp_path, status):
     if status == "failed":
         assert "| logistic_regression | scikit-learn | FAILED: RuntimeError: cannot fit colour \\| pipe |" in report
     assert "\x1b" not in report
+
+
+def test_a_file_that_cannot_be_written_leaves_no_temporary_file_and_the_old_one(tmp_path, monkeypatch):
+    import errno
+
+    from study.report import files
+
+    path = tmp_path / "report.md"
+    files.atomic_write_text(path, "old")
+
+    def full_disk(source, target):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        files.atomic_write_text(path, "new")
+    assert path.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]

@@ -3,6 +3,7 @@ a reader never sees a half-written file."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -26,9 +27,21 @@ def publish(tmp: str, path: Path) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and a rename.
+
+    Raises
+    ------
+    OSError
+        The file could not be written (e.g. ``ENOSPC``, disk full): ``path`` is left as it was
+        and the temporary file is removed.
+    """
     path = Path(path)
     tmp = temporary_path(path, ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    publish(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        publish(tmp, path)
+    except BaseException:  # a full disk, an interruption: no temporary file is left behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
