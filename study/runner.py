@@ -108,6 +108,18 @@ class StudyResult:
                            "Only successful units keep their model.")
         return self.models[dataset, model].estimator()
 
+    def __repr__(self) -> str:
+        """A few lines, never the stored models' bytes: the datasets and models, the best model
+        of each dataset by its CV score (the chance baseline excluded) and the failed units."""
+        verdicts = self.tables.get("verdicts")
+        best = [] if verdicts is None or verdicts.empty else [
+            f"{dataset}: {name} (CV {rows.set_index('model').loc[name, 'validation_mean']:.3f})"
+            for dataset, rows in verdicts.groupby("dataset", sort=False) for name in rows["best_model"].iloc[:1]]
+        failed = self.failed[["dataset", "model"]].drop_duplicates()
+        return (f"StudyResult(datasets={self.spec.dataset_names}, models={self.spec.model_names}, "
+                f"best: {'; '.join(best) or 'none'}; failed units: {len(failed)}; tables: {sorted(self.tables)}; "
+                "write_report(result, folder) writes the report)")
+
     def _repr_html_(self) -> str:
         """Jupyter's display: per dataset the side-by-side table and the gap figure."""
         from study.report.notebook import result_html

@@ -198,3 +198,12 @@ def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp
     result = run_study(broken, progress=False)
     assert result.tables["failures"][["model", "work"]].values.tolist() == [["broken", "unit"]]
     assert result.results.drop_duplicates("model")["status"].tolist() == ["failed", "ok"]  # broken, the baseline
+
+
+def test_a_study_result_prints_as_a_short_summary_not_its_models(tmp_path):
+    result = run_study(StudySpec(datasets=("wine",), models=("ridge",), quick=True, cache_dir=tmp_path / "cache"),
+                       progress=False)
+    text = repr(result)
+    best = result.tables["verdicts"].set_index("model").loc["ridge", "validation_mean"]
+    assert text.startswith("StudyResult(datasets=['wine'], models=['ridge'], best: wine: ridge (CV ")
+    assert f"(CV {best:.3f}); failed units: 0;" in text and len(text) < 2000 and str(result) == text

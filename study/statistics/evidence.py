@@ -127,7 +127,8 @@ def _steps(curves: list, stronger: bool) -> list:
     for sweep in curves:
         old, cv, gap = sweep["points"][sweep["chosen"]]
         others = sweep["points"][sweep["chosen"] + 1:] if stronger else sweep["points"][:sweep["chosen"]]
-        steps += [Step(sweep["knob"], old, value, gap, gap_after, cv_after - cv) for value, cv_after, gap_after in others]
+        steps += [Step(sweep["knob"], old, value, gap, gap_after, cv_after - cv)
+                  for value, cv_after, gap_after in others]
     return steps
 
 
