@@ -68,18 +68,20 @@ score (highest mean CV, never `{BASELINE}`) - this one's. The first rule that ma
 """
 
 
+def _not_closing(curves: list) -> str:
+    """What the validation curves show when no setting closes the gap: the best one's narrowing."""
+    narrowing = narrowing_step(curves)
+    knobs = " or ".join(sweep["knob"] for sweep in curves)
+    return f"no setting of {knobs} closes it" + (f" (the best, {narrowing.text()}, narrows it)" if narrowing else "")
+
+
 def _overfitting_remedy(curves, lc) -> tuple:
     """(advice, remedy) of a confirmed gap: a closing setting, else the narrowest one and the next remedy."""
     closing = closing_step(curves or [])
     if closing is not None:
         return (f"regularize more: {closing.knob} {closing.new}",
                 f"regularize more: {closing.text()} closes the gap (validation curve)")
-    parts = []
-    if curves:
-        knobs = " or ".join(sweep["knob"] for sweep in curves)
-        narrowing = narrowing_step(curves)
-        parts.append(f"no setting of {knobs} closes it" + (f" (the best, {narrowing.text()}, narrows it)"
-                                                             if narrowing else ""))
+    parts = [_not_closing(curves)] if curves else []
     if lc is not None and lc.confirmed:
         return "more training data", "; ".join([*parts, f"more training data: {lc.text()}"])
     return "a simpler model", "; ".join([*parts, "a simpler model, or features with more signal"])
@@ -100,9 +102,7 @@ def _chance_remedy(best_model: str, best_beats_chance: bool, history, curves, ga
             advice = f"regularize more: {closing.knob} {closing.new}"
             remedy += f"; its gap: regularize more: {closing.text()} closes it (validation curve)"
         elif gap_confirmed and curves:
-            narrowing = narrowing_step(curves)
-            remedy += (f"; its gap: no setting of {' or '.join(sweep['knob'] for sweep in curves)} closes it"
-                       + (f" (the best, {narrowing.text()}, narrows it)" if narrowing else ""))
+            remedy += f"; its gap: {_not_closing(curves)}"
     if history is not None and history.improving:
         remedy += f"; {history.text()}: train longer first"
     return advice, remedy
