@@ -52,7 +52,7 @@ def read_table(path, text=()) -> pd.DataFrame:
         A missing or unreadable file, one without any row, or a header that repeats a column
         name (named as in the file).
     """
-    from study.data.tables import _read_csv, _refuse_repeated, unreadable
+    from study.data.tables import RepeatedColumns, read_csv, unreadable
 
     path = Path(path)
     if not path.is_file():
@@ -60,19 +60,13 @@ def read_table(path, text=()) -> pd.DataFrame:
         raise InputError(f"Data file '{path}' {what}; expected a CSV file with a header row and one row per "
                          "sample to predict. Check the path.")
     try:
-        table, header, used, _ = _read_csv(path, None)
-    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(str(unreadable(path, "CSV", exc))) from None
-    try:
-        _refuse_repeated(path, header, None, renamed=True)
-    except ValueError as exc:
+        table = read_csv(path, text=text)
+    except RepeatedColumns as exc:
         raise InputError(str(exc)) from None
+    except (OSError, ValueError) as exc:  # pandas' ParserError and UnicodeDecodeError are ValueErrors
+        raise InputError(str(unreadable(path, "CSV", exc))) from None
     if table.empty:
         raise InputError(f"Data file '{path}' has no rows; expected a header row and at least one row to predict.")
-    text = [name for name in text if name in table.columns and not pd.api.types.is_object_dtype(table[name])]
-    if text:
-        raw = pd.read_csv(path, sep=used, usecols=text, dtype=str)
-        table = table.assign(**{name: raw[name].astype(object) for name in text})
     return table
 
 

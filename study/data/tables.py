@@ -21,7 +21,7 @@ from study.data.dataset import Dataset
 from study.data.targets import resolve_task, sorted_labels, target_array
 from study.lines import plain_line
 
-__all__ = ["from_dataframe", "load_table", "read_csv", "check_separator", "sniff_separator", "SEPARATORS"]
+__all__ = ["from_dataframe", "load_table", "read_csv", "RepeatedColumns", "check_separator", "sniff_separator", "SEPARATORS"]
 
 TABLE_SUFFIXES = (".csv", ".parquet")
 SEPARATORS = ",;\t|"
@@ -147,26 +147,42 @@ def _first_lines(path: Path) -> list:
         return list(itertools.islice(handle, SNIFF_LINES))
 
 
-def _read_csv(path: Path, sep: str | None) -> tuple:
-    """``(df, header, used, detected)``: the DataFrame, the raw header row (before pandas renames
-    repeated names), the separator used and the one detected (None if given or unsure)."""
+def _read_csv(path: Path, sep: str | None, text=()) -> tuple:
+    """``(df, header, used, detected)``: the DataFrame (the ``text`` columns as the text the file
+    holds), the raw header row (before pandas renames repeated names), the separator used and the
+    one detected (None if given or unsure)."""
     detected = sniff_separator(_first_lines(path)) if sep is None else None
     used = sep or detected or ","
     header = pd.read_csv(path, sep=used, header=None, nrows=1, dtype=str, keep_default_na=False)
     names = [str(v) for v in header.iloc[0]] if len(header) else []
-    return pd.read_csv(path, sep=used), names, used, detected
+    text = [name for name in text if name in names]
+    df = pd.read_csv(path, sep=used, dtype={name: str for name in text} or None)
+    return df.assign(**{name: df[name].astype(object) for name in text}), names, used, detected
 
 
-def read_csv(path, sep: str | None = None) -> pd.DataFrame:
+def read_csv(path, sep: str | None = None, *, text=()) -> pd.DataFrame:
     """A CSV file as a DataFrame, read as :func:`load_table` reads it: ``sep``, or the separator
-    detected from its first lines (:func:`sniff_separator`), else a comma.
+    detected from its first lines (:func:`sniff_separator`), else a comma; a header that repeats
+    a column name is refused.
+
+    Parameters
+    ----------
+    path : path-like
+    sep : str or None, default=None
+    text : sequence of str, default=()
+        Columns kept as the text the file holds (``"7.50"`` stays ``"7.50"``).
 
     Raises
     ------
     OSError, ValueError, pandas.errors.ParserError, UnicodeDecodeError
         The reader's errors (:func:`unreadable` words them).
+    RepeatedColumns
+        A header that repeats a column name (a ValueError naming it as the file does).
     """
-    return _read_csv(Path(path), sep)[0]
+    path = Path(path)
+    df, names, _, _ = _read_csv(path, sep, text)
+    _refuse_repeated(path, names, None, renamed=True)
+    return df
 
 
 def _check_csv(path: Path, df: pd.DataFrame, used: str) -> None:
@@ -181,6 +197,10 @@ def _check_csv(path: Path, df: pd.DataFrame, used: str) -> None:
             )
 
 
+class RepeatedColumns(ValueError):
+    """A file whose header repeats a column name."""
+
+
 def _refuse_repeated(path: Path, names: list, target, renamed: bool) -> None:
     """Refuse a file whose header repeats a column name (``renamed``: pandas would rename the copies)."""
     repeated = sorted({n for n in names if n and names.count(n) > 1})
@@ -192,7 +212,7 @@ def _refuse_repeated(path: Path, names: list, target, renamed: bool) -> None:
         notes.append(f"a copy of the target {str(target)!r} would become a feature" if renamed
                      else f"the target {str(target)!r} is ambiguous")
     why = f" ({'; '.join(notes)})" if notes else ""
-    raise ValueError(
+    raise RepeatedColumns(
         f"'{path}' has duplicate column names {repeated}{why}; expected unique names. Rename or remove "
         "the repeated columns in the file."
     )
