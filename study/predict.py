@@ -231,12 +231,15 @@ def predict(model, data, *, say=None) -> pd.DataFrame:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m study.predict", description=(
+    from study.cli_options import OneLineParser, once_actions
+
+    parser = once_actions(OneLineParser(prog="python -m study.predict", argument_default=argparse.SUPPRESS, description=(
         "Predict with a model the study stored (OUT/models/<dataset>/<model>): one row per row of --data, "
         "y_pred and the class probabilities (proba:<class>) where the model has them. The folder is checked "
         "first (model.json, the files' digests, the library versions); estimator.pkl is a pickle, which can "
         "run code: load only models you trust. Exit status 2 for bad input (a folder that is not a stored "
-        "model or whose files were edited, an unreadable CSV, columns or values the model was not trained on)."))
+        "model or whose files were edited, an unreadable CSV, columns or values the model was not trained on; an "
+        "option given twice).")))
     parser.add_argument("--model", required=True, type=Path, metavar="FOLDER",
                         help="a stored model folder, e.g. reports/default/models/wine/keras_dense")
     parser.add_argument("--data", required=True, type=Path, metavar="CSV",
@@ -270,9 +273,14 @@ def _say(line: str) -> None:
 def main(argv: list | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 2 bad input, reported in one line;
     :data:`EXIT_BROKEN_PIPE` when stdout's reader stopped reading)."""
+    from study.cli_options import RepeatedOption
     from study.run import usage_error
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except RepeatedOption as exc:
+        return usage_error(exc)
+    out = getattr(args, "out", None)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         predictions = predict(args.model, args.data, say=_say)
@@ -281,7 +289,7 @@ def main(argv: list | None = None) -> int:
     except OSError as exc:  # a file of the folder or the table that cannot be read (permissions)
         return usage_error(InputError(f"Cannot read {exc.filename or args.model!s} ({exc.strerror or exc}); "
                                       "check the paths given to --model and --data and their permissions."))
-    if args.out is None:
+    if out is None:
         try:
             predictions.to_csv(sys.stdout, index=False)
             sys.stdout.flush()
@@ -291,11 +299,11 @@ def main(argv: list | None = None) -> int:
     from study.report.files import atomic_write_text
 
     try:
-        atomic_write_text(args.out, predictions.to_csv(index=False))
+        atomic_write_text(out, predictions.to_csv(index=False))
     except OSError as exc:
-        return usage_error(InputError(f"Cannot write the predictions to '{args.out}' ({exc.strerror or exc}); "
+        return usage_error(InputError(f"Cannot write the predictions to '{out}' ({exc.strerror or exc}); "
                                       "choose another --out path in a writable folder."))
-    print(f"wrote {len(predictions)} predictions to {args.out}", file=sys.stderr)
+    print(f"wrote {len(predictions)} predictions to {out}", file=sys.stderr)
     return 0
 
 

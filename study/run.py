@@ -15,10 +15,10 @@ import warnings
 from dataclasses import fields, replace
 from pathlib import Path
 
+from study.cli_options import EXIT_USAGE, BooleanOnce, OneLineParser, RepeatedOption, once_actions
 from study.lines import plain_line
 from study.spec import DEFAULT_DATASETS, DEFAULT_MODELS, DataSource, InputError, StudySpec
 
-EXIT_USAGE = 2
 EXIT_FAILED_UNITS = 1
 EXIT_NOT_WRITTEN = 3
 EXIT_INTERRUPTED = 130
@@ -43,61 +43,14 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
-class RepeatedOption(ValueError):
-    """An option given twice on the command line (the second would silently replace the first)."""
-
-
-def _refuse_repeat(action: argparse.Action, namespace: argparse.Namespace, option: str, value) -> None:
-    """Raise :class:`RepeatedOption` when ``action``'s option was given before (options left out
-    are absent from the namespace: ``argument_default=SUPPRESS``)."""
-    if not hasattr(namespace, action.dest):
-        return
-    before = getattr(namespace, action.dest)
-    if action.nargs == 0 and before == value:
-        return  # the same flag twice (--quick --quick): nothing is lost
-    names = "/".join(action.option_strings)
-    if action.nargs == 0:
-        raise RepeatedOption(f"{names} given twice, with opposite meanings (the last, {option}, would silently win); "
-                             "give it once.")
-
-    def shown(value) -> str:
-        return "no value" if value is None else " ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-    fix = (f"list every value after one {action.option_strings[0]}" if action.nargs in ("+", "*") else
-           "several files: one [[datasets]] table each (path, target) in a --config TOML file" if action.dest == "data"
-           else "keep the one you mean")
-    raise RepeatedOption(f"{option} given twice ({shown(before)!r}, then {shown(value)!r}); expected it once: the "
-                         f"second would silently replace the first. Give it once ({fix}).")
-
-
-class _StoreOnce(argparse._StoreAction):
-    def __call__(self, parser, namespace, values, option_string=None):
-        _refuse_repeat(self, namespace, option_string, values)
-        super().__call__(parser, namespace, values, option_string)
-
-
-class _StoreTrueOnce(argparse._StoreTrueAction):
-    def __call__(self, parser, namespace, values, option_string=None):
-        _refuse_repeat(self, namespace, option_string, self.const)
-        super().__call__(parser, namespace, values, option_string)
-
-
-class _BooleanOnce(argparse.BooleanOptionalAction):
-    def __call__(self, parser, namespace, values, option_string=None):
-        _refuse_repeat(self, namespace, option_string, not option_string.startswith("--no-"))
-        super().__call__(parser, namespace, values, option_string)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser. Options left out are absent from the parsed namespace, so
     that only the options actually given override a ``--config`` file. An option given twice
     raises :class:`RepeatedOption` (the same flag twice is accepted)."""
-    parser = argparse.ArgumentParser(prog="python -m study.run", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     argument_default=argparse.SUPPRESS)
-    for name in (None, "store"):
-        parser.register("action", name, _StoreOnce)
-    parser.register("action", "store_true", _StoreTrueOnce)
+    parser = once_actions(OneLineParser(prog="python -m study.run", description=DESCRIPTION,
+                                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                                        argument_default=argparse.SUPPRESS))
+    parser.repeat_hints = {"data": "several files: one [[datasets]] table each (path, target) in a --config TOML file"}
     add = parser.add_argument
     add("--config", type=Path, metavar="TOML", help="read the study from a TOML file (see examples/); "
         "options given beside it override the file")
@@ -126,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--models", nargs="+", help=f"models (default: {' '.join(DEFAULT_MODELS)})")
     add("--cv", type=int, help="number of shared stratified folds (default: 5)")
     add("--repeats", type=int, help="repetitions of the k-fold split, e.g. --cv 5 --repeats 2 for 5x2 CV (default: 1)")
-    add("--nested", action=_BooleanOnce,
+    add("--nested", action=BooleanOnce,
         help="nested cross-validation (outer: the shared folds; inner: the same grid search); "
              "default: on, off with --quick")
     add("--test-size", type=float, help="hold-out test fraction (default: 0.2)")
@@ -137,12 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     add("--scheduler", metavar="ADDRESS", help="run the fits on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
     add("--cache-dir", type=_folder, help="finished work is stored here and reused by reruns (default: .study_cache)")
     add("--no-cache", action="store_true", help="neither reuse nor store finished work")
-    add("--diagnostics", action=_BooleanOnce,
+    add("--diagnostics", action=BooleanOnce,
         help="learning/validation curves, Keras histories, regularization ablation, class imbalance; "
              "default: on, off with --quick (--no-diagnostics for a quick comparison)")
     add("--mlflow", nargs="?", const=None, metavar="TRACKING_URI",
         help="log the study to MLflow once its report is written: a parent run, one child run per dataset x model "
-             "(needs pip install -e \".[mlflow]\"); default store: a local ./mlruns folder")
+             "with its tuned model as an MLflow model (runs:/<run_id>/model; needs pip install -e \".[mlflow]\"); "
+             "default store: a local ./mlruns folder; a folder, file:, sqlite:///x.db or http(s):// URI; a SQLite "
+             "store's new experiment keeps its artifacts in mlartifacts/ beside the database file")
+    add("--mlflow-register", metavar="NAME",
+        help="with --mlflow: register each unit's model (not dummy's) as a new version of the registered model "
+             "NAME-<dataset>-<model>")
     add("--quick", action="store_true",
         help="small grids and few epochs, no nested CV and no diagnostics unless asked (about a minute)")
     return parser
@@ -232,11 +190,24 @@ def _tracking_uri(store: str | None) -> str:
     return tracking_uri(store)
 
 
-def _log_to_mlflow(result, folder: Path, uri: str) -> None:
+def _log_to_mlflow(result, folder: Path, uri: str, register: str | None = None) -> None:
     from study.tracking import EXPERIMENT, log_study
 
-    run_id = log_study(result, folder, uri)
-    print(f"logged to MLflow at {uri}: experiment {EXPERIMENT!r}, parent run {run_id}")
+    run_id = log_study(result, folder, uri, register=register)
+    registered = f"; models registered as {register}-<dataset>-<model>" if register else ""
+    print(f"logged to MLflow at {uri}: experiment {EXPERIMENT!r}, parent run {run_id}{registered}")
+
+
+def _registered_name(name: str | None, mlflow: bool) -> str | None:
+    """``--mlflow-register``'s value, checked before any training (only with ``--mlflow``)."""
+    if name is None:
+        return None
+    if not mlflow:
+        raise InputError(f"--mlflow-register {name} given without --mlflow; expected it with --mlflow, which logs "
+                         "the models it registers. Add --mlflow [TRACKING_URI] or leave out --mlflow-register.")
+    from study.tracking import check_registered_name
+
+    return check_registered_name(name)
 
 
 def _stop(signum, frame):
@@ -273,6 +244,7 @@ def main(argv: list | None = None) -> int:
         return usage_error(exc)
     mlflow = "mlflow" in vars(args)
     mlflow_store = vars(args).pop("mlflow", None)
+    register = vars(args).pop("mlflow_register", None)
     # TensorFlow's C++ log (CUDA probing on CPU machines, graph notes) is noise here; its errors
     # that matter surface as Python exceptions. TF_CPP_MIN_LOG_LEVEL=0 shows it again.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -289,6 +261,7 @@ def main(argv: list | None = None) -> int:
             from study.report import write_report
             from study.runner import run_study
 
+            register = _registered_name(register, mlflow)
             uri = _tracking_uri(mlflow_store) if mlflow else None
             # the folders are checked, and held (one study per folder) until the report is in place
             with study_folders(spec.out, spec.cache_dir):
@@ -300,7 +273,7 @@ def main(argv: list | None = None) -> int:
                     return _not_written(exc, spec)
                 print(f"wrote {path}")
                 if uri is not None:
-                    _log_to_mlflow(result, path.parent, uri)
+                    _log_to_mlflow(result, path.parent, uri, register)
             stop_workers()  # idle now: ended in order, before the interpreter exits
         except InputError as exc:  # raised before any training (a folder in use too; or by the MLflow store)
             return usage_error(exc)
