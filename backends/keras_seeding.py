@@ -11,7 +11,8 @@ cleared on entry and exit, 0.05 without, measured 2026-12-01).
 
 :func:`seeded` sets the same state; TensorFlow's global seed as ``tf.random.set_seed`` sets it
 (the context's seed and its generator of operation seeds), without clearing the cache unless
-``reset_kernels``. A network whose random ops are all stateless (Keras 3's layers: dropout,
+``reset_kernels`` (``backends._compat.set_global_seed``: the private names it sets are checked
+there, per TensorFlow version). A network whose random ops are all stateless (Keras 3's layers: dropout,
 noise and augmentation draw from seed generators, whose state is a variable that
 ``backends.keras_pool`` resets) trains the same either way: tested against scikeras' context
 (``tests/test_backends.py``). A network that may hold stateful random kernels (a user's layer
@@ -30,24 +31,16 @@ start_tensorflow()
 
 import numpy as np  # noqa: E402
 from scikeras.utils.random_state import tensorflow_random_state  # noqa: E402
-from tensorflow.python.eager import context  # noqa: E402
-from tensorflow.python.framework import config  # noqa: E402
+
+from backends._compat import (  # noqa: E402  (TensorFlow's private seed and determinism switches)
+    disable_op_determinism,
+    enable_op_determinism,
+    global_seed,
+    op_determinism_enabled,
+    set_global_seed,
+)
 
 __all__ = ["seeded"]
-
-
-def _set_global_seed(seed) -> None:
-    """TensorFlow's global seed, as ``tf.random.set_seed(seed)`` sets it in eager mode, except
-    that the kernel cache is kept (falls back to ``tf.random.set_seed`` if TensorFlow's context
-    no longer has the two attributes)."""
-    eager = context.context()
-    if not (hasattr(eager, "_seed") and hasattr(eager, "_rng")):
-        import tensorflow as tf
-
-        tf.random.set_seed(seed)
-        return
-    eager._seed = seed
-    eager._rng = random.Random(seed)
 
 
 @contextlib.contextmanager
@@ -69,14 +62,14 @@ def seeded(seed: int, reset_kernels: bool = True):
             yield
         return
     saved_env = os.environ.get("TF_DETERMINISTIC_OPS")
-    saved_random, saved_numpy, saved_seed = random.getstate(), np.random.get_state(), context.global_seed()
-    was_deterministic = config.is_op_determinism_enabled()
+    saved_random, saved_numpy, saved_seed = random.getstate(), np.random.get_state(), global_seed()
+    was_deterministic = op_determinism_enabled()
     try:
         os.environ["TF_DETERMINISTIC_OPS"] = "1"
         random.seed(seed)
         np.random.seed(seed)
-        _set_global_seed(seed)
-        config.enable_op_determinism()
+        set_global_seed(seed)
+        enable_op_determinism()
         yield
     finally:
         if saved_env is None:
@@ -85,6 +78,6 @@ def seeded(seed: int, reset_kernels: bool = True):
             os.environ["TF_DETERMINISTIC_OPS"] = saved_env
         random.setstate(saved_random)
         np.random.set_state(saved_numpy)
-        _set_global_seed(saved_seed)
+        set_global_seed(saved_seed)
         if not was_deterministic:
-            config.disable_op_determinism()
+            disable_op_determinism()

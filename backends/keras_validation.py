@@ -7,7 +7,7 @@ from backends.quiet import start_tensorflow
 
 keras, _ = start_tensorflow()
 
-from keras.src.utils.python_utils import pythonify_logs  # noqa: E402  (how Model.evaluate returns its logs)
+from backends._compat import evaluation_logs  # noqa: E402  (the logs Model.evaluate returns, per Keras version)
 
 __all__ = ["ValidationPass"]
 
@@ -43,5 +43,5 @@ class ValidationPass(keras.callbacks.Callback):
         outputs = {}
         for _ in range(self._steps):
             outputs = model.test_function(self._batches)
-        results = pythonify_logs(model._get_metrics_result_or_logs(outputs))
+        results = evaluation_logs(model, outputs)
         logs.update({f"val_{name}": value for name, value in results.items()})

@@ -21,6 +21,11 @@ Keras model is built. Over plain scikeras 0.13.0 (its last release):
   seeded without clearing TensorFlow's kernel cache, so those functions are not instantiated
   again for every fit (``backends.keras_seeding``); the inner validation split is evaluated
   after each epoch without Keras' per-epoch set-up (``backends.keras_validation``).
+- scikeras' ``__repr__`` prints all 23 parameters in its own format; in a Pipeline, scikit-learn's
+  repr, meant to show the parameters that differ from the ``__init__`` defaults, also listed the
+  11 scikeras ones our classes take through ``**kwargs`` (``build_fn=None, ...``) around the tuned
+  ``dropout`` and ``l2`` (and past 700 characters it cuts a repr's middle): :class:`EstimatorApiMixin`.
+- A column-vector ``y`` is raveled with scikit-learn's ``DataConversionWarning``.
 """
 
 from __future__ import annotations
@@ -31,24 +36,29 @@ from backends.quiet import start_tensorflow
 
 keras, tf = start_tensorflow()
 
+import inspect  # noqa: E402
 import math  # noqa: E402
 from collections import defaultdict  # noqa: E402
 
 import numpy as np  # noqa: E402
 from scikeras.utils import metric_name  # noqa: E402
 from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402
-from scikeras.wrappers import KerasClassifier, KerasRegressor  # noqa: E402 (re-exported to backends.keras)
+from backends._compat import scikeras_wrappers  # noqa: E402  (checks scikeras' version: its private methods are overridden here)
+KerasClassifier, KerasRegressor = scikeras_wrappers()  # re-exported to backends.keras
+from scikeras.wrappers import BaseWrapper  # noqa: E402
+from sklearn.base import BaseEstimator  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.model_selection import GroupShuffleSplit, train_test_split  # noqa: E402
 from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
+from sklearn.utils.validation import column_or_1d  # noqa: E402
 
 from backends.keras_pool import lease, lease_initialized  # noqa: E402
 from backends.keras_seeding import seeded  # noqa: E402
 from backends.keras_validation import ValidationPass  # noqa: E402
 
 __all__ = ["KerasBuildFnClassifier", "KerasBuildFnRegressor", "StandardizedTarget", "ClassifierTagsMixin",
-           "RegressorTagsMixin", "InnerValidationMixin", "StandardizedTargetMixin", "STEPS_PER_EXECUTION",
-           "KerasClassifier", "KerasRegressor", "keras"]
+           "RegressorTagsMixin", "EstimatorApiMixin", "InnerValidationMixin", "StandardizedTargetMixin",
+           "STEPS_PER_EXECUTION", "KerasClassifier", "KerasRegressor", "keras"]
 
 tf.get_logger().setLevel("ERROR")  # retracing notes
 
@@ -89,6 +99,17 @@ class InnerValidationMixin:
     last epoch), ``best_epoch_`` (1-based epoch whose weights were restored, or None
     without early stopping).
     """
+
+    _single_output = True
+    """The network has one output: a column-vector ``y`` is raveled (:meth:`fit`)."""
+
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """scikeras' ``fit``; a ``y`` of shape (n_samples, 1) is raveled first, with scikit-learn's
+        ``DataConversionWarning`` (``column_or_1d``): the model of the 1-D ``y``."""
+        shape = getattr(y, "shape", None)  # not np.shape: an array-like may refuse NumPy's functions
+        if self._single_output and shape is not None and len(shape) == 2 and shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
     def _check_validation_params(self) -> None:
         if not 0.0 <= self.validation_fraction < 1.0:
@@ -266,7 +287,33 @@ class InnerValidationMixin:
         self.best_epoch_ = None if best is None else best + 1
 
 
-class ClassifierTagsMixin:
+def _declared_signature(cls) -> inspect.Signature:
+    """``cls.__init__``'s signature with the parameters of its scikeras base class that it passes
+    on through ``**kwargs`` declared as keyword-only, with scikeras' defaults (PEP 362's
+    ``__signature__``): scikit-learn's repr then shows only the parameters that differ from them."""
+    own = inspect.signature(cls.__init__).parameters
+    base = next(c for c in cls.__mro__ if c.__module__.startswith("scikeras.") and "__init__" in vars(c))
+    passed = [p.replace(kind=p.KEYWORD_ONLY) for name, p in inspect.signature(base.__init__).parameters.items()
+              if name not in own and p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    rest = [p for p in own.values() if p.kind is not p.VAR_KEYWORD]
+    return inspect.Signature([*rest, *passed, *(p for p in own.values() if p.kind is p.VAR_KEYWORD)])
+
+
+class EstimatorApiMixin:
+    """scikit-learn's repr for a scikeras wrapper: only the parameters that differ from their
+    defaults, scikeras' own (``optimizer``, ``callbacks``, ...) included, each subclass's
+    ``__init__`` declaring them (:func:`_declared_signature`)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls) and issubclass(cls, BaseWrapper):
+            cls.__init__.__signature__ = _declared_signature(cls)
+
+    def __repr__(self, N_CHAR_MAX=700):
+        return BaseEstimator.__repr__(self, N_CHAR_MAX=N_CHAR_MAX)
+
+
+class ClassifierTagsMixin(EstimatorApiMixin):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.estimator_type = "classifier"
@@ -275,7 +322,7 @@ class ClassifierTagsMixin:
         return tags
 
 
-class RegressorTagsMixin:
+class RegressorTagsMixin(EstimatorApiMixin):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.estimator_type = "regressor"
@@ -383,6 +430,7 @@ class KerasBuildFnRegressor(StandardizedTargetMixin, RegressorTagsMixin, InnerVa
     trained on the standardized target (:class:`StandardizedTarget`)."""
 
     _stratify_inner = False
+    _single_output = False  # the user's network may have several outputs (2-D y)
 
     def __init__(self, model=None, epochs=20, batch_size=32, early_stopping=False, patience=10,
                  validation_fraction=0.0, random_state=None, verbose=0, optimizer="adam", loss="mse",

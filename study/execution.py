@@ -167,10 +167,11 @@ def stop_workers() -> None:
     """End the study's worker processes, if any are running (idle, between studies), and wait
     for them: an orderly shutdown (killing them raced with loky's resource tracker, which then
     reported "leaked semlock objects" at exit)."""
-    from joblib.externals.loky import reusable_executor
+    from backends._compat import idle_loky_executor
 
-    if reusable_executor._executor is not None:
-        reusable_executor._executor.shutdown(wait=True)
+    executor = idle_loky_executor()
+    if executor is not None:
+        executor.shutdown(wait=True)
 
 
 def _n_workers(n_jobs: int) -> int:

@@ -23,6 +23,8 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.utils.metaestimators import available_if
 
+from backends._compat import metric_kind, scorer_function, scorer_response_method
+
 __all__ = [
     "DEFAULT_METRICS", "study_metrics", "metric_task", "response_methods", "check_metrics",
     "missing_responses", "output_columns", "stored_outputs", "score_stored",
@@ -37,9 +39,6 @@ DEFAULT_METRICS = {
 PROBA, DECISION = "proba:", "decision"
 """Prefixes of the stored-output columns of the predictions table."""
 
-_KINDS = {"sklearn.metrics._regression": "regression", "sklearn.metrics._classification": "classification",
-          "sklearn.metrics._ranking": "classification"}
-
 
 def study_metrics(metrics, task: str) -> tuple:
     """The metrics scored on a dataset of ``task``: ``metrics`` if given, else :data:`DEFAULT_METRICS`."""
@@ -47,19 +46,27 @@ def study_metrics(metrics, task: str) -> tuple:
 
 
 def metric_task(metric: str) -> str | None:
-    """"classification", "regression", "clustering", or None when the scorer does not say."""
-    function = getattr(get_scorer(metric), "_score_func", None)
-    module = getattr(function, "__module__", "") or ""
-    if module.startswith("sklearn.metrics.cluster"):
-        return "clustering"
-    return _KINDS.get(module)
+    """"classification", "regression", "clustering", or None when the scorer does not say
+    (from the module of the scorer's metric function: ``backends._compat.metric_kind``).
+
+    Raises
+    ------
+    backends._compat.IncompatibleVersionError
+        If the installed scikit-learn's scorers no longer expose their metric function.
+    """
+    return metric_kind(scorer_function(get_scorer(metric)))
 
 
 def response_methods(metric: str) -> tuple:
     """The estimator methods a scorer calls, any one of which suffices (e.g. ``("predict",)``,
-    ``("decision_function", "predict_proba")``)."""
-    method = getattr(get_scorer(metric), "_response_method", "predict")
-    return (method,) if isinstance(method, str) else tuple(method)
+    ``("decision_function", "predict_proba")``).
+
+    Raises
+    ------
+    backends._compat.IncompatibleVersionError
+        If the installed scikit-learn's scorers no longer say which methods they call.
+    """
+    return scorer_response_method(get_scorer(metric))
 
 
 def _suggest(metric: str, task: str) -> str:
