@@ -81,6 +81,8 @@ def _reuse(owner, key, initial):
         model, optimizer_state = entry
         if _shapes(model.variables) == _shapes(initial):
             _IDLE[key].remove(entry)
+            if not _IDLE[key]:  # no empty list stays behind (_give_back trims from the oldest key)
+                del _IDLE[key]
             for variable, value in zip(model.variables, initial):
                 variable.assign(value)
             for variable, value in zip(model.optimizer.variables, optimizer_state):

@@ -47,7 +47,20 @@ def fits_so_far() -> int:
 class CountedPipeline(Pipeline):
     """A :class:`sklearn.pipeline.Pipeline` whose fits are counted: in this process
     (:func:`fits_so_far`) and, when the environment names one (:data:`FIT_LOG`), in a file
-    shared by the study's worker processes. Parameters and behaviour are Pipeline's."""
+    shared by the study's worker processes. Parameters and behaviour are Pipeline's.
+
+    Its tags are Pipeline's, and ``input_tags.allow_nan`` is True when the first step is a
+    :class:`TabularPreprocessor`, which imputes every missing value (scikit-learn's Pipeline
+    takes no input tag from its steps, so ``check_estimator`` would expect NaN to be refused)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            first = self.steps[0][1]
+        except (TypeError, IndexError, KeyError):  # steps not validated yet: fit says what is wrong
+            first = None
+        tags.input_tags.allow_nan = isinstance(first, TabularPreprocessor)
+        return tags
 
     def fit(self, X, y=None, **params):
         global _fits

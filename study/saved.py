@@ -22,8 +22,10 @@ which the store caches and the report writes under ``models/<dataset>/<model>/``
 folder first (``model.json`` against its schema, each file against its digest), says in one line
 what it unpickles and in one more which library versions differ from the recorded ones, and
 checks what it unpickled against ``model.json`` (a fitted model, its features, classes and
-class). Unpickling ``estimator.pkl`` can run code: a stored model is code, load only models you
-trust (the digests catch damaged, edited or swapped files, not a forged folder).
+class). It returns the estimator frozen, taking a DataFrame's columns by name, in any order
+(``study.saved_estimator.StoredEstimator``). Unpickling ``estimator.pkl`` can run code: a stored
+model is code, load only models you trust (the digests catch damaged, edited or swapped files,
+not a forged folder).
 """
 
 from __future__ import annotations
@@ -183,7 +185,8 @@ class SavedModel:
         return not self.error and ESTIMATOR_FILE in self.files
 
     def estimator(self):
-        """The fitted estimator, rebuilt from the files (in this process).
+        """The fitted estimator, rebuilt from the files (in this process), taking a DataFrame's
+        columns by name (:class:`study.saved_estimator.StoredEstimator`).
 
         Raises
         ------
@@ -195,7 +198,10 @@ class SavedModel:
         with tempfile.TemporaryDirectory() as folder:
             for name, data in self.files.items():
                 (Path(folder) / name).write_bytes(data)
-            return _load(Path(folder), self.files[ESTIMATOR_FILE], "this study's result")
+            estimator = _load(Path(folder), self.files[ESTIMATOR_FILE], "this study's result")
+        from study.saved_estimator import stored_estimator
+
+        return stored_estimator(estimator, self.info)
 
     def description(self, **extra) -> dict:
         """The content of ``model.json``: :attr:`info`, the format, the file names and ``extra``
@@ -258,9 +264,12 @@ def load_model(path, *, say=None):
 
     Returns
     -------
-    scikit-learn estimator
-        The refit best estimator of the study's unit: a Pipeline whose preprocessing was fitted
-        on the training part. It takes rows with the columns of ``model.json``'s ``features``.
+    study.saved_estimator.StoredEstimator
+        The refit best estimator of the study's unit (a Pipeline whose preprocessing was fitted
+        on the training part), frozen (scikit-learn's ``FrozenEstimator``: ``fit`` does nothing;
+        ``est[-1]`` is the fitted model). It takes the columns of ``model.json``'s ``features``: a
+        DataFrame's by name, in any order (a missing or an extra column is refused in one line,
+        ``ValueError``), a NumPy array's by position.
 
     Raises
     ------
@@ -278,9 +287,11 @@ def load_model(path, *, say=None):
             warnings.warn(line, StoredModelNotice, stacklevel=2)
         else:
             say(line)
+    from study.saved_estimator import stored_estimator  # scikit-learn: not imported by study.saved's importers
+
     estimator = _load(path, (path / ESTIMATOR_FILE).read_bytes(), f"'{path}'")
     check_loaded(estimator, info, path)
-    return estimator
+    return stored_estimator(estimator, info)
 
 
 def _load(folder: Path, pickled: bytes, where: str):

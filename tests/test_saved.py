@@ -2,6 +2,9 @@
 (study.saved, study.report.models), from the shared quick wine study (tests/conftest.py)."""
 
 import json
+import pickle
+import re
+import warnings
 import zipfile
 
 import numpy as np
@@ -48,6 +51,13 @@ def test_a_loaded_model_predicts_what_the_study_predicted(wine_study, model):
     predictions, rows = _test_rows(wine_study["out"], model)
     estimator = load_model(wine_study["out"] / "models" / "wine" / model)
     np.testing.assert_array_equal(estimator.predict(rows.to_numpy()), predictions["y_pred"])
+    with warnings.catch_warnings():  # trained on an array: the columns are taken by name, passed as an array
+        warnings.simplefilter("error", UserWarning)  # (not "X has feature names, but ... fitted without")
+        np.testing.assert_array_equal(estimator.predict(rows[rows.columns[::-1]]), predictions["y_pred"])
+    assert estimator.feature_names_in_.tolist() == load_data("wine").feature_names
+    assert re.search(r"^StoredEstimator\(array_input=True,\s+estimator=CountedPipeline\(.*feature_names=\('alcohol', "
+                     r"'malic_acid', 'ash', 'alcalinity_of_ash', 'magnesium', 'total_phenols', \.\.\. 13 names\)\)$",
+                     repr(estimator), re.S), repr(estimator)
     proba = predictions[[f"proba:{c}" for c in (0, 1, 2)]].to_numpy()
     np.testing.assert_allclose(estimator.predict_proba(rows.to_numpy()), proba, rtol=1e-6, atol=1e-7)
     if model == "keras_dense":  # the layers' own L2 factor is saved and loaded with the network
@@ -60,6 +70,7 @@ def test_best_estimator_from_python_is_the_stored_one(wine_study, wine_result):
     predictions, rows = _test_rows(wine_study["out"], "keras_dense")
     estimator = wine_result.best_estimator("wine", "keras_dense")
     np.testing.assert_array_equal(estimator.predict(rows.to_numpy()), predictions["y_pred"])
+    np.testing.assert_array_equal(estimator.predict(rows[rows.columns[::-1]]), predictions["y_pred"])  # by name
     with pytest.raises(KeyError, match=r"No kept model for dataset 'wine' and model 'ridge'; the study kept: "
                                        r"\('wine', 'logistic_regression'\), \('wine', 'keras_dense'\)"):
         wine_result.best_estimator("wine", "ridge")
@@ -240,7 +251,7 @@ def test_an_estimator_that_is_not_the_fitted_model_described_is_refused(shop, tm
     from sklearn.linear_model import LogisticRegression
 
     folder = _copy(shop, tmp_path)
-    forest = load_model(shop["out"] / "models" / "shop" / "random_forest", say=lambda line: None)
+    forest = load_model(shop["out"] / "models" / "shop" / "random_forest", say=lambda line: None).estimator
     where = f"'{folder / 'estimator.pkl'}'"
     cases = [({"not": "a model"}, f"{where} holds a dict, not a fitted model (no predict method)"),
              (LogisticRegression(), f"{where} holds a LogisticRegression that is not fitted"),
@@ -269,7 +280,7 @@ def test_other_library_versions_are_named_in_one_line_not_in_scikit_learns_warni
     import sklearn.base
 
     folder = _copy(shop, tmp_path)
-    estimator = load_model(folder, say=lambda line: None)
+    estimator = load_model(folder, say=lambda line: None).estimator
     monkeypatch.setattr(sklearn.base, "__version__", "0.0.1")  # what an older scikit-learn writes into the pickle
     _replace_estimator(folder, estimator)
     monkeypatch.undo()
@@ -286,3 +297,56 @@ def test_other_library_versions_are_named_in_one_line_not_in_scikit_learns_warni
     assert said[1:] == [f"'{folder}' was saved with scikit-learn 0.0.1 (installed: {sklearn.__version__}); it may "
                         "fail to load or predict differently here. Install the versions recorded in its model.json "
                         "(libraries) to be sure, or run the study again with these."]
+
+
+# ---- a loaded model takes a table's columns by name (study.saved_estimator) ----
+
+@pytest.mark.parametrize("model", SHOP_MODELS)
+def test_a_loaded_model_takes_a_tables_columns_by_name(shop, model):
+    from sklearn.base import is_classifier
+
+    estimator = load_model(shop["out"] / "models" / "shop" / model, say=lambda line: None)
+    table, y = shop["table"].drop(columns="bought"), shop["table"]["bought"]
+    backwards = table[table.columns[::-1]]
+    with pytest.raises(ValueError, match="The feature names should match those that were passed during fit"):
+        estimator.estimator.predict(backwards)  # scikit-learn's own Pipeline
+    expected = estimator.estimator.predict(table)
+    np.testing.assert_array_equal(estimator.predict(backwards), expected)
+    np.testing.assert_array_equal(estimator.predict_proba(backwards), estimator.estimator.predict_proba(table))
+    assert estimator.score(backwards, y) == estimator.estimator.score(table, y)
+    assert estimator.feature_names_in_.tolist() == ["age", "plan", "member"] and estimator.n_features_in_ == 3
+    assert estimator.classes_.tolist() == [0, 1] and is_classifier(estimator)
+    with warnings.catch_warnings():  # an array is taken by position, as the Pipeline takes it
+        warnings.simplefilter("ignore", UserWarning)  # "X does not have valid feature names"
+        np.testing.assert_array_equal(estimator.predict(table.to_numpy(dtype=object)), expected)
+
+
+def test_a_table_without_a_training_column_or_with_another_is_refused_in_one_line(shop):
+    estimator = load_model(shop["out"] / "models" / "shop" / "logistic_regression", say=lambda line: None)
+    table = shop["table"]
+    expected = ("Expected the 3 training columns ['age', 'plan', 'member'] in any order: give a DataFrame with "
+                "exactly those columns (drop the target and any other), or a NumPy array of them in that order.")
+    message = _one_line_error(lambda: estimator.predict(table.drop(columns=["plan", "bought"])))
+    assert message == f"X's columns do not match the model's: missing ['plan']. {expected}"
+    message = _one_line_error(lambda: estimator.predict_proba(table.rename(columns={"age": "Age\nyears"})))
+    found = "missing ['age']; extra ['Age\\nyears', 'bought']"  # a newline in a name shown as \n: one line
+    assert message == f"X's columns do not match the model's: {found}. {expected}"
+
+
+def test_a_loaded_model_is_a_frozen_picklable_scikit_learn_estimator(shop):
+    from sklearn.base import clone
+
+    estimator = load_model(shop["out"] / "models" / "shop" / "logistic_regression", say=lambda line: None)
+    table = shop["table"].drop(columns="bought")
+    shown = " ".join(repr(estimator).split())
+    assert shown == f"StoredEstimator(estimator={' '.join(repr(estimator.estimator).split())})"
+    assert shown.startswith("StoredEstimator(estimator=CountedPipeline(steps=[('preprocess', TabularPreprocessor()), "
+                            "('model', LogisticRegression(")
+    copy = pickle.loads(pickle.dumps(estimator))
+    backwards = table[table.columns[::-1]]
+    np.testing.assert_array_equal(copy.decision_function(backwards), estimator.decision_function(table))
+    assert estimator.fit(table, shop["table"]["bought"]) is estimator and clone(estimator) is estimator
+    assert type(estimator[-1]).__name__ == "LogisticRegression"  # the Pipeline's own API
+    assert list(estimator.named_steps) == ["preprocess", "model"]
+    with pytest.raises(ValueError, match=r"^Cannot set \['C'\] on a stored model: its estimator is fitted and frozen"):
+        estimator.set_params(C=1.0)
