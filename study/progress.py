@@ -1,24 +1,42 @@
-"""The progress bar of a study: fits done out of fits expected, with an ETA and the work in flight.
+"""What a study shows while it runs: the progress bar (fits done out of fits expected, with an
+ETA and the work in flight) and, in a notebook, its warnings one line each.
 
 Every estimator of the study is a ``backends.preprocessing.CountedPipeline``, which appends one
 byte per fit to the file named by ``$STUDY_FIT_LOG``, in whichever process it runs; a thread of
 the study's process reads that file's size twice a second, so the bar moves during long work
 items too. Fits of work loaded from the store count as done at once.
+
+Where the bar goes (:func:`progress_bar`): in a terminal, tqdm on standard error; in a Jupyter
+notebook, one output that is updated in place: tqdm's widget when ipywidgets is installed, else
+tqdm's text line in an IPython display updated with ``DisplayHandle.update`` (a saved notebook
+keeps that one output, not one per refresh; ``tqdm.auto`` would print ipywidgets' "IProgress not
+found" warning and a new stream output per refresh instead).
+
+In a Jupyter kernel, the study's worker processes end before the kernel does
+(:func:`end_workers_with_kernel`): ipykernel (7.4 here) sends SIGTERM to its child processes when
+it shuts down and waits for them, but the resource trackers of loky and multiprocessing ignore
+SIGTERM, so the kernel hung until Jupyter terminated it (2.5 s later), and the workers, killed,
+left loky's "leaked semlock objects" warning in the server's log.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
+import importlib.util
+import multiprocessing
 import os
+import sys
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from backends.preprocessing import FIT_LOG
+from study.lines import plain_line
 
-__all__ = ["Progress", "fit_log_path"]
+__all__ = ["Progress", "fit_log_path", "in_notebook", "progress_bar", "notebook_warnings",
+           "end_workers_with_kernel"]
 
 POLL_SECONDS = 0.5
 
@@ -27,6 +45,174 @@ def fit_log_path() -> Path:
     """This process's fit log (one per study process, so the worker pool's environment and hence
     its workers stay the same from one study to the next)."""
     return Path(tempfile.gettempdir()) / f"study-fits-{os.getpid()}.log"
+
+
+def _kernel_shell():
+    """IPython's shell when this process is a Jupyter kernel (``ipykernel``), else None. IPython
+    is not imported when it is not already (then this is no kernel)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell if type(shell).__name__ == "ZMQInteractiveShell" else None
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel showing its outputs in a notebook (JupyterLab,
+    Notebook, VS Code), as ``tqdm.autonotebook`` decides: IPython's kernel shell is running, and
+    it is not the Qt console or Spyder (whose consoles show no updatable displays)."""
+    if _kernel_shell() is None:
+        return False
+    return not any(name == "QT_API" or name.startswith("SPYDER") for name in os.environ)
+
+
+_WATCHED: set = set()
+"""The kernel shells :func:`end_workers_with_kernel` watches (by id: one watch per kernel)."""
+
+
+def end_workers_with_kernel() -> None:
+    """In a Jupyter kernel: when it is asked to shut down or restart, end the study's worker
+    processes (the kernel's loky executor, killed: the kernel is ending, so the work of any study
+    still running is lost anyway, and a worker that loaded TensorFlow takes seconds to exit by
+    itself: 3.4 s against 0.12 s measured), then stop loky's and multiprocessing's resource
+    trackers, before ipykernel signals the kernel's children. Elsewhere, or when already
+    watching, nothing happens.
+
+    The moment is the kernel's ``do_shutdown``, which sets the shell's ``exit_now`` trait (observed
+    with traitlets' ``observe``). Private APIs, for want of public ones (joblib/joblib#1786): loky's
+    ``reusable_executor._executor`` and the trackers' ``_stop()``, through ``backends._compat``;
+    the trackers are stopped only when no other process started by ``multiprocessing`` may still
+    use them; a tracker left running is ended by ipykernel as before.
+    """
+    shell = _kernel_shell()
+    if shell is None or id(shell) in _WATCHED:
+        return
+    _WATCHED.add(id(shell))
+    shell.observe(_kernel_exits, names="exit_now")
+
+
+def _kernel_exits(change) -> None:
+    if not change["new"]:
+        return
+    try:  # at shutdown: what fails here is left to ipykernel's own ending of the children
+        _end_pool()
+        # the semaphores of the pool's queues and workers released while the trackers run (else the
+        # trackers report them as "leaked", and their finalizers, later, start a tracker again)
+        gc.collect()
+        if not multiprocessing.active_children():
+            _stop_trackers()
+    except Exception:
+        pass
+
+
+def _end_pool() -> None:
+    """Kill and reap the workers of loky's reusable executor (the study's pool, as
+    ``study.execution.stop_workers`` finds it) and drop it: nothing of it is referenced after."""
+    from backends._compat import detach_loky_executor
+
+    executor = detach_loky_executor()
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
+    for child in multiprocessing.active_children():
+        if type(child).__name__ == "LokyProcess":
+            child.join(timeout=2)
+
+
+def _stop_trackers() -> None:
+    from backends._compat import stop_resource_trackers
+
+    stop_resource_trackers()
+
+
+class _DisplayLine:
+    """A text file for tqdm in a notebook without ipywidgets: every line tqdm draws (``"\\r" +
+    line``) replaces the previous one in a single IPython display, created on the first line."""
+
+    encoding = "utf-8"  # tqdm draws its Unicode bar only to a file that declares it
+
+    def __init__(self):
+        self.handle, self.line = None, ""
+
+    def write(self, text: str) -> int:
+        line = text.rsplit("\r", 1)[-1].strip()  # tqdm pads with spaces; its last write is "\n"
+        if line and line != self.line:
+            from IPython.display import display
+
+            self.line, bundle = line, {"text/plain": line}
+            if self.handle is None:
+                self.handle = display(bundle, raw=True, display_id=True)
+            else:
+                self.handle.update(bundle, raw=True)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def progress_bar(total: int, enabled: bool = True):
+    """A tqdm bar over a study's fits, drawn where the study runs (see the module's docstring).
+
+    Parameters
+    ----------
+    total : int
+        Fits expected.
+    enabled : bool, default=True
+        False: a disabled bar (it shows nothing anywhere).
+
+    Returns
+    -------
+    tqdm.tqdm
+        ``tqdm.notebook.tqdm`` in a notebook with ipywidgets; else ``tqdm.tqdm``, on standard
+        error in a terminal, on one updated IPython display in a notebook.
+    """
+    options = dict(total=total, desc="fits", unit="fit", disable=not enabled, smoothing=0.05)
+    if not (enabled and in_notebook()):
+        from tqdm import tqdm
+
+        return tqdm(**options)
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm as notebook_tqdm
+
+        with contextlib.suppress(ImportError):  # an ipywidgets tqdm cannot use: the text line
+            return notebook_tqdm(**options)
+    from tqdm import tqdm
+
+    return tqdm(**options, file=_DisplayLine())
+
+
+def _set_total(bar, total: int) -> None:
+    """Set a bar's total (a notebook widget's maximum too: tqdm's widget reads it only once)."""
+    bar.total = total
+    container = getattr(bar, "container", None)  # tqdm.notebook: (text, progress, text)
+    if container is not None:
+        container.children[1].max = total
+
+
+@contextlib.contextmanager
+def notebook_warnings():
+    """In a notebook, for the duration: each warning shown as one line ``Category: message`` on
+    standard error, and a line already shown not shown again (a warning raised in every fold of
+    every work item, re-raised from the workers, shows once). Elsewhere nothing changes (the CLI
+    has its own one-line warnings, ``study.run``).
+
+    The warning filters apply as before: an ignored warning stays hidden, one turned into an
+    error still raises; a failed work item's warning names the item and its error, so no two
+    failures are alike. Usable as a decorator (``@notebook_warnings()``).
+    """
+    if not in_notebook():
+        yield
+        return
+    shown: set = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = f"{category.__name__}: {plain_line(message)}"
+        if text not in shown:
+            shown.add(text)
+            print(text, file=sys.stderr if file is None else file, flush=True)
+
+    previous, warnings.showwarning = warnings.showwarning, show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 class Progress(contextlib.AbstractContextManager):
@@ -44,7 +230,8 @@ class Progress(contextlib.AbstractContextManager):
     def __init__(self, enabled: bool = True, expected: int = 0):
         self.log = fit_log_path()
         self.log.write_bytes(b"")
-        self.bar = tqdm(total=expected, desc="fits", unit="fit", disable=not enabled, smoothing=0.05)
+        end_workers_with_kernel()
+        self.bar = progress_bar(expected, enabled)
         self.expected, self.queued = expected, 0
         self.loaded = 0
         self.running: dict = {}
@@ -59,7 +246,7 @@ class Progress(contextlib.AbstractContextManager):
         """More work was queued: ``fits`` more fits expected."""
         with self.lock:
             self.queued += fits
-            self.bar.total = max(self.expected, self.queued, self.bar.n)
+            _set_total(self.bar, max(self.expected, self.queued, self.bar.n))
             self.bar.refresh()
 
     def started(self, item) -> None:
@@ -77,7 +264,7 @@ class Progress(contextlib.AbstractContextManager):
     def _refresh(self) -> None:
         with self.lock:
             done = self.log.stat().st_size + self.loaded if self.log.exists() else self.loaded
-            self.bar.total = max(self.bar.total, done)
+            _set_total(self.bar, max(self.bar.total, done))
             self.bar.n = done
             self.bar.set_postfix_str(", ".join(list(self.running.values())[:2]), refresh=False)
             self.bar.refresh()
@@ -91,7 +278,7 @@ class Progress(contextlib.AbstractContextManager):
         self.thread.join()
         self._refresh()
         if exc[0] is None:  # finished: the expected number of fits was an estimate
-            self.bar.total = self.bar.n
+            _set_total(self.bar, self.bar.n)
             self.bar.refresh()
         self.bar.close()
         if self.previous is None:

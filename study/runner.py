@@ -26,8 +26,10 @@ from study.execution import execute
 from study.experiments import EXPERIMENTS
 from study.lines import plain_line
 from study.plan import Plan, draw_splits
+from study.progress import notebook_warnings
 from study.protocol import nested_rows
-from study.results import COLUMNS, FAILURE_COLUMNS, PREDICTION_COLUMNS, SEARCH_COLUMNS, TABLES, TIMING_COLUMNS, frame
+from study.results import (COLUMNS, DATA_CHECK_COLUMNS, FAILURE_COLUMNS, IMPORTANCE_COLUMNS, PREDICTION_COLUMNS,
+                           SEARCH_COLUMNS, TABLES, TIMING_COLUMNS, frame)
 from study.scoring import check_metrics
 from study.splits import describe_splits
 from study.spec import InputError, StudySpec
@@ -91,9 +93,10 @@ class StudyResult:
 
         Returns
         -------
-        scikit-learn estimator
+        study.saved_estimator.StoredEstimator
             The Pipeline GridSearchCV refit on the whole training part (its preprocessing
-            fitted there); it takes rows with the dataset's feature columns.
+            fitted there), frozen as ``study.saved.load_model`` returns it: it takes the dataset's
+            feature columns, a DataFrame's by name in any order, an array's by position.
 
         Raises
         ------
@@ -369,7 +372,7 @@ def _search_rows(plan: Plan, by_key: dict) -> list:
 def _tables(plan: Plan, outcomes: list) -> tuple:
     """The tidy tables, in report order whatever order the work finished in."""
     by_key = {(o.item.work, o.item.dataset, o.item.model): o for o in outcomes}
-    rows, predictions = [], []
+    rows, predictions, importance = [], [], []
     for dataset, model, reason in plan.pairs():
         outcome = by_key.get(("unit", dataset.name, model.name))
         nested = [o for o in outcomes if o.item.work == "nested" and (o.item.dataset, o.item.model) == (
@@ -377,13 +380,14 @@ def _tables(plan: Plan, outcomes: list) -> tuple:
         rows += _unit_rows(dataset, model, reason, outcome, nested, plan.splits[dataset.name])
         if outcome is not None and outcome.ok:
             predictions.append(outcome.value["predictions"].assign(dataset=dataset.name, model=model.name))
+            importance += [dict(dataset=dataset.name, model=model.name, **row) for row in outcome.value["importance"]]
     results = frame(rows, COLUMNS)
     predictions = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(columns=PREDICTION_COLUMNS)
     predictions = predictions[PREDICTION_COLUMNS + [c for c in predictions.columns if c not in PREDICTION_COLUMNS]]
     datasets = {d.name: i for i, d in enumerate([*plan.datasets])}
     models = {m.name: i for i, m in enumerate(plan.models)}
-    order = sorted(outcomes, key=lambda o: (datasets.get(o.item.dataset, -1), models[o.item.model], o.item.work,
-                                          o.item.label))
+    order = sorted(outcomes, key=lambda o: (datasets.get(o.item.dataset, -1), models.get(o.item.model, -1),
+                                          o.item.work, o.item.label))  # no model (data checks): -1, first
     tables = {e.name: frame([row for o in order if o.item.work == e.name and o.ok for row in o.value], e.columns)
               for e in EXPERIMENTS}
     tables["failures"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, error=o.error)
@@ -399,9 +403,13 @@ def _tables(plan: Plan, outcomes: list) -> tuple:
     tables["per_class_recall"] = per_class_recall(classified, names)
     tables.update(score_curves(classified))
     tables["searches"] = frame(_search_rows(plan, by_key), SEARCH_COLUMNS)
+    tables["importance"] = frame(importance, IMPORTANCE_COLUMNS)  # the units' permutation importance
+    tables["data_checks"] = frame([row for o in order if o.item.work == "data_checks" and o.ok for row in o.value],
+                                  DATA_CHECK_COLUMNS)  # its work item has no model: first of its dataset in order
     return results, predictions, {name: tables[name] for name in TABLES}
 
 
+@notebook_warnings()  # in a notebook: the study's warnings one line each, each once
 def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, progress: bool = True) -> StudyResult:
     """Run every applicable dataset x model unit of a study on shared splits, and its diagnostics.
 
