@@ -26,6 +26,7 @@ _EMPTY = "name"
 
 FIGURES = {"scores": "dataset", "gaps": "dataset", "roc": "dataset", "pr": "dataset", "confusion": "dataset",
            "calibration": "dataset", "learning_curves": "dataset", "ablation": "dataset", "imbalance": "dataset",
+           "importance": "dataset",
            "validation_curves": "unit", "history": "unit"}
 """The report's figures drawn per dataset or per dataset x model ("unit"), by their file-name prefix
 (:func:`figure_file`); ``study.tracking`` logs a unit's figures from this table."""

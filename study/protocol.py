@@ -3,9 +3,10 @@
 A unit of work tunes one estimator on one dataset with its search (``study.search``: grid,
 random or halving) over the shared folds, refits the best candidate on the whole training part
 and scores it once on the hold-out test split. The hold-out test rows are never passed to
-anything but that final scoring. Like scikit-learn's ``_fit_and_score``, the unit takes an
-estimator object and returns a plain record; the runner applies the one error policy (a raised
-exception becomes a recorded failure).
+anything but that final scoring (and the permutation importance of that same refit model, which
+scores it there with columns shuffled and chooses nothing). Like scikit-learn's
+``_fit_and_score``, the unit takes an estimator object and returns a plain record; the runner
+applies the one error policy (a raised exception becomes a recorded failure).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from study.saved import keep
 from study.scoring import missing_responses, output_columns, response_methods
 from study.search import Search, as_search
 from study.splits import Splits, make_splits
+from study.statistics.importance import feature_labels, importance_rows
 
 __all__ = ["Splits", "make_splits", "skip_reason", "Job", "fit_and_score", "run_unit", "inner_search", "nested_rows"]
 
@@ -238,7 +240,8 @@ def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:
 
 
 def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, metrics: tuple,
-                  n_jobs: int | None = None, fit_params: dict | None = None) -> dict:
+                  n_jobs: int | None = None, fit_params: dict | None = None,
+                  importance_seed: int | None = None) -> dict:
     """The unit of work: tune ``estimator`` on ``dataset``'s training part, then test it once.
 
     Parameters
@@ -258,6 +261,10 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, met
     fit_params : dict or None, default=None
         Parameters of ``fit``, one value per training row (sliced per fold), e.g.
         :meth:`Job.fit_params`.
+    importance_seed : int or None, default=None
+        Seed of the permutation importance of the refit best estimator on the hold-out test rows
+        (primary metric; ``study.statistics.importance``); None: not computed (the chance
+        baseline). It predicts n_features x ``N_REPEATS`` times and fits nothing.
 
     Returns
     -------
@@ -272,7 +279,9 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, met
         chosen candidate's only, fitted again on the whole of every fold); ``summary``: what
         ran (:func:`_search_summary`); ``model``: the refit best estimator as a
         :class:`study.saved.SavedModel` (bytes: the Keras networks saved at the end of the fit
-        in Keras' format, never a TensorFlow object; see :func:`study.saved.keep`).
+        in Keras' format, never a TensorFlow object; see :func:`study.saved.keep`);
+        ``importance``: one row per input column (``study.statistics.importance.importance_rows``),
+        empty when ``importance_seed`` is None.
 
     Raises
     ------
@@ -297,11 +306,16 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, met
     record = _search_record(params, scores, best, len(splits.folds), metrics, test_rows)
     best_params = dict(search.best_params_)
     model = keep(search.best_estimator_, dataset, best_params=best_params, scores=record["test"])
+    importance = [] if importance_seed is None else importance_rows(
+        search.best_estimator_, X_test, y_test, metric=metrics[0], feature_names=feature_labels(dataset),
+        seed=importance_seed, signal=dataset.signal_features)
     return dict(rows=rows, predictions=predictions, best_params=best_params, fit_time=float(search.refit_time_),
-                search=record, summary=_search_summary(search, plan, len(splits.folds)), model=model)
+                search=record, summary=_search_summary(search, plan, len(splits.folds)), model=model,
+                importance=importance)
 
 
 def run_unit(job: Job, grid, n_jobs: int | None = None) -> dict:
-    """:func:`fit_and_score` of a fresh estimator of ``job.model`` (the runner's work function)."""
+    """:func:`fit_and_score` of a fresh estimator of ``job.model`` (the runner's work function), with the
+    permutation importance of its refit model seeded by the study's seed (none for the chance baseline)."""
     return fit_and_score(job.estimator(), job.dataset, job.splits, grid=grid, metrics=job.metrics, n_jobs=n_jobs,
-                         fit_params=job.fit_params())
+                         fit_params=job.fit_params(), importance_seed=None if job.model.baseline else job.seed)

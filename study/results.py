@@ -34,6 +34,23 @@ search"), or derived from another fit's history ("derived"); ``verdicts`` in
 row per failed work item (``work`` = "unit" or the experiment's name) and ``timings`` the
 seconds and the number of fits of every work item (as computed, also when loaded from the store).
 
+``data_checks`` (:data:`DATA_CHECK_COLUMNS`, ``study.data_checks``): checks of each dataset's data
+before any model is blamed, one finding per row: the ``check`` ("duplicates_within_train",
+"duplicates_across_split", "single_feature_score", "constant_feature", "class_balance",
+"distribution_shift"), its ``severity`` ("info", "warning", "severe"), the ``feature`` (empty for a
+dataset-wide finding), the number that is its evidence (``value``, in the unit named by
+``measure``: a row count, a share, a score, a p-value) and one line of ``text`` saying it. Its work
+item has no model: its failures and timings rows have an empty ``model``.
+
+``importance`` (:data:`IMPORTANCE_COLUMNS`, ``study.statistics.importance``): the permutation
+importance of each unit's refit model on the hold-out test split (the chance baseline has none),
+one row per dataset x model x input column (``feature``, the dataset's raw column): the drop of the
+primary ``metric`` when the column is shuffled, ``importance_mean`` and ``importance_std`` over
+``n_repeats`` shuffles (scikit-learn's ``importances_mean`` and ``importances_std``, in the metric's
+units), its ``rank`` within the model (1 = largest mean drop), ``n_test`` (hold-out rows scored) and
+``signal``: whether the dataset knows the column to carry signal (``Dataset.signal_features``;
+empty when it does not know).
+
 ``searches`` (:data:`SEARCH_COLUMNS`): what tuned each unit: ``search`` (the scikit-learn class),
 one row per ``round`` (one for grid and random search; successive halving's rounds), the
 ``candidates`` fitted in it, the ``rows`` of the training part it used (halving's
@@ -84,6 +101,9 @@ CONFUSION_COLUMNS = ["dataset", "model", "true_class", "predicted_class", "count
 CALIBRATION_COLUMNS = ["dataset", "model", "class", "bin", "mean_predicted", "fraction_positive", "count", "brier_ovr", "brier"]
 FAILURE_COLUMNS = ["dataset", "model", "work", "error"]
 TIMING_COLUMNS = ["dataset", "model", "work", "seconds", "fits"]
+IMPORTANCE_COLUMNS = ["dataset", "model", "metric", "feature", "rank", "importance_mean", "importance_std",
+                      "n_repeats", "n_test", "signal"]
+DATA_CHECK_COLUMNS = ["dataset", "check", "severity", "feature", "measure", "value", "text"]
 
 TABLES = {
     "learning_curves": LEARNING_CURVE_COLUMNS,
@@ -93,6 +113,7 @@ TABLES = {
     "imbalance": IMBALANCE_COLUMNS,
     "per_class_recall": PER_CLASS_COLUMNS,
     "verdicts": VERDICT_COLUMNS,
+    "importance": IMPORTANCE_COLUMNS,
     "searches": SEARCH_COLUMNS,
     "roc_curves": ROC_COLUMNS,
     "pr_curves": PR_COLUMNS,
@@ -100,6 +121,7 @@ TABLES = {
     "calibration": CALIBRATION_COLUMNS,
     "failures": FAILURE_COLUMNS,
     "timings": TIMING_COLUMNS,
+    "data_checks": DATA_CHECK_COLUMNS,
 }
 """Every table beside ``results`` and ``predictions``, by name (its file is ``<name>.csv``)."""
 

@@ -374,7 +374,7 @@ def test_a_failing_experiment_is_recorded_not_raised(tmp_path):
     lc = tables["learning_curves"]
     assert "picky" not in set(lc["model"]) and list(lc.columns) == LEARNING_CURVE_COLUMNS
     # no sweeps, not Keras, no binary data; the chance baseline: its unit only
-    assert sorted(tables["timings"]["work"]) == ["learning_curves", "unit", "unit"]
+    assert sorted(tables["timings"]["work"]) == ["data_checks", "learning_curves", "unit", "unit"]
 
 
 # ----------------------------------------------------------------------------------- per-class recall

@@ -276,9 +276,9 @@ def test_no_tuned_model_is_lost_and_no_figure_is_shared(hostile):
         assert f"`{folders['a b', model].relative_to(out).as_posix()}/`" in md
         assert load_model(folders["a b", model], say=lambda line: None).predict(rows).shape == (2,)
     shown = re.findall(r"\]\(figures/([^)]+)\)", md)
-    assert len(shown) == len(set(shown)) == 3 * 2 + 1  # scores and gaps per dataset, the CD diagram
+    assert len(shown) == len(set(shown)) == 3 * 3 + 1  # scores, gaps and importance per dataset, the CD diagram
     for dataset in ("..", *COLLIDING):
-        for kind in ("scores", "gaps"):
+        for kind in ("scores", "gaps", "importance"):
             assert (out / "figures" / figure_file(kind, dataset)).is_file() and figure_file(kind, dataset) in shown
 
 

@@ -14,7 +14,7 @@ from study.results import read_results
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ["--datasets", "wine", "iris", "breast_cancer", "--models", "logistic_regression", "ridge", "random_forest",
          "--quick", "--cv", "3", "--no-diagnostics"]
-N_UNITS = 12  # 3 datasets x (3 models + the chance baseline)
+N_UNITS = 15  # stored work items: 3 datasets x (3 models + the chance baseline + the data checks)
 
 
 def _default_sigint():

@@ -186,8 +186,9 @@ def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp
 
     spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=("ridge",), cache_dir=None))
     initial = Plan(spec, resolved, datasets).initial()
-    assert [item.work for item in initial] == ["unit"] + ["nested"] * spec.cv + ["unit"]  # the baseline: no nested
-    assert [item.model for item in initial][-1] == "dummy"
+    # the baseline: no nested CV; then the dataset's data checks
+    assert [item.work for item in initial] == ["unit"] + ["nested"] * spec.cv + ["unit", "data_checks"]
+    assert [item.model for item in initial][-2:] == ["dummy", ""]
 
     class Broken(DummyClassifier):
         def fit(self, X, y):

@@ -55,6 +55,12 @@ class Dataset:
         rows). Not a feature unless expanded (``study.data.columns``).
     time_name : str or None, default=None
         The column the times came from (for the report).
+    signal_features : tuple of str or None, default=None
+        The feature names known to carry signal, when the data were generated so that this is
+        known (``wide``: the informative columns of ``make_classification`` and the redundant ones,
+        their linear combinations); None when unknown (any real dataset). The permutation
+        importance of the report (``study.statistics.importance``) counts how many of each
+        model's top features are among them.
     """
 
     name: str
@@ -70,6 +76,7 @@ class Dataset:
     groups_name: str | None = None
     time: np.ndarray | None = None
     time_name: str | None = None
+    signal_features: tuple | None = None
 
     def __post_init__(self):
         # Contiguous arrays hash the same in every process (the cache key of a unit computed
@@ -126,9 +133,14 @@ models fit the training data perfectly and generalize far worse, unless regulari
 
 
 def _wide() -> Dataset:
-    X, y = skdatasets.make_classification(**WIDE)
-    return Dataset(name="wide", X=X, y=y, task="classification",
-                   feature_names=[f"x{i}" for i in range(X.shape[1])], target_names=["0", "1"])
+    """``make_classification(**WIDE)``; its columns are shuffled (``shuffle=True``, the default), so
+    the signal columns are read from the generator's ``feature_info`` (scikit-learn >= 1.7), not
+    assumed to come first."""
+    data = skdatasets.make_classification(**WIDE, return_X_y=False)
+    names = [f"x{i}" for i in range(data.X.shape[1])]
+    signal = tuple(name for name, info in zip(names, data.feature_info) if info in ("informative", "redundant"))
+    return Dataset(name="wide", X=data.X, y=data.y, task="classification", feature_names=names,
+                   target_names=["0", "1"], signal_features=signal)
 
 
 BUNDLED = {

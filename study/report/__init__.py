@@ -14,6 +14,7 @@ from pathlib import Path
 
 from study.locks import holding, report_lock_file
 from study.report.curves import learning_curves_section, validation_curves_section
+from study.report.data_checks import data_checks_section
 from study.report.figures import drawing_together
 from study.report.files import atomic_write_text
 from study.report.folder import FIX, WHAT, check_contents, check_out_folder, drop_unlinked_figures, recover, replacing
@@ -21,6 +22,7 @@ from study.report.format import anchor, escape
 from study.report.glance import glance_section
 from study.report.html import report_html
 from study.report.imbalance import imbalance_section, per_class_section
+from study.report.importance import importance_section
 from study.report.keras import ablation_section, histories_section
 from study.report.main import dataset_sections, protocol_section
 from study.report.models import models_section, write_models
@@ -44,13 +46,14 @@ def write_report(result, out) -> Path:
     """Write every file of a study's report into ``out``, replacing the previous report as a whole.
 
     Files: ``report.md`` ("At a glance": per dataset the models' CV and hold-out scores, verdicts,
-    remedies and the answer in one sentence; then the protocol, a side-by-side table and figures per dataset, the
-    statistical comparison, the fit verdicts, the diagnostics' sections, per-class recall, the
-    stored models, the failures), ``report.html`` (the same sections as one self-contained page:
-    a table of contents, figures embedded; ``study.report.html``), ``results.csv``,
-    ``predictions.csv``, one ``<table>.csv`` per table of ``result.tables``, ``study.json`` (the
-    settings, and ``data_notes``: the notices about the datasets), ``figures/*.png`` and
-    ``models/<dataset>/<model>/`` (each successful unit's refit best estimator and its
+    remedies and the answer in one sentence, the data's severe findings; then the protocol, the data checks
+    (``study.report.data_checks``), a side-by-side table and figures per dataset, the
+    statistical comparison, the fit verdicts, what each model learned (permutation importance), the
+    diagnostics' sections, per-class recall, the stored models, the failures), ``report.html`` (the
+    same sections as one self-contained page: a table of contents, figures embedded;
+    ``study.report.html``), ``results.csv``, ``predictions.csv``, one ``<table>.csv`` per table of
+    ``result.tables``, ``study.json`` (the settings, and ``data_notes``: the notices about the
+    datasets), ``figures/*.png`` and ``models/<dataset>/<model>/`` (each successful unit's refit best estimator and its
     ``model.json``; ``study.report.models``, loaded by ``study.saved.load_model``). They are
     written into a staging folder beside ``out`` that is then swapped in
     (``study.report.folder``): a reader or a killed run sees the complete previous report or
@@ -110,11 +113,13 @@ def _write(result, out: Path) -> None:
     scored = metric is not None and without_baseline(ok_rows(result.results))["metric"].eq(metric).any()
     glance = glance_section(result.results, tables, metric if scored else None)
     with drawing_together(1 if result.spec.scheduler else result.spec.n_jobs):
-        parts = [protocol_section(settings), *dataset_sections(result.results, metric, fig_dir)]
+        parts = [protocol_section(settings), data_checks_section(tables), *dataset_sections(result.results, metric,
+                                                                                            fig_dir)]
         if scored:
             parts.append(statistics_section(result.results, result.predictions, fig_dir, metric))
         parts += [search_section(tables), score_curves_section(tables, fig_dir)]
         parts.append(verdicts_section(tables, fig_dir))
+        parts.append(importance_section(tables, fig_dir))  # what each model learned
         if settings["diagnostics"]:
             parts += [section(tables, fig_dir) for section in DIAGNOSTIC_SECTIONS]
         parts += [per_class_section(tables, fig_dir), models_section(stored, out), failures_section(tables, fig_dir)]

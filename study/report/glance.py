@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from study.report.data_checks import severe_findings
 from study.report.format import anchor, escape, fmt, markdown_table
 from study.results import BASELINE
 from study.statistics.evidence import interval
@@ -109,7 +110,8 @@ def glance_section(results: pd.DataFrame, tables: dict, metric: str | None) -> s
     results : pandas.DataFrame
         The tidy results table.
     tables : dict of str to pandas.DataFrame
-        The study's other tables (``verdicts`` is read).
+        The study's other tables (``verdicts`` is read; ``data_checks``: its severe findings, one
+        line each, also when no model was scored).
     metric : str or None
         The primary metric; None when no unit succeeded (then the section says so).
 
@@ -120,12 +122,15 @@ def glance_section(results: pd.DataFrame, tables: dict, metric: str | None) -> s
     """
     verdicts = tables.get("verdicts")
     if metric is None or verdicts is None or verdicts.empty:
-        return f"## {TITLE}\n\nNo model was scored: see the failures at the end of this report.\n"
+        return "\n".join([f"## {TITLE}\n\nNo model was scored: see the failures at the end of this report.\n",
+                          severe_findings(tables)]).rstrip("\n") + "\n"
     intervals, holdout = _cv_intervals(results, metric), _holdout(results, metric)
     summary = results.drop_duplicates(["dataset", "model"])
     parts = [f"## {TITLE}\n\nCV: mean {escape(metric)} over the shared folds (95% interval corrected for the folds' "
              f"overlap); hold-out: the untouched test split; chance: `{BASELINE}` on the same folds. Verdict and "
              f"remedy rules: [Fit verdicts](#{anchor('Fit verdicts')}).\n"]
+    alerts = severe_findings(tables)  # the data's severe findings (study.report.data_checks), before the models'
+    parts += [alerts] if alerts else []
     for dataset in summary["dataset"].unique():
         rows = verdicts[verdicts["dataset"] == dataset]
         chance = intervals.get((dataset, BASELINE))

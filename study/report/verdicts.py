@@ -39,5 +39,5 @@ def failures_section(tables: dict, fig_dir: Path) -> str:
     if failures is None or failures.empty:
         return ""
     return "## Failures\n\nEach failed work item was recorded and the study went on.\n\n" + "\n".join(
-        f"- {escape(r.work)} of {escape(r.model)} on {escape(r.dataset)}: {escape(r.error)}"
+        f"- {escape(r.work)}{f' of {escape(r.model)}' if r.model else ''} on {escape(r.dataset)}: {escape(r.error)}"
         for r in failures.itertuples()) + "\n"

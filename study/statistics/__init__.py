@@ -1,7 +1,9 @@
 """Statistics on the tidy tables: paired corrected tests (:mod:`~study.statistics.paired`),
 hold-out intervals and nested estimates (:mod:`~study.statistics.holdout`), ranks over datasets
-(:mod:`~study.statistics.ranks`) and fit verdicts (:mod:`~study.statistics.verdicts`).
+(:mod:`~study.statistics.ranks`), fit verdicts (:mod:`~study.statistics.verdicts`) and
+permutation importance (:mod:`~study.statistics.importance`).
 
-Everything here reads the tables a study wrote and never fits a model, so a report can be
-rebuilt without refitting.
+Nothing here fits a model. Everything reads the tables a study wrote (so a report can be rebuilt
+without refitting), except permutation importance, which predicts with the unit's refit
+estimator on the hold-out rows inside the unit's work item.
 """
