@@ -112,11 +112,20 @@ def test_the_clean_bundled_wine_dataset_gives_no_severe_finding():
 
 
 def _planted() -> pd.DataFrame:
-    """Noise, a constant column and a leak named like an HTML image tag."""
+    """Noise, a constant column, a leak named like an HTML image tag, and 40 rows that repeat
+    earlier ones (so that some copies fall on both sides of the hold-out split)."""
     rng = np.random.default_rng(4)
     y = rng.integers(0, 2, 150)
     frame = pd.DataFrame(rng.normal(size=(150, 3)), columns=["x0", "x1", "x2"])
-    return frame.assign(**{"always_one": 1.0, HOSTILE: y + rng.normal(scale=0.01, size=150), "label": y})
+    frame = frame.assign(**{"always_one": 1.0, HOSTILE: y + rng.normal(scale=0.01, size=150), "label": y})
+    return pd.concat([frame, frame.iloc[:40]], ignore_index=True)
+
+
+def _held_out_copies(frame: pd.DataFrame, held_out: set) -> int:
+    """Hold-out rows equal (features and target) to some training row, counted here independently."""
+    rows = frame.apply(tuple, axis=1)
+    training = set(rows[[i for i in range(len(frame)) if i not in held_out]])
+    return sum(rows[i] in training for i in held_out)
 
 
 def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_path):
@@ -135,6 +144,10 @@ def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_pat
     assert leak[["feature", "severity", "value"]].values.tolist() == [[HOSTILE, "severe", 1.0]]
     constant = checks[checks["check"] == "constant_feature"]
     assert constant[["feature", "severity"]].values.tolist() == [["always_one", "warning"]]
+    held_out = set(result.predictions.loc[result.predictions["model"] == "ridge", "index"].astype(int))
+    copies = _held_out_copies(_planted(), held_out)
+    across = checks[(checks["check"] == "duplicates_across_split") & (checks["severity"] != "info")]
+    assert copies > 0 and across["value"].tolist() == [copies], (copies, across)
     assert result.tables["failures"].empty and "data_checks" in set(result.tables["timings"]["work"])
     _, models, datasets = prepare(spec)  # the store holds the checks under the plan's key
     assert Store(spec.cache_dir).load(Plan(spec, models, datasets).data_checks(datasets[0]).key) is not None
@@ -145,6 +158,7 @@ def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_pat
     assert "- planted, one feature predicts the target: alone, feature '&lt;img src=x onerror=alert(1)>' " in glance
     assert rest.index("## Protocol") < rest.index("## Data checks") < rest.index("## planted")
     assert "**possible leak**: 1.000 (&lt;img src=x onerror=alert(1)>, accuracy)" in rest
+    assert f"{copies} of {len(held_out)} hold-out rows" in report  # the duplicates across the split
     assert HOSTILE not in report
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<img src=x" not in html and "onerror=alert(1)" in html and 'id="data-checks"' in html
