@@ -251,6 +251,7 @@ def main(argv: list | None = None) -> int:
     with _terminal():
         try:
             spec = spec_from_args(args)
+            spec.validate()  # what the options alone can tell, refused before the heavy imports below
         except ValueError as exc:
             return usage_error(exc)
         try:

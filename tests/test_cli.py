@@ -89,6 +89,20 @@ def test_help_does_not_import_tensorflow():
     assert "--quick" in proc.stdout
 
 
+def test_a_bad_option_value_is_refused_before_the_heavy_imports():
+    """One process, since only a fresh interpreter shows what a refusal imports: the spec's own
+    checks run before the report, the runner and the workers are imported (no plotting
+    libraries, no TensorFlow), so a typo is answered at once."""
+    code = ("import sys, runpy; sys.argv = ['study.run', '--datasets', 'nope']\n"
+            "try:\n    runpy.run_module('study.run', run_name='__main__')\n"
+            "except SystemExit as exc:\n    print('EXIT', exc.code)\n"
+            "print('LOADED', sorted(m for m in ('tensorflow', 'seaborn', 'matplotlib', 'study.report', "
+            "'study.runner') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "EXIT 2" in proc.stdout and "LOADED []" in proc.stdout, proc.stdout
+    assert proc.stderr.startswith("error: Unknown dataset name(s) ['nope']") and proc.stderr.count("\n") == 1
+
+
 def test_unknown_model_exits_2_before_training():
     proc = _run("--models", "ridge", "svm", "--no-cache", timeout=60)
     assert proc.returncode == 2

@@ -259,7 +259,8 @@ def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path):
 
 
 def test_the_locks_are_released_on_every_exit_path(tmp_path, capsys):
-    """main() refuses bad input after taking the locks, a study runs, both locks are free again."""
+    """main() refuses a bad option before touching the folders, and bad data after taking the
+    locks; a study runs; both locks are free again."""
     from study.run import main
 
     out, cache = tmp_path / "out", tmp_path / "cache"
@@ -275,6 +276,10 @@ def test_the_locks_are_released_on_every_exit_path(tmp_path, capsys):
 
     assert main(["--out", str(out), "--cache-dir", str(cache), "--datasets", "wine", "--models", "svm"]) == 2
     assert "Unknown model name(s) ['svm']" in capsys.readouterr().err
+    assert not (tmp_path / ".out.lock").exists() and not cache.exists()  # refused before the folders
+    missing = str(tmp_path / "missing.csv")
+    assert main(["--out", str(out), "--cache-dir", str(cache), "--data", missing, "--target", "y"]) == 2
+    assert "does not exist" in capsys.readouterr().err
     assert (tmp_path / ".out.lock").exists() and held() == ""
     assert main([*STUDY, "--out", str(out), "--cache-dir", str(cache)]) == 0
     assert (out / "report.md").exists() and held() == ""
