@@ -97,9 +97,9 @@ def _server(greeting: bytes | None):
     (b"\x01\x00", "it closed the connection without a Dask handshake"),
 ])
 def test_a_server_that_is_not_a_dask_scheduler_is_refused_at_once(tmp_path, capsys, monkeypatch, greeting, problem):
-    import study.runner
+    import study.scheduler
 
-    monkeypatch.setattr(study.runner, "SCHEDULER_PROBE_SECONDS", 2.0)
+    monkeypatch.setattr(study.scheduler, "SCHEDULER_PROBE_SECONDS", 2.0)
     if greeting == b"\x01\x00":  # two bytes, then the server closes
         greeting = None
         server = _closing_server()
@@ -134,13 +134,13 @@ def _closing_server():
 def test_a_silent_server_is_refused_within_the_probe_time(tmp_path, capsys):
     """An HTTP server waits for a request: Dask's client would send its handshake, read the reply's
     b"HTTP/1.1" as a frame length and try to allocate 3.5 EiB; the probe reads only, for a bounded time."""
-    import study.runner
+    import study.scheduler
 
     with _server(None) as address:
         start = time.monotonic()
         line = _refused(capsys, tmp_path, address)
         took = time.monotonic() - start
     assert line.startswith(f"error: --scheduler {address!r}: something answers there, but not a Dask scheduler: it "
-                           f"sent nothing within {study.runner.SCHEDULER_PROBE_SECONDS:g} s, while a Dask scheduler "
+                           f"sent nothing within {study.scheduler.SCHEDULER_PROBE_SECONDS:g} s, while a Dask scheduler "
                            "greets at once. Check the address and port"), line
-    assert study.runner.SCHEDULER_PROBE_SECONDS <= took < study.runner.SCHEDULER_PROBE_SECONDS + 5
+    assert study.scheduler.SCHEDULER_PROBE_SECONDS <= took < study.scheduler.SCHEDULER_PROBE_SECONDS + 5
