@@ -29,7 +29,8 @@ from typing import Any, Callable
 
 from backends.routing import route
 
-__all__ = ["ModelSpec", "BUILTIN_MODELS", "BASELINE", "TASKS", "list_models", "get_model", "make_estimator"]
+__all__ = ["ModelSpec", "BUILTIN_MODELS", "BASELINE", "TASKS", "USER_MODELS", "UserModels", "list_models", "get_model",
+           "make_estimator"]
 
 TASKS = ("classification", "regression")
 
@@ -216,10 +217,40 @@ BUILTIN_MODELS = MappingProxyType({
 })
 """The built-in models by name, in report order (read-only)."""
 
-_USER_MODELS: dict = {}
-"""Names given by ``backends.custom.register_model`` in this process, so that a study can name
-a user model like a built-in one. Only the study's own process reads it (when it resolves its
-model names); workers receive estimator objects."""
+class UserModels:
+    """The user models registered in this process (``backends.custom.register_model``), so that a
+    study can name a user model like a built-in one. Only the study's own process reads it (when it
+    resolves its model names); workers receive estimator objects.
+    """
+
+    def __init__(self):
+        self._specs: dict = {}
+
+    def add(self, spec: "ModelSpec") -> None:
+        """Register ``spec`` under its name (replacing an earlier one of that name)."""
+        self._specs[spec.name] = spec
+
+    def remove(self, name: str) -> None:
+        """Forget ``name``.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` is not registered.
+        """
+        if name not in self._specs:
+            raise ValueError(f"{name!r} is not a registered user model; registered: {self.names()}.")
+        del self._specs[name]
+
+    def get(self, name) -> "ModelSpec | None":
+        return self._specs.get(name)
+
+    def names(self) -> list:
+        return list(self._specs)
+
+
+USER_MODELS = UserModels()
+"""This process's registry of user models (the one registry; ``backends.custom`` adds to it)."""
 
 
 def list_models() -> list[str]:
@@ -229,7 +260,7 @@ def list_models() -> list[str]:
     -------
     list of str
     """
-    return [*BUILTIN_MODELS, *_USER_MODELS]
+    return [*BUILTIN_MODELS, *USER_MODELS.names()]
 
 
 def get_model(name) -> ModelSpec:
@@ -242,7 +273,7 @@ def get_model(name) -> ModelSpec:
     """
     if isinstance(name, ModelSpec):
         return name
-    spec = BUILTIN_MODELS.get(name) or _USER_MODELS.get(name)
+    spec = BUILTIN_MODELS.get(name) or USER_MODELS.get(name)
     if spec is None:
         raise ValueError(
             f"Unknown model {name!r}. Expected one of {list_models()}; "

@@ -17,8 +17,6 @@ installed and the supported versions and the ``pip install`` that fixes it.
 | keras | ``keras.src.utils.python_utils.pythonify_logs`` (from 3.7) | ``backends.keras_validation`` | a copy of Keras 3.15's function |
 | tensorflow | eager context ``_seed``, ``_rng`` | ``backends.keras_seeding`` | ``tf.random.set_seed`` (same seeds; clears the kernel cache, slower) |
 | tensorflow | ``tensorflow.python.eager.context.global_seed``; ``tensorflow.python.framework.config``'s op-determinism switches (as scikeras itself) | ``backends.keras_seeding`` | error |
-| joblib | ``loky.reusable_executor._executor`` | :func:`idle_loky_executor` (``study.execution.stop_workers``) | None (no executor to stop) |
-| joblib | ``loky.reusable_executor._executor``, ``_executor_lock`` | :func:`detach_loky_executor` (``study.progress``: a Jupyter kernel's shutdown) | None (nothing to detach) |
 | mlflow | ``mlflow.tracking._tracking_service.utils._tracking_uri`` | :func:`mlflow_tracking_uri_setting` (``study.tracking``) | public ``mlflow.get_tracking_uri()`` (an unset URI then reads as the default's) |
 | joblib, multiprocessing | the resource trackers' ``_resource_tracker._stop()`` | :func:`stop_resource_trackers` (``study.progress``) | nothing stopped (ipykernel ends them) |
 
@@ -35,7 +33,7 @@ refuses versions other than the checked ones (scikeras 0.13.0 is its last releas
 | ``_fit_keras_model`` | the inner validation split, one ``tf.data`` pipeline per fit, the validation pass; ``BaseWrapper._fit`` calls it with ``(X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs)`` | 0.13.0 |
 | ``_predict_raw`` | the traced predict function on whole chunks of rows | 0.13.0 |
 | ``_validate_data`` | called by ``_predict_raw``, as scikeras' own does | 0.13.0 |
-| ``_random_state``, ``_fit_callbacks`` | attributes set by ``BaseWrapper._initialize`` and ``_initialize_callbacks``; read by the overrides and by ``study.saved`` (a stored wrapper drops its callbacks) | 0.13.0 |
+| ``_random_state``, ``_fit_callbacks`` | attributes set by ``BaseWrapper._initialize`` and ``_initialize_callbacks``; read by the overrides and by ``study.model_store`` (a stored wrapper drops its callbacks) | 0.13.0 |
 
 ``_check_validation_params``, ``_early_stopping`` and the other underscored names of the
 wrappers are the project's own.
@@ -53,16 +51,15 @@ __all__ = [
     "scorer_function", "scorer_response_method", "metric_kind",
     "pythonify_logs", "evaluation_logs",
     "global_seed", "set_global_seed", "op_determinism_enabled", "enable_op_determinism",
-    "disable_op_determinism", "scikeras_wrappers", "idle_loky_executor",
-    "detach_loky_executor", "stop_resource_trackers", "mlflow_tracking_uri_setting",
+    "disable_op_determinism", "scikeras_wrappers", "stop_resource_trackers", "mlflow_tracking_uri_setting",
 ]
 
 SUPPORTED = {
     "scikit-learn": ("1.8.0", None, "1.9.1"),
     "tensorflow": ("2.16.1", None, "2.21.0"),
-    "keras": ("3.2.0", "4", "3.15.1"),
+    "keras": ("3.7.0", "4", "3.15.1"),
     "scikeras": ("0.13.0", "0.14", "0.13.0"),
-    "joblib": ("1.4.0", None, "1.6.0"),
+    "joblib": ("1.5.0", None, "1.6.0"),
 }
 """Per distribution: ``(lowest supported, first unsupported or None, newest checked)``; the
 first two are pyproject.toml's bounds (``tests/test_compat.py`` keeps them equal), the third
@@ -363,30 +360,6 @@ def scikeras_wrappers() -> tuple:
     from scikeras.wrappers import KerasClassifier, KerasRegressor
 
     return KerasClassifier, KerasRegressor
-
-
-def idle_loky_executor():
-    """joblib's reusable loky executor if one has been started in this process, else None
-    (without starting one: the public ``get_reusable_executor`` would). Reads joblib's private
-    ``reusable_executor._executor``; None if joblib no longer has it."""
-    from joblib.externals.loky import reusable_executor
-
-    return getattr(reusable_executor, "_executor", None)
-
-
-def detach_loky_executor():
-    """Take joblib's reusable loky executor out of joblib (the next ``get_reusable_executor``
-    starts a new one) and return it, or None when none was started. Reads and writes joblib's
-    private ``reusable_executor._executor`` under its ``_executor_lock``; None if joblib no longer
-    has them."""
-    from joblib.externals.loky import reusable_executor
-
-    lock = getattr(reusable_executor, "_executor_lock", None)
-    if lock is None or not hasattr(reusable_executor, "_executor"):
-        return None
-    with lock:
-        executor, reusable_executor._executor = reusable_executor._executor, None
-    return executor
 
 
 def stop_resource_trackers() -> None:

@@ -32,7 +32,7 @@ from functools import partial
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.pipeline import Pipeline
 
-from backends import _USER_MODELS, BUILTIN_MODELS, TASKS, ModelSpec
+from backends import BUILTIN_MODELS, TASKS, USER_MODELS, ModelSpec
 from backends.preprocessing import pipeline
 from backends.quiet import quiet_stderr
 from backends.routing import route
@@ -274,7 +274,7 @@ def register_model(name: str, estimator=None, *, keras_build_fn=None, grid: dict
         spec = sklearn_model(name, estimator, grid=grid, tasks=tasks)
     else:
         spec = keras_model(name, keras_build_fn, grid=grid, tasks=tasks, **keras_options)
-    _USER_MODELS[name] = spec
+    USER_MODELS.add(spec)
     return spec
 
 
@@ -286,6 +286,4 @@ def unregister_model(name: str) -> None:
     ValueError
         If ``name`` is not a registered user model.
     """
-    if name not in _USER_MODELS:
-        raise ValueError(f"{name!r} is not a registered user model; registered: {list(_USER_MODELS)}.")
-    del _USER_MODELS[name]
+    USER_MODELS.remove(name)

@@ -7,7 +7,7 @@ value (``backends.keras_pool`` sets them, like the weights, from a freshly built
 computation is Keras' own: its TensorFlow dropout (``stateless_dropout`` with a seed drawn from
 the layer's seed generator), and the L2 penalty ``factor * sum(kernel ** 2)`` added to the loss
 in training, as ``keras.regularizers.L2`` does. Both are saved and loaded with the model in
-Keras' ``.keras`` format (``study.saved``).
+Keras' ``.keras`` format (``study.model_store``).
 """
 
 from __future__ import annotations

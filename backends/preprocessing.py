@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 import pandas as pd
+from joblib import parallel_config
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -306,7 +307,11 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             data = validate_data(
                 self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan", reset=False
             )
-        return np.asarray(self.column_transformer_.transform(data), dtype=np.float32)
+        # the columns in this process, also in a task of joblib's Dask backend (else each column group
+        # is a task of its own; scikit-learn 1.8 then gets its params Bunch back as a dict: "'dict'
+        # object has no attribute 'transform'", fixed in 1.9)
+        with parallel_config(backend="sequential"):
+            return np.asarray(self.column_transformer_.transform(data), dtype=np.float32)
 
     def get_feature_names_out(self, input_features=None):
         """Output column names: numeric names, then ``<column>_<category>`` per category.

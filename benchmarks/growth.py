@@ -49,7 +49,7 @@ def grid_values(model: str, n: int) -> list:
 
 def child(model: str, n: int) -> None:
     """One size: warm-up study, then the timed study with an ``n``-value grid."""
-    from study.runner import run_study
+    from study.orchestrator import run_study
 
     knob = KNOBS[model]
     base = dict(datasets=(DATASET,), models=(model,), cv=CV, n_jobs=N_JOBS, cache_dir=None, seed=0)

@@ -45,14 +45,14 @@ METRICS = ("accuracy", "balanced_accuracy")
 
 def import_runner():
     """Import what the runner variant needs (paid before the timed work); return the work."""
-    import study.runner  # noqa: F401
+    import study.orchestrator  # noqa: F401
 
     return runner_work
 
 
 def runner_work() -> tuple:
     """The study runner on the workload: (test scores, test predictions, failed rows)."""
-    from study.runner import run_study
+    from study.orchestrator import run_study
 
     spec = _measure.plain_spec(datasets=DATASETS, models=MODELS, cv=CV, seed=SEED, test_size=TEST_SIZE, quick=True,
                                n_jobs=1, cache_dir=None)
@@ -125,9 +125,9 @@ def child_in_process(repeats: int) -> None:
     runner, hand = import_runner(), import_hand()
     import os
 
-    import study.execution
+    import study.workers
 
-    os.environ.update(study.execution.fit_threads())  # as run_study does, before TensorFlow starts: both share it
+    os.environ.update(study.workers.fit_threads())  # as run_study does, before TensorFlow starts: both share it
     runner()  # warm-up: TensorFlow's import and first graph
     times = {"runner": [], "hand": []}
     for rep in range(repeats):

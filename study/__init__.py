@@ -13,11 +13,11 @@ __all__ = ["StudySpec", "StudyResult", "run_study", "write_report", "summarize",
 
 _EXPORTS = {
     "StudySpec": "study.spec",
-    "StudyResult": "study.runner",
-    "run_study": "study.runner",
+    "StudyResult": "study.orchestrator",
+    "run_study": "study.orchestrator",
     "write_report": "study.report",
     "summarize": "study.results",
-    "load_model": "study.saved",
+    "load_model": "study.model_store",
 }
 
 

@@ -12,12 +12,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from study.lines import plain_line
+from study.text import plain_line
 
-__all__ = ["RepeatedOption", "OneLineParser", "once_actions", "EXIT_USAGE"]
+__all__ = ["RepeatedOption", "OneLineParser", "once_actions", "usage_error", "EXIT_USAGE"]
 
 EXIT_USAGE = 2
 """Exit status of a usage or input error."""
+
+
+def usage_error(exc: Exception) -> int:
+    """Report a usage or input error as one line on stderr (``error: ...``); returns :data:`EXIT_USAGE`."""
+    print(f"error: {plain_line(exc)}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 class RepeatedOption(ValueError):

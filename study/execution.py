@@ -1,4 +1,4 @@
-"""Workers: the study's work items on joblib's loky processes, the longest first, one error policy.
+"""Execution: the study's work items on its workers (``study.workers``), the longest first, one error policy.
 
 A study's work differs in cost by two orders of magnitude (a ridge unit on wine vs a CNN unit
 on digits), and its items arrive in waves: a model's diagnostics can start only when its unit
@@ -21,25 +21,18 @@ import contextlib
 import heapq
 import itertools
 import os
-import threading
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from study.lines import one_line
+from study.text import one_line
+from study.records import WorkKind
 
-# nothing heavy at the top: a worker imports this module (for _quiet_worker) before its
-# initializer runs, and only that initializer makes it end with the study (_quiet_worker)
+from study.workers import Workers, fit_threads
 
-__all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "map_in_workers", "stop_workers", "fit_threads"]
+__all__ = ["WorkItem", "Outcome", "Interrupted", "execute"]
 
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                    "MKL_NUM_THREADS")
-"""Thread counts of TensorFlow and BLAS: one thread per fit, in every process that fits (values
-the user set are kept, everywhere alike), so the same seed gives the same table whatever
-``n_jobs`` (TensorFlow's results depend on its thread settings); parallelism comes from the
-worker processes."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,8 +43,8 @@ class WorkItem:
     ----------
     label : str
         Shown by the progress bar and in warnings, e.g. ``"digits / keras_cnn"``.
-    work : str
-        "unit", or the experiment's name.
+    kind : WorkKind
+        What the work is: a unit, a nested CV fold, an experiment or a dataset's checks.
     dataset, model : str
         What it runs on (for the failure and timing tables).
     cost : float
@@ -60,25 +53,41 @@ class WorkItem:
         Expected number of fits (for the progress bar).
     function : callable
         Importable in a worker (a module-level function or a method of a module-level object).
-    args : tuple
+    arguments : dataclass instance
+        ``function``'s arguments by name, its fields in the order ``function`` takes them
+        (``study.records``: e.g. :class:`~study.records.UnitArguments`).
     key : str or None, default=None
         Store key (``study.store.work_key``); None: never stored.
     beside : str or None, default=None
         The label of an item this one is queued with and only useful beside (a unit's nested CV
         folds beside the unit): when that item fails, this one is not started, and its own
         failure is not reported a second time (a failure is held until that item's outcome).
+    experiment : str, default=""
+        The experiment's name, when ``kind`` is ``WorkKind.EXPERIMENT``.
     """
 
     label: str
-    work: str
+    kind: WorkKind
     dataset: str
     model: str
     cost: float
     fits: int
     function: object
-    args: tuple
+    arguments: object
     key: str | None = None
     beside: str | None = None
+    experiment: str = ""
+
+    @property
+    def work(self) -> str:
+        """The ``work`` column of the failures and timings tables: the experiment's name, or
+        the kind's value ("unit", "nested", "data_checks")."""
+        return self.experiment if self.kind is WorkKind.EXPERIMENT else self.kind.value
+
+    @property
+    def args(self) -> tuple:
+        """``function``'s positional arguments: the fields of :attr:`arguments`, in order."""
+        return tuple(getattr(self.arguments, f.name) for f in fields(self.arguments))
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,11 +119,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.error
-
-
-def fit_threads() -> dict:
-    """The thread settings of every fit (:data:`THREAD_VARIABLES`: "1" unless the user set them)."""
-    return {name: os.environ.get(name, "1") for name in THREAD_VARIABLES}
 
 
 @contextlib.contextmanager
@@ -150,129 +154,25 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
     return Outcome(item, value, error, seconds, fits, loaded)
 
 
-def _executor(n_workers: int):
-    from joblib.externals.loky import get_reusable_executor
-
-    from backends.preprocessing import FIT_LOG
-    from study.progress import fit_log_path
-
-    # the same settings every time, so one pool serves a process's studies and their reports
-    env = {**fit_threads(), FIT_LOG: str(fit_log_path())}
-    main_thread = threading.current_thread() is threading.main_thread()  # see _quiet_worker
-    return get_reusable_executor(max_workers=n_workers, env=env, initializer=_quiet_worker,
-                                 initargs=(os.getpid(), main_thread))
-
-
-def stop_workers() -> None:
-    """End the study's worker processes, if any are running (idle, between studies), and wait
-    for them: an orderly shutdown (killing them raced with loky's resource tracker, which then
-    reported "leaked semlock objects" at exit)."""
-    from backends._compat import idle_loky_executor
-
-    executor = idle_loky_executor()
-    if executor is not None:
-        executor.shutdown(wait=True)
-
-
-def _n_workers(n_jobs: int) -> int:
-    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
-
-
-def map_in_workers(function, calls: list, n_jobs: int) -> list:
-    """``function(*args)`` for each ``args`` of ``calls``, in the study's worker processes (in
-    this process when ``n_jobs`` is 1); the results in the order of ``calls``. An exception is
-    raised here as it was raised there.
-
-    Parameters
-    ----------
-    function : callable
-        Importable in a worker (a module-level function).
-    calls : list of tuple
-    n_jobs : int
-        Number of worker processes (-1: all cores).
-    """
-    n_workers = _n_workers(n_jobs)
-    if n_workers == 1 or len(calls) < 2:
-        return [function(*args) for args in calls]
-    executor = _executor(n_workers)  # the study's pool, as it is: not resized
-    return [future.result() for future in [executor.submit(function, *args) for args in calls]]
-
-
-# loky replaces an idle worker whose memory grew by 300 MB since it started (a worker's Keras models
-# and traced functions do) and says so from its manager thread, at any time, also while the report
-# draws its figures in the workers; the replacement is routine and loses no work
-warnings.filterwarnings("ignore", "A worker stopped while some jobs were given", UserWarning)
-
-PARENT_CHECK_SECONDS = 0.1
-"""How often a worker checks that the study's process is still alive (where the kernel does not
-end it at once, see :func:`_quiet_worker`)."""
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> bool:
-    """Linux: ask the kernel to SIGKILL this process when the thread that started it ends. Unlike
-    a watching thread, this needs neither the GIL (a fit in C code holding it for seconds) nor a
-    poll. False where unavailable."""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-    import signal
-
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _quiet_worker(parent: int, main_thread: bool = False) -> None:
-    """Set up a worker. Its standard error goes nowhere: its warnings and errors reach the study's
-    process through its results, and what else it writes there is TensorFlow's start-up chatter.
-
-    It ends with the study's process (killed, even with SIGKILL) instead of finishing work
-    nobody will read: on Linux, when the pool was made by the study's main thread, the kernel
-    kills it at once (``PR_SET_PDEATHSIG``; the kernel watches the thread that started a
-    worker, and a study's main thread lives as long as its process: workers started by another
-    thread are left to the watch alone); everywhere, a thread checks every
-    :data:`PARENT_CHECK_SECONDS` that the study's process is still its parent. ``parent`` is
-    the study's process id (passed, not read here: the study may have died while this worker
-    started); ``main_thread``: whether the pool was made by the study's main thread.
-    """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    if main_thread:
-        _die_with_parent()
-    if os.getppid() != parent:  # the study died before this worker could watch it
-        os._exit(1)
-    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
-
-
-def _end_with_parent(parent: int) -> None:
-    while os.getppid() == parent:  # an orphan is re-parented (to init or a subreaper)
-        time.sleep(PARENT_CHECK_SECONDS)
-    os._exit(1)
-
-
-def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool = True,
-            in_process=contextlib.nullcontext, expected_fits: int = 0) -> list:
+def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int = -1, follow_up=None,
+            progress: bool = True, expected_fits: int = 0) -> list:
     """Run work items, longest first, and every item their outcomes add.
 
     Parameters
     ----------
     items : list of WorkItem
-    n_jobs : int
-        Number of worker processes (-1: all cores). 1: everything runs in this process.
     store : study.store.Store
         Where results are loaded from and stored (in the process that computes them).
+    workers : study.workers.Workers or None, default=None
+        Where the items run (the study's workers, which stay open); None: ``Workers(n_jobs)``,
+        made and closed here.
+    n_jobs : int, default=-1
+        Worker processes when ``workers`` is None (-1: all cores; 1: everything in this process).
     follow_up : callable or None, default=None
         ``follow_up(outcome) -> list of WorkItem``, called in this process for every outcome:
         the items it returns are queued at once (e.g. a model's diagnostics after its unit).
     progress : bool, default=True
         A progress bar over the fits (``study.progress``; its total grows as items are added).
-    in_process : callable, default=contextlib.nullcontext
-        A context manager entered around the items run in this process (e.g. a Dask backend).
     expected_fits : int, default=0
         Fits expected in all, follow-ups included (the progress bar's total until the queued
         items' fits exceed it).
@@ -282,6 +182,10 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
     list of Outcome
         In completion order.
     """
+    if workers is None:
+        with Workers(n_jobs) as workers:
+            return execute(items, store=store, workers=workers, follow_up=follow_up, progress=progress,
+                           expected_fits=expected_fits)
     from study.progress import Progress
 
     counter = itertools.count()
@@ -313,7 +217,7 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
             finish(*later)
 
     push(items)
-    n_workers = _n_workers(n_jobs)
+    n_workers = workers.processes
     in_flight: dict = {}
     with bar, _threads_here():
         try:
@@ -328,17 +232,16 @@ def execute(items: list, *, n_jobs: int, store, follow_up=None, progress: bool =
                         continue
                     bar.started(item)
                     if n_workers == 1:
-                        with in_process():
+                        with workers.in_process():
                             finish(item, _perform(item, store))
                     else:
-                        in_flight[_executor(n_workers).submit(_perform, item, store)] = item
+                        in_flight[workers.submit(_perform, item, store)] = item
                 if in_flight:
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in done:
                         finish(in_flight.pop(future), future.result())
         except KeyboardInterrupt:
-            if n_workers > 1:  # work in flight is lost: stop it now rather than let it finish unread
-                _executor(n_workers).shutdown(wait=False, kill_workers=True)
+            workers.kill()  # work in flight is lost: stop it now rather than let it finish unread
             raise Interrupted(sum(o.ok for o in outcomes), len(outcomes) + len(ready) + len(in_flight)) from None
     return outcomes
 

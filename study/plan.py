@@ -1,5 +1,5 @@
 """The work of one study: its work items (units, nested CV's inner searches, diagnostics), in the
-order they can run, and what each finished item lets start. ``study.runner`` executes the plan
+order they can run, and what each finished item lets start. ``study.orchestrator`` executes the plan
 (``study.execution.execute``) and gathers its outcomes into tables."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from study.data_checks import LEAK_CANDIDATES, run_data_checks
 from study.execution import WorkItem
 from study.experiments import EXPERIMENTS, ClassImbalance
 from study.protocol import Job, inner_search, make_splits, run_unit, skip_reason
+from study.records import DataCheckArguments, ExperimentArguments, NestedArguments, UnitArguments, WorkKind
 from study.scoring import study_metrics
 from study.spec import InputError, StudySpec
 from study.store import work_key
@@ -51,11 +52,11 @@ class Plan:
     """The work of one study: units and their nested CV first, each model's diagnostics as its unit
     finishes (``follow_up``)."""
 
-    def __init__(self, spec: StudySpec, models: tuple, datasets: list):
+    def __init__(self, spec: StudySpec, models: tuple, datasets: list, search_n_jobs: int = 1):
         self.spec, self.models, self.datasets = spec, models, datasets
         self.splits = draw_splits(spec, datasets)
         self.metrics = {d.name: study_metrics(spec.metrics, d.task) for d in datasets}
-        self.unit_n_jobs = -1 if spec.scheduler else 1
+        self.search_n_jobs = search_n_jobs  # a unit's search: -1 on a Dask cluster (study.workers.Workers)
 
     def job(self, dataset, model, **extra) -> Job:
         return Job(dataset, self.splits[dataset.name], model, self.metrics[dataset.name], self.spec.seed,
@@ -69,32 +70,33 @@ class Plan:
         job = self.job(dataset, model)
         grid = self.spec.search_for(model)
         n_fits = grid.planned_fits(len(job.splits.folds), len(job.splits.train)) + 1
-        return WorkItem(f"{dataset.name} / {model.name}", "unit", dataset.name, model.name,
-                        _fit_cost(model, dataset) * n_fits, n_fits, run_unit, (job, grid, self.unit_n_jobs),
-                        work_key("unit", ("study.protocol", _builder_module(model)), job, grid))
+        return WorkItem(f"{dataset.name} / {model.name}", WorkKind.UNIT, dataset.name, model.name,
+                        _fit_cost(model, dataset) * n_fits, n_fits, run_unit,
+                        UnitArguments(job, grid, self.search_n_jobs),
+                        work_key(WorkKind.UNIT.value, ("study.protocol", _builder_module(model)), job, grid))
 
     def nested(self, job: Job, grid, unit: str | None = None) -> list:
         """Nested CV's inner searches, one work item per outer fold (``protocol.inner_search``),
         queued beside the ``unit`` item of that label."""
         n_fits = grid.planned_fits(job.splits.n_splits, len(job.splits.train))
         modules = ("study.protocol", _builder_module(job.model))
-        return [WorkItem(f"{job.dataset.name} / {job.model.name} / nested fold {k}", "nested", job.dataset.name,
-                         job.model.name, _fit_cost(job.model, job.dataset) * n_fits, n_fits, inner_search,
-                         (job, grid, k), work_key("nested", modules, job, grid, k),
-                         beside=unit)
+        return [WorkItem(f"{job.dataset.name} / {job.model.name} / nested fold {k}", WorkKind.NESTED,
+                         job.dataset.name, job.model.name, _fit_cost(job.model, job.dataset) * n_fits, n_fits,
+                         inner_search, NestedArguments(job, grid, k),
+                         work_key(WorkKind.NESTED.value, modules, job, grid, k), beside=unit)
                 for k in range(len(job.splits.folds))]
 
     def experiment(self, experiment, job: Job, earlier: list | None = None) -> WorkItem:
         options = experiment.options(job.model)
-        if experiment.after not in (None, "unit"):
+        if experiment.after not in (None, WorkKind.UNIT):
             options["earlier"] = list(earlier or [])
         job = replace(job, options=options)
         n_fits = experiment.n_fits(job)
         key = work_key(experiment.name, (type(experiment).__module__, _builder_module(job.model)), job)
-        return WorkItem(f"{job.dataset.name} / {job.model.name} / {experiment.name}", experiment.name,
+        return WorkItem(f"{job.dataset.name} / {job.model.name} / {experiment.name}", WorkKind.EXPERIMENT,
                         job.dataset.name, job.model.name,
                         _fit_cost(job.model, job.dataset) * n_fits * experiment.fit_weight, n_fits, experiment.run,
-                        (job,), key)
+                        ExperimentArguments(job), key, experiment=experiment.name)
 
     def data_checks(self, dataset) -> WorkItem:
         """The checks of one dataset's data (``study.data_checks``): a work item with no model
@@ -105,9 +107,9 @@ class Plan:
         splits = self.splits[dataset.name]
         metric = self.metrics[dataset.name][0]
         cost = 0.02 * (dataset.n_features + LEAK_CANDIDATES * splits.n_splits) * (1.0 + dataset.n_samples / 1000)
-        return WorkItem(f"{dataset.name} / data checks", "data_checks", dataset.name, "", cost, 0, run_data_checks,
-                        (dataset, splits, metric), work_key("data_checks", ("study.data_checks",), dataset, splits,
-                                                            metric))
+        return WorkItem(f"{dataset.name} / data checks", WorkKind.DATA_CHECKS, dataset.name, "", cost, 0,
+                        run_data_checks, DataCheckArguments(dataset, splits, metric),
+                        work_key(WorkKind.DATA_CHECKS.value, ("study.data_checks",), dataset, splits, metric))
 
     def initial(self) -> list:
         """The units, their nested CV's inner searches (which need nothing from the unit, so they
@@ -118,7 +120,7 @@ class Plan:
             if reason is None:
                 unit = self.unit(dataset, model)
                 nested = self.spec.use_nested and not model.baseline  # the baseline has nothing to tune
-                items += [unit] + (self.nested(*unit.args[:2], unit.label) if nested else [])
+                items += [unit] + (self.nested(unit.arguments.job, unit.arguments.search, unit.label) if nested else [])
         items += [self.data_checks(dataset) for dataset in self.datasets]
         if self.spec.use_diagnostics:
             items += self._study_level()
@@ -130,9 +132,9 @@ class Plan:
         estimate from the start."""
         fits = sum(item.fits for item in initial)
         if self.spec.use_diagnostics:
-            for item in initial:
-                if item.work == "unit" and not item.args[0].model.baseline:
-                    job = item.args[0]
+            units = [item.arguments.job for item in initial if item.kind is WorkKind.UNIT]
+            for job in units:
+                if not job.model.baseline:
                     fits += sum(e.n_fits(replace(job, options=e.options(job.model))) for e in EXPERIMENTS
                                 if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick))
         return fits
@@ -153,10 +155,11 @@ class Plan:
                 if skip_reason(m, imbalanced, metrics) is None and e.applies(m, imbalanced, self.spec.quick)]
 
     def _waits_for(self, experiment, job: Job) -> str:
-        """What ``experiment`` waits for on ``job``'s model: "unit", or an experiment that applies."""
+        """What ``experiment`` waits for on ``job``'s model, as :attr:`WorkItem.work` names it:
+        the unit (``WorkKind.UNIT``), or an experiment that applies."""
         earlier = next((e for e in EXPERIMENTS if e.name == experiment.after), None)
         if earlier is None or not earlier.applies(job.model, job.dataset, self.spec.quick):
-            return "unit"
+            return WorkKind.UNIT
         return earlier.name
 
     def follow_up(self, outcome) -> list:
@@ -164,17 +167,18 @@ class Plan:
         successful unit, the diagnostics that follow the unit; after an experiment, those that
         follow it."""
         item = outcome.item
-        if (not self.spec.use_diagnostics or item.work in ("nested", "data_checks")  # data checks: no model
-                or (item.work == "unit" and not outcome.ok)):
+        unit = item.kind is WorkKind.UNIT
+        if (not self.spec.use_diagnostics or item.kind in (WorkKind.NESTED, WorkKind.DATA_CHECKS)  # checks: no model
+                or (unit and not outcome.ok)):
             return []
-        job = item.args[0]
+        job = item.arguments.job
         if job.model.baseline:  # the chance baseline: a reference, not a model to diagnose
             return []
-        if item.work == "unit":
-            job = replace(job, params=outcome.value["best_params"], search=outcome.value["search"])
+        if unit:
+            job = replace(job, params=outcome.value.best_params, search=outcome.value.search)
         elif job.dataset.name not in self.splits:  # a study-level experiment (e.g. class imbalance)
             return []
-        earlier = outcome.value if item.work != "unit" and outcome.ok else []
+        earlier = outcome.value if not unit and outcome.ok else []
         return [self.experiment(e, job, earlier) for e in EXPERIMENTS
                         if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick)
                         and self._waits_for(e, job) == item.work]

@@ -6,7 +6,7 @@ new table with exactly the columns it was trained on (``model.json``'s ``feature
 a missing or an extra column, a repeated header, a value training would refuse (inf, a magnitude
 above 1e30) or one the model never saw in a categorical column is refused, in one line, before
 the model is loaded. Loading checks the folder first and says what it unpickles
-(``study.saved.load_model``). The predictions table has ``y_pred`` (the predicted class or value, as in the study's
+(``study.model_store.load_model``). The predictions table has ``y_pred`` (the predicted class or value, as in the study's
 ``predictions.csv``) and, for a classifier, ``proba:<class>`` per class (or its decision
 scores), one row per input row in input order.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from study.lines import plain_line
-from study.spec import InputError
+from study.errors import InputError
+from study.text import plain_line
 
 __all__ = ["read_table", "model_input", "predict", "main"]
 
@@ -122,7 +122,7 @@ def model_input(table: pd.DataFrame, info: dict, source: str = "the table"):
     table : pandas.DataFrame of shape (n_samples, n_features)
         Exactly the columns of ``info["features"]`` (any order).
     info : dict
-        The stored model's ``model.json`` (``study.saved.read_info``).
+        The stored model's ``model.json`` (``study.model_store.read_info``).
     source : str, default="the table"
         The table's name in messages (the CSV file's name).
 
@@ -176,8 +176,8 @@ def model_input(table: pd.DataFrame, info: dict, source: str = "the table"):
 def predict(model, data, *, say=None) -> pd.DataFrame:
     """Predict with a stored model.
 
-    The model folder is checked first (``study.saved.read_info``: ``model.json``'s schema), then
-    the table (:func:`model_input`), then the model is loaded (``study.saved.load_model``: the
+    The model folder is checked first (``study.model_store.read_info``: ``model.json``'s schema), then
+    the table (:func:`model_input`), then the model is loaded (``study.model_store.load_model``: the
     files' digests, one line saying what is unpickled, one naming library versions that differ,
     and the unpickled object against ``model.json``).
 
@@ -189,7 +189,7 @@ def predict(model, data, *, say=None) -> pd.DataFrame:
         The rows to predict (a DataFrame, or a CSV file read by :func:`read_table`), with
         exactly the model's feature columns.
     say : callable or None, default=None
-        Receives the lines of ``study.saved.load_model`` (None: they are warnings).
+        Receives the lines of ``study.model_store.load_model`` (None: they are warnings).
 
     Returns
     -------
@@ -205,7 +205,7 @@ def predict(model, data, *, say=None) -> pd.DataFrame:
         fit (columns, values; checked before the model is loaded), or a model that cannot predict
         the checked rows.
     """
-    from study.saved import load_model, read_info
+    from study.model_store import load_model, read_info
     from study.scoring import output_columns
 
     try:
@@ -265,7 +265,7 @@ def _stdout_closed() -> int:
 
 
 def _say(line: str) -> None:
-    """A line of ``study.saved.load_model`` on stderr: what it unpickles, or a warning (other library versions)."""
+    """A line of ``study.model_store.load_model`` on stderr: what it unpickles, or a warning (other library versions)."""
     line = plain_line(line)
     print(line if line.startswith("loading ") else f"warning: {line}", file=sys.stderr)
 
@@ -274,7 +274,7 @@ def main(argv: list | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 2 bad input, reported in one line;
     :data:`EXIT_BROKEN_PIPE` when stdout's reader stopped reading)."""
     from study.cli_options import RepeatedOption
-    from study.run import usage_error
+    from study.cli_options import usage_error
 
     try:
         args = build_parser().parse_args(argv)
@@ -296,7 +296,7 @@ def main(argv: list | None = None) -> int:
         except BrokenPipeError:
             return _stdout_closed()
         return 0
-    from study.report.files import atomic_write_text
+    from study.folders import atomic_write_text
 
     try:
         atomic_write_text(out, predictions.to_csv(index=False))

@@ -13,7 +13,7 @@ keeps that one output, not one per refresh; ``tqdm.auto`` would print ipywidgets
 found" warning and a new stream output per refresh instead).
 
 In a Jupyter kernel, the study's worker processes end before the kernel does
-(:func:`end_workers_with_kernel`): ipykernel (7.4 here) sends SIGTERM to its child processes when
+(:func:`watch_kernel_exit`): ipykernel (7.4 here) sends SIGTERM to its child processes when
 it shuts down and waits for them, but the resource trackers of loky and multiprocessing ignore
 SIGTERM, so the kernel hung until Jupyter terminated it (2.5 s later), and the workers, killed,
 left loky's "leaked semlock objects" warning in the server's log.
@@ -33,10 +33,10 @@ import warnings
 from pathlib import Path
 
 from backends.preprocessing import FIT_LOG
-from study.lines import plain_line
+from study.text import plain_line
 
 __all__ = ["Progress", "fit_log_path", "in_notebook", "progress_bar", "notebook_warnings",
-           "end_workers_with_kernel"]
+           "watch_kernel_exit"]
 
 POLL_SECONDS = 0.5
 
@@ -64,62 +64,56 @@ def in_notebook() -> bool:
     return not any(name == "QT_API" or name.startswith("SPYDER") for name in os.environ)
 
 
-_WATCHED: set = set()
-"""The kernel shells :func:`end_workers_with_kernel` watches (by id: one watch per kernel)."""
-
-
-def end_workers_with_kernel() -> None:
-    """In a Jupyter kernel: when it is asked to shut down or restart, end the study's worker
-    processes (the kernel's loky executor, killed: the kernel is ending, so the work of any study
-    still running is lost anyway, and a worker that loaded TensorFlow takes seconds to exit by
-    itself: 3.4 s against 0.12 s measured), then stop loky's and multiprocessing's resource
-    trackers, before ipykernel signals the kernel's children. Elsewhere, or when already
-    watching, nothing happens.
+def watch_kernel_exit(kill) -> callable:
+    """In a Jupyter kernel: when it is asked to shut down or restart, call ``kill`` (a pool's
+    :meth:`study.workers.Workers.kill`: the kernel is ending, so the work of any study still
+    running is lost anyway, and a worker that loaded TensorFlow takes seconds to exit by itself:
+    3.4 s against 0.12 s measured), then stop loky's and multiprocessing's resource trackers,
+    before ipykernel signals the kernel's children. Elsewhere nothing is watched.
 
     The moment is the kernel's ``do_shutdown``, which sets the shell's ``exit_now`` trait (observed
-    with traitlets' ``observe``). Private APIs, for want of public ones (joblib/joblib#1786): loky's
-    ``reusable_executor._executor`` and the trackers' ``_stop()``, through ``backends._compat``;
-    the trackers are stopped only when no other process started by ``multiprocessing`` may still
-    use them; a tracker left running is ended by ipykernel as before.
+    with traitlets' ``observe``). The trackers are stopped through their private ``_stop()``, for
+    want of a public API (``backends._compat.stop_resource_trackers``), and only when no other
+    process started by ``multiprocessing`` may still use them; a tracker left running is ended by
+    ipykernel as before. The trackers are watched as long as the kernel lives (one observer per
+    kernel: traitlets keeps an observer once), the pool until it is closed.
+
+    Returns
+    -------
+    callable
+        Ends the watch of ``kill`` (the pool was closed); does nothing outside a kernel.
     """
     shell = _kernel_shell()
-    if shell is None or id(shell) in _WATCHED:
-        return
-    _WATCHED.add(id(shell))
-    shell.observe(_kernel_exits, names="exit_now")
+    if shell is None:
+        return lambda: None
+    shell.observe(_stop_trackers_at_exit, names="exit_now")  # the trackers outlive every pool
+
+    def kill_at_exit(change) -> None:
+        if change["new"]:
+            with contextlib.suppress(Exception):  # at shutdown: what fails is left to ipykernel
+                kill()
+                for child in multiprocessing.active_children():
+                    if type(child).__name__ == "LokyProcess":
+                        child.join(timeout=2)
+            _stop_trackers_at_exit(change)
+
+    shell.observe(kill_at_exit, names="exit_now")
+    return lambda: shell.unobserve(kill_at_exit, names="exit_now")
 
 
-def _kernel_exits(change) -> None:
+def _stop_trackers_at_exit(change) -> None:
     if not change["new"]:
         return
-    try:  # at shutdown: what fails here is left to ipykernel's own ending of the children
-        _end_pool()
+    try:
         # the semaphores of the pool's queues and workers released while the trackers run (else the
         # trackers report them as "leaked", and their finalizers, later, start a tracker again)
         gc.collect()
         if not multiprocessing.active_children():
-            _stop_trackers()
+            from backends._compat import stop_resource_trackers
+
+            stop_resource_trackers()
     except Exception:
         pass
-
-
-def _end_pool() -> None:
-    """Kill and reap the workers of loky's reusable executor (the study's pool, as
-    ``study.execution.stop_workers`` finds it) and drop it: nothing of it is referenced after."""
-    from backends._compat import detach_loky_executor
-
-    executor = detach_loky_executor()
-    if executor is not None:
-        executor.shutdown(wait=True, kill_workers=True)
-    for child in multiprocessing.active_children():
-        if type(child).__name__ == "LokyProcess":
-            child.join(timeout=2)
-
-
-def _stop_trackers() -> None:
-    from backends._compat import stop_resource_trackers
-
-    stop_resource_trackers()
 
 
 class _DisplayLine:
@@ -230,7 +224,6 @@ class Progress(contextlib.AbstractContextManager):
     def __init__(self, enabled: bool = True, expected: int = 0):
         self.log = fit_log_path()
         self.log.write_bytes(b"")
-        end_workers_with_kernel()
         self.bar = progress_bar(expected, enabled)
         self.expected, self.queued = expected, 0
         self.loaded = 0

@@ -21,7 +21,8 @@ from sklearn.model_selection import cross_validate
 from backends import ModelSpec
 from backends.routing import route
 from study.data import Dataset, take_rows
-from study.saved import keep
+from study.records import InnerChoice, SearchScores, SearchSummary, UnitOutcome
+from study.model_store import keep
 from study.scoring import missing_responses, output_columns, response_methods
 from study.search import Search, as_search
 from study.splits import Splits, make_splits
@@ -67,9 +68,10 @@ class Job:
         Parameters chosen by the model's unit (routed names), for the experiments that follow it.
     options : dict, default={}
         An experiment's own settings for this model (e.g. the validation-curve sweeps).
-    search : dict or None, default=None
-        The unit's search record (:func:`fit_and_score`'s ``search``), so that an experiment takes
-        the scores of a fit the unit already made instead of making it again.
+    search : SearchScores or None, default=None
+        The unit's search scores (:attr:`UnitOutcome.search <study.records.UnitOutcome>`), so
+        that an experiment takes the scores of a fit the unit already made instead of making it
+        again.
     """
 
     dataset: Dataset
@@ -80,7 +82,7 @@ class Job:
     quick: bool
     params: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
-    search: dict | None = None
+    search: SearchScores | None = None
 
     @property
     def metric(self) -> str:
@@ -112,13 +114,13 @@ class Job:
         return self.splits.test_part(self.dataset)
 
 
-def _cv_rows(scores: dict, best: int, splits: Splits, metrics: tuple) -> list:
-    """Per-fold train and validation rows of candidate ``best`` from ``cv_results_``-like scores."""
+def _cv_rows(search: SearchScores, splits: Splits, metrics: tuple) -> list:
+    """Per-fold train and validation rows of the chosen candidate (``search.best``)."""
     rows = []
     for k, (fit, val) in enumerate(splits.folds):
         for metric in metrics:
-            for split, key, n_test in (("train", "train", len(fit)), ("validation", "test", len(val))):
-                score = float(scores[f"split{k}_{key}_{metric}"][best])
+            for split, part, n_test in (("train", "train", len(fit)), ("validation", "test", len(val))):
+                score = float(search.score(k, part, metric, search.best))
                 rows.append(dict(split=split, fold=k, metric=metric, score=score, n_train=len(fit), n_test=n_test))
     return rows
 
@@ -133,30 +135,20 @@ def _fold_scores(estimator, X, y, folds: list, metrics: tuple, fit_params: dict)
     (halving's last round may have used fewer rows, and it scores one metric)."""
     result = cross_validate(estimator, X, y, cv=folds, scoring=list(metrics), return_train_score=True,
                             error_score="raise", params=fit_params)
-    return {f"split{k}_{part}_{m}": [float(result[f"{part}_{m}"][k])]
-            for k in range(len(folds)) for part in ("train", "test") for m in metrics}
+    return SearchScores.fold_results(result, len(folds), metrics)
 
 
-def _search_summary(search, plan: Search, n_folds: int) -> dict:
-    """What ran: the scikit-learn class, candidates and fits per round, for the report.
-
-    Returns
-    -------
-    dict
-        ``search`` (class name), ``kind``, ``rounds``: list of ``(candidates, rows)`` per round
-        (one round, rows None, except for halving: ``n_candidates_`` and ``n_resources_``, the
-        rows of the training part subsampled in that round), ``n_candidates``
-        (first round), ``n_fits`` (candidate fits on the folds, without the refit).
-    """
+def _search_summary(search, plan: Search, n_folds: int) -> SearchSummary:
+    """What ran: the scikit-learn class, candidates and fits per round, for the report."""
     if plan.kind == "halving":
         rounds = [(int(c), int(r)) for c, r in zip(search.n_candidates_, search.n_resources_)]
     else:
         rounds = [(len(search.cv_results_["params"]), None)]
-    return dict(search=type(search).__name__, kind=plan.kind, rounds=rounds, n_candidates=rounds[0][0],
-                n_fits=sum(c for c, _ in rounds) * n_folds)
+    return SearchSummary(search=type(search).__name__, kind=plan.kind, rounds=rounds, n_candidates=rounds[0][0],
+                         n_fits=sum(c for c, _ in rounds) * n_folds)
 
 
-def inner_search(job: Job, grid, fold: int) -> dict:
+def inner_search(job: Job, grid, fold: int) -> InnerChoice:
     """Nested cross-validation's inner search on one outer fold (a work item of its own).
 
     The outer folds are the shared folds; on outer fold ``fold``'s training part, the same search
@@ -178,9 +170,8 @@ def inner_search(job: Job, grid, fold: int) -> dict:
 
     Returns
     -------
-    dict
-        ``best_params``: the inner search's choice (routed names); after halving also
-        ``scores``: ``{metric: outer validation score}``.
+    InnerChoice
+        The inner search's choice; after halving also its outer validation scores.
     """
     plan = as_search(grid)
     X, y = job.training_part()
@@ -189,22 +180,22 @@ def inner_search(job: Job, grid, fold: int) -> dict:
                        refit=False, train_scores=False)
     best = dict(inner.fit(take_rows(X, fit), y[fit], **job.fit_params(fit)).best_params_)
     if plan.kind != "halving":
-        return {"best_params": best}
+        return InnerChoice(best)
     model = clone(job.estimator()).set_params(**best).fit(take_rows(X, fit), y[fit], **job.fit_params(fit))
     X_val, y_val = take_rows(X, val), y[val]
-    return {"best_params": best, "scores": {m: float(get_scorer(m)(model, X_val, y_val)) for m in job.metrics}}
+    return InnerChoice(best, scores={m: float(get_scorer(m)(model, X_val, y_val)) for m in job.metrics})
 
 
-def nested_rows(search: dict, choices: dict, splits: Splits, metrics: tuple) -> list:
+def nested_rows(search: SearchScores, choices: dict, splits: Splits, metrics: tuple) -> list:
     """The "nested" result rows: each outer fold's score of the candidate its inner search chose.
 
     Parameters
     ----------
-    search : dict
-        The unit's ``search`` record (:func:`fit_and_score`).
-    choices : dict of int to dict
-        ``{outer fold: inner search's result}`` (:func:`inner_search`'s dict, or its
-        ``best_params`` alone); folds whose inner search failed are absent.
+    search : SearchScores
+        The unit's search scores (:attr:`UnitOutcome.search <study.records.UnitOutcome>`).
+    choices : dict of int to InnerChoice
+        ``{outer fold: inner search's choice}`` (:func:`inner_search`); folds whose inner
+        search failed are absent.
     splits : Splits
     metrics : tuple of str
 
@@ -215,23 +206,14 @@ def nested_rows(search: dict, choices: dict, splits: Splits, metrics: tuple) -> 
     """
     rows = []
     for k, choice in sorted(choices.items()):
-        scores = choice.get("scores") if "best_params" in choice else None
-        params = choice["best_params"] if "best_params" in choice else choice
+        scores = choice.scores
         fit, val = splits.folds[k]
         if scores is None:
-            chosen = search["params"].index(params)
-            scores = {m: search["scores"][f"split{k}_test_{m}"][chosen] for m in metrics}
+            chosen = search.candidate(choice.best_params)
+            scores = {m: search.score(k, "test", m, chosen) for m in metrics}
         rows += [dict(split="nested", fold=k, metric=m, score=scores[m], n_train=len(fit), n_test=len(val))
                  for m in metrics]
     return rows
-
-
-def _search_record(params: list, scores: dict, best: int, n_folds: int, metrics: tuple, test_rows: list) -> dict:
-    """What the experiments reuse of a search: every candidate's per-fold scores."""
-    kept = {f"split{k}_{part}_{m}": [float(v) for v in scores[f"split{k}_{part}_{m}"]]
-            for k in range(n_folds) for part in ("train", "test") for m in metrics}
-    test = {row["metric"]: row["score"] for row in test_rows}
-    return dict(params=list(params), scores=kept, best=int(best), test=test)
 
 
 def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:
@@ -241,7 +223,7 @@ def _predictions(estimator, splits: Splits, X_test, y_test) -> pd.DataFrame:
 
 def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, metrics: tuple,
                   n_jobs: int | None = None, fit_params: dict | None = None,
-                  importance_seed: int | None = None) -> dict:
+                  importance_seed: int | None = None) -> UnitOutcome:
     """The unit of work: tune ``estimator`` on ``dataset``'s training part, then test it once.
 
     Parameters
@@ -268,20 +250,14 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, met
 
     Returns
     -------
-    dict
-        ``rows``: tidy result rows without the unit's labels (split, fold, metric, score,
-        n_train, n_test; see ``study.results``); ``predictions``: a DataFrame of the hold-out
-        rows (index, y_true, y_pred and the stored outputs of ``study.scoring.output_columns``);
-        ``best_params``: the search's choice (dict of routed names to values);
-        ``fit_time``: seconds to refit it on the whole training part; ``search``: every
-        candidate's parameters and per-fold train and validation scores, the chosen index and
-        its hold-out test scores (for the experiments that follow the unit; after halving, the
-        chosen candidate's only, fitted again on the whole of every fold); ``summary``: what
-        ran (:func:`_search_summary`); ``model``: the refit best estimator as a
-        :class:`study.saved.SavedModel` (bytes: the Keras networks saved at the end of the fit
-        in Keras' format, never a TensorFlow object; see :func:`study.saved.keep`);
-        ``importance``: one row per input column (``study.statistics.importance.importance_rows``),
-        empty when ``importance_seed`` is None.
+    UnitOutcome
+        The tidy rows, hold-out predictions, the search's choice, its refit time, every
+        candidate's per-fold scores (for the experiments that follow the unit; after halving,
+        the chosen candidate's only, fitted again on the whole of every fold), what the search
+        ran, the refit best estimator as a :class:`study.model_store.SavedModel` (bytes: the Keras
+        networks saved at the end of the fit in Keras' format, never a TensorFlow object; see
+        :func:`study.model_store.keep`) and the permutation importance (empty when
+        ``importance_seed`` is None).
 
     Raises
     ------
@@ -301,20 +277,21 @@ def fit_and_score(estimator, dataset: Dataset, splits: Splits, *, grid=None, met
                               metrics, fit_params)
     else:
         params, best, scores = search.cv_results_["params"], search.best_index_, search.cv_results_
-    rows = _cv_rows(scores, best, splits, metrics) + test_rows
+    record = SearchScores.from_cv_results(scores, params, best, len(splits.folds), metrics,
+                                          test={row["metric"]: row["score"] for row in test_rows})
+    rows = _cv_rows(record, splits, metrics) + test_rows
     predictions = _predictions(search.best_estimator_, splits, X_test, y_test)
-    record = _search_record(params, scores, best, len(splits.folds), metrics, test_rows)
     best_params = dict(search.best_params_)
-    model = keep(search.best_estimator_, dataset, best_params=best_params, scores=record["test"])
+    model = keep(search.best_estimator_, dataset, best_params=best_params, scores=record.test)
     importance = [] if importance_seed is None else importance_rows(
         search.best_estimator_, X_test, y_test, metric=metrics[0], feature_names=feature_labels(dataset),
         seed=importance_seed, signal=dataset.signal_features)
-    return dict(rows=rows, predictions=predictions, best_params=best_params, fit_time=float(search.refit_time_),
-                search=record, summary=_search_summary(search, plan, len(splits.folds)), model=model,
-                importance=importance)
+    return UnitOutcome(rows=rows, predictions=predictions, best_params=best_params, fit_time=float(search.refit_time_),
+                       search=record, summary=_search_summary(search, plan, len(splits.folds)), model=model,
+                       importance=importance)
 
 
-def run_unit(job: Job, grid, n_jobs: int | None = None) -> dict:
+def run_unit(job: Job, grid, n_jobs: int | None = None) -> UnitOutcome:
     """:func:`fit_and_score` of a fresh estimator of ``job.model`` (the runner's work function), with the
     permutation importance of its refit model seeded by the study's seed (none for the chance baseline)."""
     return fit_and_score(job.estimator(), job.dataset, job.splits, grid=grid, metrics=job.metrics, n_jobs=n_jobs,

@@ -57,12 +57,12 @@ one row per ``round`` (one for grid and random search; successive halving's roun
 ``n_resources_``: each fold fits on its share of a subsample of that size; NA: all of them) and its
 ``fits`` (candidates x folds).
 
-From the hold-out predictions of every classifier (``study.statistics.curves``): ``roc_curves``
+From the hold-out predictions of every classifier (``study.statistics.threshold_curves``): ``roc_curves``
 and ``pr_curves`` (one-vs-rest per class for multiclass; ``class`` is the positive class),
 ``confusion`` (counts, and the fraction of each true class) and ``calibration`` (the
 reliability diagram's bins; ``brier_ovr``: the one-vs-rest Brier score of the row's class's
 probability; ``brier``: the model's standard Brier score over all classes, the same on every row of
-a dataset x model, ``study.statistics.curves.multiclass_brier``).
+a dataset x model, ``study.statistics.threshold_curves.multiclass_brier``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,12 @@ import pandas as pd
 from backends import BASELINE
 
 __all__ = ["COLUMNS", "PREDICTION_COLUMNS", "TABLES", "BASELINE", "frame", "primary_metric", "summarize",
-           "read_results", "without_baseline"]
+           "read_results", "without_baseline", "EXACT_FLOATS"]
+
+EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+"""``pandas.read_csv`` arguments that read every float of a written table back exactly: before
+pandas 3, its default parser can be one unit in the last place off (``0.4736842105263157`` for
+``0.47368421052631576``); pandas 3 reads exactly by default and deprecates ``float_precision``."""
 
 COLUMNS = [
     "dataset", "model", "framework", "split", "fold", "metric", "score",
@@ -193,7 +198,7 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
 def read_results(path) -> pd.DataFrame:
     """Read a ``results.csv`` written by the study, with its nullable integer columns."""
     dtypes = {"fold": "Int64", "n_train": "Int64", "n_test": "Int64", "error": object, "best_params": object}
-    return pd.read_csv(path, dtype=dtypes).fillna({"error": "", "best_params": ""})
+    return pd.read_csv(path, dtype=dtypes, **EXACT_FLOATS).fillna({"error": "", "best_params": ""})
 
 
 def without_baseline(table: pd.DataFrame) -> pd.DataFrame:

@@ -15,8 +15,8 @@ import warnings
 from dataclasses import fields, replace
 from pathlib import Path
 
-from study.cli_options import EXIT_USAGE, BooleanOnce, OneLineParser, RepeatedOption, once_actions
-from study.lines import plain_line
+from study.cli_options import BooleanOnce, OneLineParser, RepeatedOption, once_actions, usage_error
+from study.text import plain_line
 from study.spec import DEFAULT_DATASETS, DEFAULT_MODELS, DataSource, InputError, StudySpec
 
 EXIT_FAILED_UNITS = 1
@@ -113,7 +113,8 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
     ------
     ValueError
         ``--target``, ``--task``, ``--sep``, ``--groups``, ``--time`` or ``--time-features``
-        without ``--data``, ``--groups`` with ``--time``, and the errors of ``study.config``.
+        without ``--data``, and the errors of ``study.config`` (the rules between options are
+        ``StudySpec.validate``'s).
     """
     given = vars(args)
     if "config" in given:
@@ -128,9 +129,6 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
         raise ValueError("--groups, --time and --time-features name columns of --data (a table); give --data FILE "
                          "as well. Bundled datasets have no such columns: for rows in time order use --cv-kind "
                          "timeseries.")
-    if "groups" in given and "time" in given:
-        raise ValueError(f"--groups {given['groups']} and --time {given['time']} given together; expected one of "
-                         "them: splits that are both grouped and time-ordered are not supported. Remove one.")
     if "data" in given:
         source = DataSource(source=given.pop("data"), target=given.pop("target", None), task=given.pop("task", None),
                             sep=given.pop("sep", None), groups=given.pop("groups", None), time=given.pop("time", None),
@@ -143,12 +141,6 @@ def spec_from_args(args: argparse.Namespace) -> StudySpec:
             given[key] = tuple(given[key])
     known = {f.name for f in fields(StudySpec)}
     return replace(spec, **{key: value for key, value in given.items() if key in known})
-
-
-def usage_error(exc: Exception) -> int:
-    """Report a usage or input error as one line on stderr (``error: ...``); returns :data:`EXIT_USAGE`."""
-    print(f"error: {plain_line(exc)}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -172,7 +164,7 @@ def _interrupted(exc: KeyboardInterrupt, spec: StudySpec) -> int:
 
 
 def _not_written(exc: OSError, spec: StudySpec) -> int:
-    """The report could not be written (the previous one is left as it was, ``study.report.folder``):
+    """The report could not be written (the previous one is left as it was, ``study.folders``):
     one line; returns :data:`EXIT_NOT_WRITTEN`."""
     where = f" {exc.filename}" if exc.filename else ""
     why = f"{exc.strerror} (errno {exc.errno})" if exc.strerror else plain_line(exc)
@@ -255,27 +247,28 @@ def main(argv: list | None = None) -> int:
         except ValueError as exc:
             return usage_error(exc)
         try:
-            # heavy imports only now (bad options are refused fast); the handlers below name only
-            # what is imported at the top, so an import that fails shows as itself
-            from study.execution import stop_workers
-            from study.folders import study_folders
-            from study.report import write_report
-            from study.runner import run_study
+            from study.folders import study_folders  # light: unusable or busy folders are refused fast
 
             register = _registered_name(register, mlflow)
             uri = _tracking_uri(mlflow_store) if mlflow else None
             # the folders are checked, and held (one study per folder) until the report is in place
-            with study_folders(spec.out, spec.cache_dir):
-                result = run_study(spec)
-                try:
-                    path = write_report(result, spec.out)
-                except OSError as exc:  # disk full, quota, a folder made read-only meanwhile
-                    stop_workers()
-                    return _not_written(exc, spec)
+            with study_folders(spec.out, spec.cache_dir) as out:
+                # heavy imports only now; the handlers below name only what is imported at the top,
+                # so an import that fails shows as itself
+                from study.report import write_report
+                from study.orchestrator import run_study
+                from study.workers import Workers
+
+                # one set of workers for the fits and the figures, ended in order (killed on Ctrl-C)
+                with Workers.from_spec(spec) as workers:
+                    result = run_study(spec, workers=workers)
+                    try:
+                        path = write_report(result, out, workers)  # the folder held: checked and locked once
+                    except OSError as exc:  # disk full, quota, a folder made read-only meanwhile
+                        return _not_written(exc, spec)
                 print(f"wrote {path}")
                 if uri is not None:
                     _log_to_mlflow(result, path.parent, uri, register)
-            stop_workers()  # idle now: ended in order, before the interpreter exits
         except InputError as exc:  # raised before any training (a folder in use too; or by the MLflow store)
             return usage_error(exc)
         except KeyboardInterrupt as exc:

@@ -1,13 +1,13 @@
 """The Dask scheduler of ``--scheduler``: its address checked, probed for a Dask greeting, and a
-``distributed.Client`` on it for the study's duration (``study.runner``); all before any training.
+``distributed.Client`` on it for the study's duration (``study.orchestrator``); all before any training.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-from study.lines import plain_line
-from study.spec import InputError
+from study.errors import InputError
+from study.text import plain_line
 
 __all__ = ["client", "dask_backend", "SCHEDULER_TIMEOUT", "SCHEDULER_PROBE_SECONDS"]
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from study.errors import InputError  # re-exported: `from study.spec import InputError` still works
+from study.rules import check_one_split_structure
+
 if TYPE_CHECKING:
     from study.search import Search
 
@@ -15,14 +18,10 @@ MAX_SEED = 2**32 - 1
 """Largest seed scikit-learn and NumPy accept."""
 
 
-class InputError(ValueError):
-    """Bad input found before any training: a spec, a dataset or a metric that cannot run.
-
-    The message says what was found, what was expected and how to fix it; the command line
-    prints it and exits with status 2.
-    """
-
 DEFAULT_DATASETS = ("digits", "breast_cancer", "wine", "wide")
+BUNDLED_DATASETS = ("digits", "breast_cancer", "wine", "iris", "diabetes", "wide")
+"""The bundled datasets' names: the keys of ``study.data.dataset.BUNDLED`` (a test holds them equal),
+here so that checking the options imports neither pandas nor scikit-learn."""
 DEFAULT_MODELS = ("logistic_regression", "ridge", "random_forest", "hist_gradient_boosting", "keras_dense",
                   "keras_cnn")
 
@@ -249,15 +248,16 @@ class StudySpec:
             (unknown model or key, bad distributions).
         """
         from backends import list_models
-        from study.data import BUNDLED, check_separator
 
-        _check_names("dataset", [d for d in self.datasets if isinstance(d, str)], sorted(BUNDLED), "--datasets",
+        _check_names("dataset", [d for d in self.datasets if isinstance(d, str)], sorted(BUNDLED_DATASETS), "--datasets",
                      allow_empty=bool(self.datasets))
         labels = self.dataset_names
         if len(set(labels)) != len(labels):
             raise ValueError(f"Dataset names are repeated in {labels}; give each dataset a distinct name.")
         for source in self.datasets:
             if isinstance(source, DataSource):
+                from study.data import check_separator
+
                 check_separator(source.sep)
                 _check_structure(source)
         _check_names("model", [m for m in self.models if isinstance(m, str)], list_models(), "--models",
@@ -348,10 +348,7 @@ def _check_structure(source: DataSource) -> None:
         if value is not None and (not isinstance(value, str) or not value):
             raise ValueError(f"{key} of dataset {source.label!r} must be a column name; got {value!r}. Fix --{key} "
                              f"({key} in TOML or DataSource).")
-    if source.groups is not None and source.time is not None:
-        raise ValueError(f"Dataset {source.label!r} has both a groups column ({source.groups!r}) and a time column "
-                         f"({source.time!r}); expected one of them: splits that are both grouped and time-ordered "
-                         "are not supported. Give --groups or --time, not both.")
+    check_one_split_structure(source.label, source.groups, source.time)
     if not isinstance(source.time_features, bool):
         raise ValueError(f"time_features of dataset {source.label!r} must be true or false; got "
                          f"{source.time_features!r}.")

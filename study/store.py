@@ -32,7 +32,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from study.lines import plain_line
+from study.text import plain_line
 
 __all__ = ["fingerprint", "library_versions", "project_source", "work_key", "Store"]
 

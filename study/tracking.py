@@ -44,9 +44,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from study.lines import plain_line
+from study.errors import InputError
+from study.text import plain_line
 from study.names import file_name
-from study.spec import InputError
 from study.tracking_metrics import fold_metrics, history_metrics, mlflow_key, summaries, summary_metrics, unit_metrics
 
 __all__ = ["EXPERIMENT", "DEFAULT_STORE", "ARTIFACTS", "tracking_uri", "artifact_location", "log_study",
@@ -273,7 +273,7 @@ def _examples(result) -> dict:
     """Per dataset name, its input example rows (``study.tracking_models.example_rows``); a
     dataset that cannot be loaded again has none (its models are logged without example and
     signature). The loaders' notices were shown by the study already."""
-    from study.runner import load_datasets
+    from study.orchestrator import load_datasets
     from study.tracking_models import example_rows
 
     try:
@@ -349,7 +349,7 @@ def log_study(result, report_dir, uri: str, *, register: str | None = None) -> s
 
     Parameters
     ----------
-    result : study.runner.StudyResult
+    result : study.orchestrator.StudyResult
     report_dir : path-like
         The report ``write_report`` wrote for ``result`` (its figures and models are logged).
     uri : str

@@ -13,9 +13,9 @@ child run; the model is then an MLflow *logged model* named :data:`MODEL_NAME` o
 - a pipeline holding Keras networks is logged as :class:`StoredModel`, an
   ``mlflow.pyfunc.PythonModel`` that carries the study's stored model folder
   (``models/<dataset>/<model>/``) as its artifact :data:`STORED` and loads it as
-  ``study.saved.load_model`` does (each network from its native ``.keras`` file, never a pickled
+  ``study.model_store.load_model`` does (each network from its native ``.keras`` file, never a pickled
   TensorFlow object). ``mlflow.sklearn.load_model`` does not apply to these: use
-  ``mlflow.pyfunc.load_model``, or ``study.saved.load_model`` on the artifact folder.
+  ``mlflow.pyfunc.load_model``, or ``study.model_store.load_model`` on the artifact folder.
 
 Every model has a signature (``mlflow.models.infer_signature`` on the input example and the
 model's predictions for it; every input column optional, as the pipelines impute missing values)
@@ -57,7 +57,7 @@ class StoredModel(PythonModel):
     """An MLflow pyfunc model that is a study's stored model folder (``models/<dataset>/<model>/``).
 
     ``load_context`` loads the folder logged as the artifact :data:`STORED` with
-    ``study.saved.load_model`` (its checks: ``model.json``'s schema, the files' digests, one notice
+    ``study.model_store.load_model`` (its checks: ``model.json``'s schema, the files' digests, one notice
     saying what is unpickled); ``predict`` checks the rows as ``study.predict.model_input`` does
     (the feature columns by name, in any order; values training would refuse) and returns the
     estimator's ``predict``, i.e. ``study.predict.predict``'s ``y_pred``. Needs this project
@@ -65,7 +65,7 @@ class StoredModel(PythonModel):
     """
 
     def load_context(self, context):
-        from study.saved import load_model, read_info
+        from study.model_store import load_model, read_info
 
         folder = context.artifacts[STORED]
         self.info_ = read_info(folder)
@@ -178,14 +178,14 @@ def log_unit_model(run_id: str, folder, example: pd.DataFrame, *, keras: bool):
     Raises
     ------
     ValueError
-        The folder is not a stored model, or its model cannot be loaded here (``study.saved``).
+        The folder is not a stored model, or its model cannot be loaded here (``study.model_store``).
     Exception
         What MLflow raises when the store refuses the model.
     """
     import mlflow
 
     from study.predict import model_input
-    from study.saved import StoredModelNotice, load_model, read_info
+    from study.model_store import StoredModelNotice, load_model, read_info
 
     folder = Path(folder)
     info = read_info(folder)

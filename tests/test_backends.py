@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from backends import get_model, list_models, make_estimator
 from backends.preprocessing import ImageScaler
-from study.experiments.curves import SWEEPS
+from study.experiments.learning_validation import SWEEPS
 from study.spec import DEFAULT_MODELS, StudySpec
 
 
@@ -100,7 +100,7 @@ def test_hist_gradient_boosting_is_a_default_model_in_table_order():
 
 
 def test_hist_gradient_boosting_in_a_tiny_study():
-    from study.runner import run_study
+    from study.orchestrator import run_study
 
     result = run_study(StudySpec(datasets=("wine",), models=(HGB,), quick=True, cache_dir=None), progress=False)
     rows = result.results[result.results["model"] == HGB]

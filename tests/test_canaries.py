@@ -8,7 +8,7 @@ from sklearn.datasets import make_blobs, make_circles, make_moons
 from sklearn.neighbors import KNeighborsClassifier
 
 from backends.custom import sklearn_model
-from study.runner import run_study
+from study.orchestrator import run_study
 from study.spec import DataSource, StudySpec
 
 

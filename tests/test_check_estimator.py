@@ -5,9 +5,9 @@ Each model passes every check but those listed here with their reason: the two t
 own ``Pipeline`` fails (measured below on ``Pipeline([StandardScaler(), LogisticRegression()])``),
 and a few per model. Every listed check is asserted to fail (a list that went stale fails the
 test), and the CNN's for the reason given. The checks test the API, not the score: the Keras
-networks train for a few epochs and the forest grows 10 trees; OpenMP is held to one thread
-during the checks (with its idle threads spinning on a busy 2-core machine, the gradient-boosting
-checks took 40 s of CPU instead of 1 s).
+networks train for a few epochs and the forest grows 10 trees; BLAS and OpenMP are held to one
+thread in this file, as in a study's fits (with their idle threads spinning on a busy 2-core
+machine, the gradient-boosting checks took 40 s of CPU instead of 1 s).
 """
 
 import pickle
@@ -73,11 +73,12 @@ model declares array API support), and the multilabel output-format check of a m
 (ridge has no predict_proba, the forest no decision_function)."""
 
 CASES = [(name, task) for name, spec in BUILTIN_MODELS.items() for task in spec.tasks]
+pytestmark = pytest.mark.usefixtures("one_thread_per_fit")
 
 
 def _checked(estimator, expected=None) -> list:
     """``check_estimator``'s result per check run (dicts with ``check_name``, ``status``, ``exception``)."""
-    with threadpool_limits(limits=1, user_api="openmp"), warnings.catch_warnings():
+    with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return check_estimator(estimator, expected_failed_checks=expected, on_fail=None, on_skip=None)
 

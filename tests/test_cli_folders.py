@@ -3,6 +3,7 @@ old one or the new one whatever happens (a kill, a second study), and a report w
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,15 +13,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from study.report import figures, folder
+from study import folder_swap, folders
+from study.report import figures
 from study.results import read_results
-from tests.test_cli import ROOT, _run
+from study.run import main
+from tests.test_cli import ROOT
 
-STUDY = ["--quick", "--datasets", "wine", "--models", "ridge", "logistic_regression"]
+STUDY = ["--quick", "--datasets", "wine", "--models", "ridge", "logistic_regression", "--n-jobs", "1"]
 SLOW = """\
 import os, sys, time
 import study.report as report
-from study.report import folder
+from study import folder_swap
 delay, swap = float(sys.argv[1]), sys.argv[2]
 write = report.atomic_write_text
 
@@ -35,7 +38,7 @@ def slow_write(path, text):
 
 report.atomic_write_text = slow_write
 if swap != "exchange":
-    folder._exchange = lambda first, second: False
+    folder_swap._exchange = lambda first, second: False
     rename, rename_delay = os.rename, float(swap.partition(":")[2] or delay)
 
     def slow_rename(source, target):
@@ -49,6 +52,16 @@ sys.exit(main(sys.argv[3:]))
 """A study whose report files take ``delay`` seconds each to write (it prints "writing <name>"
 first, then waits for the file $GATE if set); ``swap``: "exchange", or "fallback[:seconds]" (no
 exchange: each rename then takes ``seconds``, default ``delay``)."""
+
+
+def _cli(capsys, *argv) -> tuple:
+    """``python -m study.run ARGV`` in this process: (exit status, stderr)."""
+    capsys.readouterr()
+    try:
+        code = main([str(arg) for arg in argv])
+    except SystemExit as exc:  # argparse's own errors end the parser, as they end the process
+        code = exc.code
+    return code, capsys.readouterr().err
 
 
 def _slow_study(delay: float, swap: str, *args, gate: Path | None = None) -> subprocess.Popen:
@@ -86,24 +99,30 @@ def _wait_for(condition, timeout=300):
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    """A cache holding the study for seeds 0 and 1, and the contents of their two reports."""
+    """A cache holding the study for seeds 0 and 1, and the contents of their two reports (run in
+    this process; the reports stay in ``<cache>/../<seed>``)."""
     base = tmp_path_factory.mktemp("references")
     contents = {}
     for seed in ("0", "1"):
-        proc = _run(*STUDY, "--seed", seed, "--out", str(base / seed), "--cache-dir", str(base / "cache"))
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert main([*STUDY, "--seed", seed, "--out", str(base / seed), "--cache-dir", str(base / "cache")]) == 0
         contents[seed] = _contents(base / seed)
     assert contents["0"]["report.md"] != contents["1"]["report.md"]
     return base / "cache", contents
 
 
+def _old_report(cache: Path, seed: str, out: Path) -> None:
+    """A copy of the reference report of ``seed`` (from :func:`reports`) as the previous report in ``out``."""
+    shutil.copytree(cache.parent / seed, out)
+
+
+# A process: it is killed (SIGKILL) while it writes its report.
 @pytest.mark.parametrize("mode", ["exchange", "fallback"])
-def test_a_study_killed_while_it_writes_its_report_leaves_the_old_or_the_new_report(tmp_path, reports, mode):
-    if mode == "exchange" and folder._renameat2() is None:
+def test_a_study_killed_while_it_writes_its_report_leaves_the_old_or_the_new_report(tmp_path, capsys, reports, mode):
+    if mode == "exchange" and folder_swap._renameat2() is None:
         pytest.skip("renameat2 is Linux (glibc >= 2.28) only")
     cache, contents = reports
     out = tmp_path / "out"
-    assert _run(*STUDY, "--seed", "0", "--out", str(out), "--cache-dir", str(cache)).returncode == 0
+    _old_report(cache, "0", out)
     current, killed_midway = "0", 0
     for delay in (0.1, 0.5, 0.9, 1.3, 1.7):  # after the first file; writing them all takes about 1.5 s
         other = "1" if current == "0" else "0"
@@ -115,31 +134,33 @@ def test_a_study_killed_while_it_writes_its_report_leaves_the_old_or_the_new_rep
         proc.wait()
         if not out.exists():  # killed between the two renames (without the exchange only)
             assert mode == "fallback"
-            folder.recover(out)  # what the next study does first
+            folders.recover(out)  # what the next study does first
             assert _contents(out) == contents[other]
         state = _contents(out)
         assert state in (contents[current], contents[other]), f"a mixed report after a kill {delay} s in"
         current = "0" if state == contents["0"] else "1"
     assert killed_midway >= 3
-    proc = _run(*STUDY, "--seed", "1", "--out", str(out), "--cache-dir", str(cache))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    code, err = _cli(capsys, *STUDY, "--seed", "1", "--out", out, "--cache-dir", cache)
+    assert code == 0, err[-3000:]
     assert _contents(out) == contents["1"] and _leftovers(out) == []
 
 
-def test_a_kill_between_the_two_renames_is_repaired_by_the_next_study(tmp_path, reports):
+# A process: it is killed (SIGKILL) between its two renames.
+def test_a_kill_between_the_two_renames_is_repaired_by_the_next_study(tmp_path, capsys, reports):
     cache, contents = reports
     out = tmp_path / "out"
-    assert _run(*STUDY, "--seed", "0", "--out", str(out), "--cache-dir", str(cache)).returncode == 0
+    _old_report(cache, "0", out)
     proc = _slow_study(0.0, "fallback:5", *STUDY, "--seed", "1", "--out", out, "--cache-dir", cache)
     _wait_for(lambda: list(tmp_path.glob(".out.old-*")) or proc.poll() is not None)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists() and len(_leftovers(out)) == 2  # the old report set aside, the new one beside it
-    proc = _run(*STUDY, "--seed", "0", "--out", str(out), "--cache-dir", str(cache))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    code, err = _cli(capsys, *STUDY, "--seed", "0", "--out", out, "--cache-dir", cache)
+    assert code == 0, err[-3000:]
     assert _contents(out) == contents["0"] and _leftovers(out) == []
 
 
+# Processes: two studies hold (or wait for) the same locks at the same time.
 def test_two_studies_started_together_on_one_folder_never_mix(tmp_path, reports):
     cache, contents = reports
     out = tmp_path / "out"
@@ -153,19 +174,20 @@ def test_two_studies_started_together_on_one_folder_never_mix(tmp_path, reports)
     assert _contents(out) == contents[winner] and _leftovers(out) == []
 
 
-def test_a_second_study_on_a_folder_in_use_exits_2_at_once(tmp_path, reports):
+# A process: the first study holds both folders' locks while this process runs the other two.
+def test_a_second_study_on_a_folder_in_use_exits_2_at_once(tmp_path, capsys, reports):
     cache, contents = reports
     out = tmp_path / "out"
     gate = tmp_path / "gate"
     first = _slow_study(0.0, "exchange", *STUDY, "--seed", "1", "--out", out, "--cache-dir", cache, gate=gate)
     _writing(first)  # and waiting for the gate: it holds both folders
-    second = _run(*STUDY, "--out", str(out), "--no-cache")
-    assert second.returncode == 2 and "Traceback" not in second.stderr
-    assert second.stderr == (f"error: The report folder {out} is in use by another study (it holds "
-                             f"{tmp_path / '.out.lock'}); wait until it has finished, or choose another --out.\n")
-    third = _run(*STUDY, "--out", str(tmp_path / "other"), "--cache-dir", str(cache))
-    assert third.returncode == 2 and "Traceback" not in third.stderr
-    assert third.stderr == (f"error: The cache folder (--cache-dir) {cache} is in use by another study (it holds "
+    code, err = _cli(capsys, *STUDY, "--out", out, "--no-cache")
+    assert code == 2 and "Traceback" not in err
+    assert err == (f"error: The report folder {out} is in use by another study (it holds "
+                   f"{tmp_path / '.out.lock'}); wait until it has finished, or choose another --out.\n")
+    code, err = _cli(capsys, *STUDY, "--out", tmp_path / "other", "--cache-dir", cache)
+    assert code == 2 and "Traceback" not in err
+    assert err == (f"error: The cache folder (--cache-dir) {cache} is in use by another study (it holds "
                             f"{cache / 'study.lock'}); wait until it has finished, or choose another --cache-dir, "
                             "or run with --no-cache.\n")
     assert first.poll() is None
@@ -188,19 +210,19 @@ def test_a_second_study_on_a_folder_in_use_exits_2_at_once(tmp_path, reports):
     (["--out", "{tmp}/out", "--cache-dir", "{tmp}/out/cache"], "error: The cache folder (--cache-dir) "
      "{tmp}/out/cache is inside the report folder {tmp}/out, which every run replaces as a whole"),
 ])
-def test_unusable_folders_exit_2_before_training(tmp_path, args, message):
+def test_unusable_folders_exit_2_before_training(tmp_path, capsys, args, message):
     (tmp_path / "file").write_text("mine")
-    proc = _run(*STUDY, *[a.format(tmp=tmp_path) for a in args], timeout=120)
-    assert proc.returncode == 2 and message.format(tmp=tmp_path) in proc.stderr, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr and "fits" not in proc.stderr  # refused before any work
+    code, err = _cli(capsys, *STUDY, *[a.format(tmp=tmp_path) for a in args])
+    assert code == 2 and message.format(tmp=tmp_path) in err, err[-2000:]
+    assert "Traceback" not in err and "fits" not in err  # refused before any work
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"] and (tmp_path / "file").read_text() == "mine"
 
 
-def test_an_empty_out_in_a_config_file_is_refused(tmp_path):
+def test_an_empty_out_in_a_config_file_is_refused(tmp_path, capsys):
     (tmp_path / "study.toml").write_text('out = ""\n')
-    proc = _run("--config", str(tmp_path / "study.toml"), timeout=120)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert f"error: {tmp_path / 'study.toml'}: out is empty, which would mean the current folder" in proc.stderr
+    code, err = _cli(capsys, "--config", tmp_path / "study.toml")
+    assert code == 2 and "Traceback" not in err
+    assert f"error: {tmp_path / 'study.toml'}: out is empty, which would mean the current folder" in err
 
 
 def _without_write_permission():
@@ -212,6 +234,7 @@ def _without_write_permission():
                 raise OSError(ctypes.get_errno(), "cannot drop root's permission override")
 
 
+# A process: dropping root's permission override cannot be undone, so it happens in a child.
 @pytest.mark.parametrize("args, message", [
     (["--out", "{ro}/out", "--no-cache"], "error: The report folder {ro}/out cannot be written: creating a file in "
                                           "{ro} failed (Permission denied); choose another output folder (--out)."),
@@ -234,7 +257,9 @@ def test_read_only_folders_exit_2_before_training(tmp_path, args, message):
     assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
 
 
-def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path):
+def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path, capsys, monkeypatch, request):
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the study puts tmp_path on it and imports failing_models:
+    request.addfinalizer(lambda: sys.modules.pop("failing_models", None))  # forgotten after, as by a process
     (tmp_path / "failing_models.py").write_text(
         "from sklearn.base import BaseEstimator, ClassifierMixin\n"
         "class Failing(ClassifierMixin, BaseEstimator):\n"
@@ -243,9 +268,9 @@ def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path):
     (tmp_path / "study.toml").write_text(
         f'out = "{tmp_path / "out"}"\ncache_dir = "{tmp_path / "cache"}"\nquick = true\ncv = 3\n'
         'datasets = ["wine", "iris"]\nmodels = [{ name = "failing", sklearn = "failing_models:Failing" }]\n')
-    proc = _run("--config", str(tmp_path / "study.toml"), timeout=300)
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "2 unit(s) failed; see the report's 'Failures' section." in proc.stderr and "Traceback" not in proc.stderr
+    code, err = _cli(capsys, "--config", tmp_path / "study.toml")  # a user's model: the default workers
+    assert code == 1, err[-2000:]
+    assert "2 unit(s) failed; see the report's 'Failures' section." in err and "Traceback" not in err
     results = read_results(tmp_path / "out" / "results.csv")
     failing = results[results["model"] == "failing"]  # the chance baseline alone succeeded
     assert failing["status"].tolist() == ["failed", "failed"] and set(results["model"]) == {"failing", "dummy"}
@@ -258,6 +283,7 @@ def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path):
     assert "- unit of failing on iris: RuntimeError: cannot fit: \\| red \\|\n" in report
 
 
+# The probe of the locks is a process (a lock is held against other processes); the study runs here.
 def test_the_locks_are_released_on_every_exit_path(tmp_path, capsys):
     """main() refuses a bad option before touching the folders, and bad data after taking the
     locks; a study runs; both locks are free again."""
@@ -353,14 +379,14 @@ def test_a_full_disk_while_writing_the_report_exits_3_in_one_line_and_keeps_the_
     import errno
 
     import study.report
-    import study.runner
+    import study.orchestrator
     from study.run import main
     from tests.test_report_folder import _result, _siblings, _snapshot
 
     out = tmp_path / "out"
     study.report.write_report(_result(), out)
     before = _snapshot(out)
-    monkeypatch.setattr(study.runner, "run_study", lambda spec: _result(("d1",)))  # no training needed here
+    monkeypatch.setattr(study.orchestrator, "run_study", lambda spec, **kwargs: _result(("d1",)))  # no training needed here
     write = study.report.atomic_write_text
 
     def full_disk(path, text):
@@ -386,3 +412,22 @@ def test_an_import_that_fails_inside_main_shows_as_itself(tmp_path, monkeypatch)
     monkeypatch.setitem(sys.modules, "study.folders", None)  # any later import fails so
     with pytest.raises(ImportError, match="study.folders"):
         main([*STUDY, "--out", str(tmp_path / "out"), "--no-cache"])
+
+
+def test_a_cli_run_checks_locks_and_recovers_its_folders_once(tmp_path, capsys, monkeypatch):
+    import study.folders
+    import study.orchestrator
+    from study.run import main
+    from tests.test_report_folder import _result
+
+    calls = []
+    for name in ("check_out_folder", "check_contents", "recover", "holding"):
+        real = getattr(study.folders, name)
+        monkeypatch.setattr(study.folders, name, lambda *args, _real=real, _name=name, **kwargs:
+                            calls.append(_name) or _real(*args, **kwargs))
+    monkeypatch.setattr(study.orchestrator, "run_study", lambda spec, **kwargs: _result(("d1",)))  # no training needed here
+    out = tmp_path / "out"
+    assert main([*STUDY, "--out", str(out), "--cache-dir", str(tmp_path / "cache")]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out == f"wrote {out / 'report.md'}\n"
+    # out's contents: checked, then checked again holding its lock; both folders locked; nothing opened again
+    assert sorted(calls) == ["check_contents", "check_contents", "check_out_folder", "holding", "holding", "recover"]

@@ -49,9 +49,11 @@ def test_the_installed_versions_are_supported():
 
 
 def test_version_checks(fake_versions):
-    fake_versions(keras="3.2.0", scikeras="0.14.0", tensorflow=None)
-    assert _compat.supported("keras") and not _compat.supported("keras", since="3.3.0")
+    fake_versions(keras="3.7.0", scikeras="0.14.0", tensorflow=None)
+    assert _compat.supported("keras") and not _compat.supported("keras", since="3.8.0")
     assert not _compat.supported("scikeras") and not _compat.supported("tensorflow")
+    fake_versions(keras="3.2.0")  # below the lowest supported (pyproject's keras>=3.7)
+    assert not _compat.supported("keras")
     fake_versions(keras="4.0.0rc1")
     assert not _compat.supported("keras")
     assert _compat.parse_version("3.15.1") > _compat.parse_version("3.9.2")
@@ -188,18 +190,6 @@ def test_outside_the_checked_tensorflow_versions_seeding_falls_back_or_fails_cle
         _compat.global_seed()
     with pytest.raises(IncompatibleVersionError, match="disable_op_determinism"):
         _compat.disable_op_determinism()
-
-
-# --------------------------------------------------------------------------- joblib
-
-def test_idle_loky_executor_reads_without_starting_one(monkeypatch):
-    from joblib.externals.loky import reusable_executor
-
-    sentinel = object()
-    monkeypatch.setattr(reusable_executor, "_executor", sentinel)
-    assert _compat.idle_loky_executor() is sentinel
-    monkeypatch.delattr(reusable_executor, "_executor")
-    assert _compat.idle_loky_executor() is None
 
 
 # --------------------------------------------------------------------------- tools/check_versions.py

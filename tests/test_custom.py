@@ -1,10 +1,9 @@
-"""User models, from Python and from TOML, on the study's default worker processes; the README's
-Python examples and the files of examples/ run as written (quick settings)."""
+"""User models, from Python and from TOML, on the study's default worker processes (the Python
+examples of README.md and docs/ and the files of examples/: tests/test_examples.py).
 
-import os
-import re
-import subprocess
-import sys
+Every study runs in this process (``study.run.main``, ``run_study``, or an example's own code)
+with the default workers, as users run them; only the worker processes are separate."""
+
 import textwrap
 from pathlib import Path
 
@@ -16,70 +15,11 @@ from sklearn.neighbors import KNeighborsClassifier
 from backends import list_models, make_estimator
 from backends.custom import keras_model, register_model, resolve_object, sklearn_model, unregister_model
 from study.report import write_report
-from study.results import read_results
-from study.runner import run_study
+from study.orchestrator import run_study
 from study.spec import StudySpec
 from tests.helpers import fits
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _python(code: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def _cli(*args, cwd=ROOT, timeout=600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "study.run", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def readme_examples() -> list:
-    """The README's Python code blocks, in order; the notebook example (the block after
-    ``<!-- notebook example -->``) is run in a Jupyter kernel by tests/test_notebook.py instead."""
-    found = re.findall(r"(<!-- notebook example -->\n)?```python\n(.*?)```", (ROOT / "README.md").read_text(),
-                       flags=re.S)
-    return [code for marker, code in found if not marker]
-
-
-@pytest.mark.parametrize("index", range(len(readme_examples())))
-def test_readme_python_examples_run_as_written(tmp_path, index):
-    """In a fresh folder (its cache and output stay there) holding the README's data files."""
-    (tmp_path / "tests" / "data").mkdir(parents=True)
-    (tmp_path / "tests" / "data" / "customers.csv").write_bytes((ROOT / "tests" / "data" / "customers.csv").read_bytes())
-    code = readme_examples()[index]
-    proc = _python(code, tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    if "register_model" in code:  # every model ran, the user's ones on the workers
-        scores = dict(re.findall(r"^\d+\s+(\S+)\s+([0-9.]+)$", proc.stdout, flags=re.M))
-        chance = float(scores.pop("dummy"))  # the chance baseline of every study: 0.1 on digits' ten classes
-        assert set(scores) == {"logistic_regression", "svc", "my_mlp"} and min(map(float, scores.values())) > 0.9
-        assert chance < 0.2
-    if "write_report" in code:
-        assert (tmp_path / "out" / "report.md").exists() and (tmp_path / "out" / "verdicts.csv").exists()
-
-
-def test_examples_custom_models_toml_runs_with_the_default_workers(tmp_path):
-    proc = _cli("--config", "examples/custom_models.toml", "--quick", "--out", str(tmp_path / "out"),
-                "--cache-dir", str(tmp_path / "cache"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    results = read_results(tmp_path / "out" / "results.csv")
-    assert results["model"].unique().tolist() == ["logistic_regression", "random_forest", "my_mlp", "my_svc", "dummy"]
-    assert (results["status"] == "ok").all()
-    report = (tmp_path / "out" / "report.md").read_text()
-    assert "| my_mlp | keras |" in report and "| my_svc | scikit-learn | C=" in report
-
-
-def test_examples_churn_csv_toml_runs(tmp_path):
-    proc = _cli("--config", "examples/churn_csv.toml", "--quick", "--out", str(tmp_path / "out"),
-                "--cache-dir", str(tmp_path / "cache"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    results = read_results(tmp_path / "out" / "results.csv")
-    assert results["metric"].dropna().unique().tolist() == ["balanced_accuracy", "accuracy"]
-    assert set(results.loc[results["status"] == "ok", "model"]) == {"logistic_regression", "random_forest",
-                                                                    "keras_dense", "dummy"}
 
 
 def test_user_models_run_next_to_built_ins_on_workers(tmp_path):
@@ -103,8 +43,9 @@ def test_user_models_run_next_to_built_ins_on_workers(tmp_path):
     assert folds["knn"] == folds["ridge"] == folds["my_mlp"]
 
 
-def test_editing_one_line_of_a_keras_build_function_refits_exactly_that_model(tmp_path):
-    """Two runs of the same TOML study; between them one line of the build function changes."""
+def test_editing_one_line_of_a_keras_build_function_refits_exactly_that_model(tmp_path, run_cli, user_imports):
+    """Three runs of the same TOML study; before the last one line of the build function changes.
+    Each run starts without the user's module imported, as a new ``python -m study.run`` would."""
     log = tmp_path / "fits.log"
     module = textwrap.dedent(f"""
         import keras
@@ -134,15 +75,17 @@ def test_editing_one_line_of_a_keras_build_function_refits_exactly_that_model(tm
         datasets = ["wine"]
         models = [{{ name = "net", keras = "nets:build", epochs = 5 }}, {{ name = "knn", sklearn = "nets:knn" }}]
     """))
-    env_root = {"cwd": ROOT}
-    first = _cli("--config", str(tmp_path / "study.toml"), **env_root)
-    assert first.returncode == 0, first.stderr[-3000:]
+    user_imports("nets")
+    first, _, err = run_cli("--config", tmp_path / "study.toml")
+    assert first == 0, err[-3000:]
     assert fits(log) == {"net": 3 + 1, "knn": 3 + 1}
-    unchanged = _cli("--config", str(tmp_path / "study.toml"), **env_root)
-    assert unchanged.returncode == 0 and fits(log) == {"net": 4, "knn": 4}  # nothing refit
+    user_imports("nets")
+    unchanged, _, err = run_cli("--config", tmp_path / "study.toml")
+    assert unchanged == 0 and fits(log) == {"net": 4, "knn": 4}, err[-3000:]  # nothing refit
     (tmp_path / "nets.py").write_text(module.replace("UNITS", "1"))
-    edited = _cli("--config", str(tmp_path / "study.toml"), **env_root)
-    assert edited.returncode == 0, edited.stderr[-3000:]
+    user_imports("nets")
+    edited, _, err = run_cli("--config", tmp_path / "study.toml")
+    assert edited == 0, err[-3000:]
     assert fits(log) == {"net": 8, "knn": 4}  # only the edited model, on every fold and the refit
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from study.runner import run_study
+from study.orchestrator import run_study
 from study.spec import StudySpec
 
 distributed = pytest.importorskip("distributed")

@@ -16,7 +16,7 @@ from study.data_checks import (
     run_data_checks,
     single_feature_scores,
 )
-from study.results import DATA_CHECK_COLUMNS
+from study.results import DATA_CHECK_COLUMNS, EXACT_FLOATS
 from study.splits import make_splits
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -131,7 +131,7 @@ def _held_out_copies(frame: pd.DataFrame, held_out: set) -> int:
 def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_path):
     from study.plan import Plan
     from study.report import write_report
-    from study.runner import prepare, run_study
+    from study.orchestrator import prepare, run_study
     from study.spec import DataSource, StudySpec
     from study.store import Store
 
@@ -162,7 +162,7 @@ def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_pat
     assert HOSTILE not in report
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<img src=x" not in html and "onerror=alert(1)" in html and 'id="data-checks"' in html
-    written = pd.read_csv(tmp_path / "out" / "data_checks.csv")
+    written = pd.read_csv(tmp_path / "out" / "data_checks.csv", **EXACT_FLOATS)
     columns = ["check", "severity", "value"]
     assert written[columns].values.tolist() == checks[columns].values.tolist()
 
@@ -170,7 +170,7 @@ def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_pat
 def test_a_study_whose_data_checks_fail_still_writes_its_report(tmp_path, monkeypatch):
     import study.plan
     from study.report import write_report
-    from study.runner import run_study
+    from study.orchestrator import run_study
     from study.spec import StudySpec
 
     def broken(dataset, splits, metric):

@@ -1,17 +1,21 @@
-"""Work items on joblib's loky workers: longest first, follow-ups at once, one error policy, the store."""
+"""Work items on the study's workers (study.workers): longest first, follow-ups at once, one error policy, the store
+(the workers object itself: tests/test_workers.py)."""
 
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 
 import pytest
 
-from study.execution import WorkItem, execute, fit_threads, map_in_workers
-from study.lines import one_line
+from study.execution import WorkItem, execute
+from study.text import one_line
+from study.records import WorkKind
 from study.results import read_results
-from study.runner import run_study
+from study.orchestrator import run_study
 from study.spec import StudySpec
 from study.store import Store
+from study.workers import fit_threads
 
 
 def _describe(name):
@@ -27,13 +31,30 @@ def _fail(name):
     raise RuntimeError(f"{name} broke\nsecond line")
 
 
+@dataclass(frozen=True)
+class Named:
+    """The arguments of the test functions: a name."""
+
+    name: str
+
+
 def _items(names, function=_describe, store_keys=False):
-    return [WorkItem(name, "unit", "d", name, cost, 1, function, (name,), key=name if store_keys else None)
+    return [WorkItem(name, WorkKind.UNIT, "d", name, cost, 1, function, Named(name), key=name if store_keys else None)
             for cost, name in enumerate(names)]
 
 
 def _values(outcomes):
     return {o.item.label: o.value for o in outcomes}
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    """Two worker processes shared by this file's tests (a pool takes seconds to start); the pool
+    starts at its first work item."""
+    from study.workers import Workers
+
+    with Workers(2) as workers:
+        yield workers
 
 
 def test_serial_items_run_here_longest_first():
@@ -43,26 +64,29 @@ def test_serial_items_run_here_longest_first():
     assert all(o.ok and not o.loaded and o.seconds >= 0 for o in outcomes)
 
 
-def test_parallel_items_run_on_workers():
-    outcomes = execute(_items([f"t{i}" for i in range(6)]), n_jobs=2, store=Store(None), progress=False)
+def test_parallel_items_run_on_workers(two_workers):
+    outcomes = execute(_items([f"t{i}" for i in range(6)]), workers=two_workers, store=Store(None), progress=False)
     assert sorted(_values(outcomes)) == [f"t{i}" for i in range(6)]
     assert os.getpid() not in {pid for _, pid in _values(outcomes).values()}
 
 
-def test_follow_ups_start_as_their_item_finishes():
+def test_follow_ups_start_as_their_item_finishes(two_workers):
     def follow_up(outcome):
         name = outcome.item.label
         return _items([name + "+"]) if not name.endswith("+") else []
 
-    outcomes = execute(_items(["a", "b"]), n_jobs=2, store=Store(None), follow_up=follow_up, progress=False)
+    outcomes = execute(_items(["a", "b"]), workers=two_workers, store=Store(None), follow_up=follow_up,
+                       progress=False)
     assert sorted(o.item.label for o in outcomes) == ["a", "a+", "b", "b+"]
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_a_failure_is_one_line_and_a_warning_and_the_rest_go_on(n_jobs):
+def test_a_failure_is_one_line_and_a_warning_and_the_rest_go_on(n_jobs, two_workers):
     items = _items(["bad"], _fail) + _items(["good"])
+    workers = two_workers if n_jobs == 2 else None  # None: n_jobs=1, in this process
     with pytest.warns(RuntimeWarning, match="bad failed: RuntimeError: bad broke second line"):
-        outcomes = {o.item.label: o for o in execute(items, n_jobs=n_jobs, store=Store(None), progress=False)}
+        outcomes = {o.item.label: o for o in execute(items, workers=workers, n_jobs=n_jobs, store=Store(None),
+                                                     progress=False)}
     assert outcomes["bad"].error == "RuntimeError: bad broke second line" and outcomes["bad"].value is None
     assert not outcomes["bad"].ok and outcomes["good"].ok
     assert one_line(ValueError("a\n\n  b")) == "ValueError: a b"
@@ -78,16 +102,17 @@ def test_one_line_drops_terminal_escapes_and_control_characters(message, expecte
     assert one_line(RuntimeError(message)) == f"RuntimeError: {expected}"
 
 
-def test_a_workers_warnings_are_shown_again_here():
+def test_a_workers_warnings_are_shown_again_here(two_workers):
     with pytest.warns(UserWarning) as caught:
-        outcomes = execute(_items(["a", "b", "c"], _warn_and_describe), n_jobs=2, store=Store(None), progress=False)
+        outcomes = execute(_items(["a", "b", "c"], _warn_and_describe), workers=two_workers, store=Store(None),
+                           progress=False)
     assert os.getpid() not in {pid for _, pid in _values(outcomes).values()}
     assert {str(w.message) for w in caught} >= {"a: careful", "b: careful", "c: careful"}
 
 
-def test_stored_results_are_loaded_here_and_start_no_worker(tmp_path):
+def test_stored_results_are_loaded_here_and_start_no_worker(tmp_path, two_workers):
     store = Store(tmp_path)
-    first = execute(_items(["a", "b", "c"], store_keys=True), n_jobs=2, store=store, progress=False)
+    first = execute(_items(["a", "b", "c"], store_keys=True), workers=two_workers, store=store, progress=False)
     assert all(store.load(o.item.key) is not None for o in first) and not any(o.loaded for o in first)
     again = execute(_items(["a", "b", "c"], store_keys=True), n_jobs=2, store=store, progress=False)
     assert _values(again) == _values(first) and all(o.loaded for o in again)
@@ -105,7 +130,7 @@ def test_every_fit_runs_on_one_thread_unless_the_user_says_otherwise(monkeypatch
 
 
 def test_parallel_study_gives_the_serial_table():
-    spec = dict(datasets=("wine", "iris"), models=("logistic_regression", "ridge", "random_forest"), cv=3,
+    spec = dict(datasets=("wine",), models=("logistic_regression", "ridge", "random_forest"), cv=3,
                 quick=True, cache_dir=None, diagnostics=True)
     serial = run_study(StudySpec(**spec, n_jobs=1), progress=False)
     parallel = run_study(StudySpec(**spec), progress=False)
@@ -116,33 +141,40 @@ def test_parallel_study_gives_the_serial_table():
         assert serial.tables[name].equals(parallel.tables[name]), name
 
 
+SAME_SEED_SPEC = dict(datasets=("digits",), models=("keras_cnn", "logistic_regression"), quick=True, cv=3,
+                      cache_dir=None)
+"""``--datasets digits --models keras_cnn logistic_regression --quick --cv 3 --no-cache``."""
+
+SERIAL_STUDY = f"""\
+import sys
+from study.orchestrator import run_study
+from study.spec import StudySpec
+result = run_study(StudySpec(**{SAME_SEED_SPEC!r}, n_jobs=1), progress=False)
+result.results.to_csv(sys.argv[1], index=False)
+"""
+
+
+# the serial run needs a fresh process: TensorFlow reads its thread settings once, when it starts,
+# and this test process may have started it already; the parallel run's fits are in new workers
 def test_same_seed_same_table_whatever_n_jobs(tmp_path):
     """TensorFlow's results depend on its thread settings: every fit runs with the same ones."""
-    from tests.test_cli import _run
+    import subprocess
 
-    tables = {}
-    for n_jobs in ("1", "2"):
-        out = tmp_path / n_jobs
-        proc = _run("--datasets", "digits", "--models", "keras_cnn", "logistic_regression", "--quick", "--cv", "3",
-                    "--n-jobs", n_jobs, "--no-cache", "--out", str(out))
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        tables[n_jobs] = read_results(out / "results.csv").drop(columns="fit_time")
+    proc = subprocess.run([sys.executable, "-c", SERIAL_STUDY, str(tmp_path / "1.csv")],
+                          cwd=os.path.dirname(os.path.dirname(__file__)), capture_output=True, text=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    parallel = run_study(StudySpec(**SAME_SEED_SPEC, n_jobs=2), progress=False)
+    parallel.results.to_csv(tmp_path / "2.csv", index=False)  # both tables as results.csv is written and read
+    tables = {n_jobs: read_results(tmp_path / f"{n_jobs}.csv").drop(columns="fit_time") for n_jobs in "12"}
     cnn = tables["1"][tables["1"]["model"] == "keras_cnn"]
     assert len(cnn) > 10 and tables["1"].equals(tables["2"])
 
 
-def test_map_in_workers_keeps_the_order_and_raises_what_was_raised():
-    results = map_in_workers(_describe, [(name,) for name in "abcd"], n_jobs=2)
-    assert [name for name, _ in results] == list("abcd")
-    assert os.getpid() not in {pid for _, pid in results}
-    assert {pid for _, pid in map_in_workers(_describe, [("a",), ("b",)], n_jobs=1)} == {os.getpid()}
-    with pytest.raises(RuntimeError, match="broke"):
-        map_in_workers(_fail, [("a",), ("b",)], n_jobs=2)
-
-
 HOG = """\
-from study.execution import map_in_workers
-map_in_workers(sum, [(range(10 ** 13),), (range(10 ** 13),)], n_jobs=2)
+from study.workers import Workers
+with Workers(2) as workers:
+    workers.map(sum, [(range(10 ** 13),), (range(10 ** 13),)])
 """
 """Two workers in ``sum(range(...))``: C code that holds the GIL for hours, so that a watching
 thread in the worker never runs."""
@@ -169,6 +201,20 @@ def still_running(processes: list, seconds: float) -> list:
         time.sleep(0.01)
 
 
+def busy(processes: list, cpu_seconds: float, timeout: float) -> bool:
+    """Whether every one of ``processes`` (psutil) used ``cpu_seconds`` of CPU within ``timeout``
+    seconds: beyond a loky worker's start (about 0.2 s), so it is running its task."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(sum(process.cpu_times()[:2]) >= cpu_seconds for process in processes):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# a process of its own: the test kills the study with SIGKILL and watches its workers
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="elsewhere only the watching thread ends a worker")
 def test_workers_holding_the_gil_end_within_2_seconds_of_a_killed_study():
     """The kernel ends them (PR_SET_PDEATHSIG): their watching thread never gets the GIL."""
@@ -187,7 +233,7 @@ def test_workers_holding_the_gil_end_within_2_seconds_of_a_killed_study():
             time.sleep(0.2)
             workers = [p for p in psutil.Process(study.pid).children() if "LokyProcess" in " ".join(p.cmdline())]
         assert study.poll() is None and len(workers) == 2, "the workers did not start"
-        time.sleep(4)  # started, and summing
+        assert busy(workers, cpu_seconds=1.0, timeout=60), "the workers did not start summing"
         study.send_signal(signal.SIGKILL)
         alive = still_running(workers, 2.0)
         assert not alive, f"workers outlived the killed study by 2 s: {alive}"

@@ -3,9 +3,11 @@
 The protocol tests wrap every model's builder so that its pipeline starts with a row-recording
 step (``recording_model``), run each experiment's ``run(job)`` in this process, and check which
 dataset rows each fit saw: the shared folds' training parts, the whole training part for refits,
-never a test row. Keras models run 2 epochs there to keep the file fast. The ``run_study`` tests
-go through the worker processes, so what must fail there is an estimator class defined at module
-level (importable by the workers).
+never a test row. Keras models run 2 epochs there to keep the file fast, and every fit in this
+process uses one BLAS thread, as a study's fits do. The ``run_study`` test of a user model goes
+through the worker processes (the default ``n_jobs``, what users run), so what must fail there is
+an estimator class defined at module level (importable by the workers); the other ``run_study``
+test runs in this process (``n_jobs=1``).
 """
 
 import os
@@ -36,11 +38,11 @@ from study.experiments import (  # noqa: E402
     TrainingHistories,
     ValidationCurves,
 )
-from study.experiments.curves import SWEEPS, positions  # noqa: E402
+from study.experiments.learning_validation import SWEEPS, positions  # noqa: E402
 from study.experiments.imbalance import make_imbalanced  # noqa: E402
 from study.protocol import Job, Splits, make_splits, run_unit  # noqa: E402
 from study.report import figures as figures_module  # noqa: E402
-from study.report.curves import learning_curves_section, validation_curves_section  # noqa: E402
+from study.report.learning_validation import learning_curves_section, validation_curves_section  # noqa: E402
 from study.report.imbalance import imbalance_section, per_class_section  # noqa: E402
 from study.report.keras import ablation_section, histories_section  # noqa: E402
 from study.report.verdicts import failures_section, verdicts_section  # noqa: E402
@@ -61,6 +63,7 @@ from study.statistics.verdicts import VERDICT_RULE, verdict_table  # noqa: E402
 
 LR, RIDGE, RF, KD = "logistic_regression", "ridge", "random_forest", "keras_dense"
 METRICS = ("accuracy", "balanced_accuracy")
+pytestmark = pytest.mark.usefixtures("one_thread_per_fit")  # fit on one BLAS thread, as a study does
 LOG: list = []  # ("fit" | "transform", copy of the X it received), appended by RowRecorder
 
 
@@ -359,7 +362,7 @@ def test_an_untuned_swept_parameter_marks_the_value_in_use(wine):
 
 
 def test_a_failing_experiment_is_recorded_not_raised(tmp_path):
-    from study.runner import run_study
+    from study.orchestrator import run_study
     from study.spec import StudySpec
 
     picky = sklearn_model("picky", PickyClassifier())
@@ -392,7 +395,7 @@ def test_experiments_take_the_units_own_fits_instead_of_fitting_them_again(wine)
     ridge = BUILTIN_MODELS[RIDGE]
     job = Job(wine, splits, ridge, METRICS, seed=0, quick=False)
     unit = fit_and_score(job.estimator(), wine, splits, grid={"model__alpha": [0.1, 1.0, 10.0]}, metrics=METRICS)
-    job = dataclasses.replace(job, params=unit["best_params"], search=unit["search"],
+    job = dataclasses.replace(job, params=unit.best_params, search=unit.search,
                               options=ValidationCurves().options(ridge))
     vc = pd.DataFrame(ValidationCurves().run(job), columns=VALIDATION_CURVE_COLUMNS)
     reused = vc[vc["source"] == FROM_UNIT]
@@ -544,10 +547,10 @@ def _main_comparison(wine, splits, names):
         model = BUILTIN_MODELS[name]
         unit = run_unit(Job(wine, splits, model, METRICS, seed=0, quick=True), model.grid_for(True))
         labels = dict(dataset=wine.name, model=name, framework=model.framework,
-                      best_params=json.dumps(unit["best_params"], sort_keys=True), fit_time=unit["fit_time"],
+                      best_params=json.dumps(unit.best_params, sort_keys=True), fit_time=unit.fit_time,
                       status="ok", error="")
-        rows += [{**labels, **row} for row in unit["rows"]]
-        predictions.append(unit["predictions"].assign(dataset=wine.name, model=name))
+        rows += [{**labels, **row} for row in unit.rows]
+        predictions.append(unit.predictions.assign(dataset=wine.name, model=name))
     predictions = pd.concat(predictions, ignore_index=True)
     return frame(rows, COLUMNS), predictions[PREDICTION_COLUMNS + [c for c in predictions if c not in
                                                                     PREDICTION_COLUMNS]]
@@ -599,11 +602,11 @@ def test_report_sections_write_titled_figures(wine, spied, tmp_path, monkeypatch
 
 
 def test_run_study_experiments_use_the_study_settings(tmp_path):
-    from study.runner import run_study
+    from study.orchestrator import run_study
     from study.spec import StudySpec
 
     spec = StudySpec(datasets=("wine", "breast_cancer"), models=(RIDGE, "keras_cnn"), cv=3, quick=False,
-                     nested=False, grids={RIDGE: {"alpha": [1.0]}}, cache_dir=tmp_path)
+                     nested=False, grids={RIDGE: {"alpha": [1.0]}}, cache_dir=tmp_path, n_jobs=1)
     tables = run_study(spec, progress=False).tables
     assert set(tables) == set(TABLES)
     assert tables["failures"].empty

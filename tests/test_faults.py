@@ -1,28 +1,53 @@
 """Faults the study survives, driven through the command line as users meet them: a corrupted
 store, a killed study's workers, more workers than cores, user modules that do not import, an
-unreachable scheduler, a Keras build function that returns nothing."""
+unreachable scheduler, a Keras build function that returns nothing. The command runs in this
+process (``study.run.main``), except where only a process shows the fault (kill -9)."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import weakref
 from pathlib import Path
 
+import joblib.memory
 import psutil
 import pytest
 
 from study.results import read_results
+from study.run import main
 from tests.test_execution import still_running
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = ["--quick", "--datasets", "wine", "--models", "ridge", "logistic_regression", "--no-diagnostics"]
+QUICK = ["--quick", "--datasets", "wine", "--models", "ridge", "--no-diagnostics"]
+ONE_WORKER = ["--n-jobs", "1"]
 
 
-def _cli(*args, cwd=ROOT, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "study.run", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+def _cli(capsys, *args) -> tuple:
+    """``python -m study.run *args``, run in this process: ``(exit status, its standard error)``."""
+    code = main(list(args))
+    return code, capsys.readouterr().err
+
+
+def _as_in_a_new_process(monkeypatch) -> None:
+    """Forget joblib's in-memory record of the stored function's code, as a new process starts
+    without it: the next run reads the store's ``func_code.py`` as the command does."""
+    monkeypatch.setattr(joblib.memory, "_FUNCTION_HASHES", weakref.WeakKeyDictionary())
+
+
+@pytest.fixture
+def user_folder(tmp_path, monkeypatch):
+    """``tmp_path`` as the current folder of a command that imports user modules from it; the
+    ``sys.path`` entry and the modules it adds are gone afterwards."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield tmp_path
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
 
 
 def _messages(stderr: str) -> list:
@@ -38,33 +63,55 @@ def _results(out: Path):
 def stored(tmp_path_factory):
     """A quick study's store and report, made once."""
     base = tmp_path_factory.mktemp("stored")
-    done = _cli(*QUICK, "--cache-dir", str(base / "cache"), "--out", str(base / "clean"))
-    assert done.returncode == 0, done.stderr[-2000:]
+    with pytest.MonkeyPatch.context() as monkeypatch:  # the store written in full (its func_code.py too),
+        _as_in_a_new_process(monkeypatch)  # whatever ran in this test process before
+        assert main([*QUICK, *ONE_WORKER, "--cache-dir", str(base / "cache"), "--out", str(base / "clean")]) == 0
     return base
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbled", "empty"])
-def test_a_corrupted_store_file_never_stops_a_rerun(tmp_path, stored, damage):
+def test_a_corrupted_store_file_never_stops_a_rerun(tmp_path, stored, damage, capsys, monkeypatch):
     """Stored files of each kind (two results, their metadata, the function's code) damaged at once."""
     cache = tmp_path / "cache"
-    subprocess.run(["cp", "-r", str(stored / "cache"), str(cache)], check=True)
+    shutil.copytree(stored / "cache", cache)
     damaged = [path for name in ("output.pkl", "metadata.json", "func_code.py") for path in sorted(cache.rglob(name))[:2]]
     assert {path.name for path in damaged} == {"output.pkl", "metadata.json", "func_code.py"}
     for path in damaged:
         data = path.read_bytes()
         path.write_bytes({"truncated": data[:len(data) // 3], "garbled": b"\x00garbage{[" * 5, "empty": b""}[damage])
-    rerun = _cli(*QUICK, "--cache-dir", str(cache), "--out", str(tmp_path / "out"))
-    assert rerun.returncode == 0 and "Traceback" not in rerun.stderr, rerun.stderr[-2000:]
-    assert all(line.startswith(("warning: ", "wrote ")) for line in _messages(rerun.stderr)), rerun.stderr
+    _as_in_a_new_process(monkeypatch)
+    code, err = _cli(capsys, *QUICK, *ONE_WORKER, "--cache-dir", str(cache), "--out", str(tmp_path / "out"))
+    assert code == 0 and "Traceback" not in err, err[-2000:]
+    assert all(line.startswith(("warning: ", "wrote ")) for line in _messages(err)), err
     assert _results(tmp_path / "out").equals(_results(stored / "clean"))
-    again = _cli(*QUICK, "--cache-dir", str(cache), "--out", str(tmp_path / "again"))  # stored again, readable
-    assert again.returncode == 0 and _messages(again.stderr) == [], again.stderr
+    _as_in_a_new_process(monkeypatch)
+    code, err = _cli(capsys, *QUICK, *ONE_WORKER, "--cache-dir", str(cache), "--out", str(tmp_path / "again"))
+    assert code == 0 and _messages(err) == [], err  # stored again, readable
 
 
 def _workers(pid: int) -> list:
     return [p for p in psutil.Process(pid).children(recursive=True) if "loky" in " ".join(p.cmdline())]
 
 
+def _cpu_seconds(process: psutil.Process) -> float:
+    try:
+        return sum(process.cpu_times()[:2])  # user and system
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def _busy(study: subprocess.Popen, n_workers: int, cpu_seconds: float, timeout: float) -> bool:
+    """Whether the running ``study``'s workers have worked ``cpu_seconds`` of CPU time each on
+    average (of ``n_workers``) within ``timeout`` seconds, polled every 0.1 s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and study.poll() is None:
+        if sum(_cpu_seconds(worker) for worker in _workers(study.pid)) >= n_workers * cpu_seconds:
+            return study.poll() is None
+        time.sleep(0.1)
+    return False
+
+
+# A process: only kill -9 of a real study process shows whether its workers outlive it.
 def test_workers_end_within_2_seconds_of_a_killed_study(tmp_path):
     """kill -9 of a study while its workers fit (Keras and a forest): every worker is gone 2 s later."""
     study = subprocess.Popen([sys.executable, "-m", "study.run", "--quick", "--datasets", "digits", "--models",
@@ -76,7 +123,7 @@ def test_workers_end_within_2_seconds_of_a_killed_study(tmp_path):
         time.sleep(0.2)
         workers = _workers(study.pid)
     assert study.poll() is None and workers, "the study ended before its workers could be seen"
-    time.sleep(2)  # the workers are busy
+    assert _busy(study, 2, cpu_seconds=1.0, timeout=120), "the workers did not get busy while the study ran"
     workers = _workers(study.pid)
     study.send_signal(signal.SIGKILL)
     alive = still_running(workers, 2.0)
@@ -84,10 +131,11 @@ def test_workers_end_within_2_seconds_of_a_killed_study(tmp_path):
     assert not alive, f"workers outlived the killed study by 2 s: {alive}"
 
 
-def test_more_workers_than_cores_are_capped_with_a_notice(tmp_path):
-    done = _cli(*QUICK, "--n-jobs", str(4 * (os.cpu_count() or 1)), "--no-cache", "--out", str(tmp_path / "out"))
-    notices = [line for line in _messages(done.stderr) if line.startswith("warning: ")]
-    assert done.returncode == 0 and len(notices) == 1 and "using" in notices[0], done.stderr
+def test_more_workers_than_cores_are_capped_with_a_notice(tmp_path, capsys):
+    code, err = _cli(capsys, *QUICK, "--n-jobs", str(4 * (os.cpu_count() or 1)), "--no-cache", "--out",
+                     str(tmp_path / "out"))
+    notices = [line for line in _messages(err) if line.startswith("warning: ")]
+    assert code == 0 and len(notices) == 1 and "using" in notices[0], err
 
 
 @pytest.mark.parametrize("source, found", [
@@ -95,7 +143,8 @@ def test_more_workers_than_cores_are_capped_with_a_notice(tmp_path):
     ("def factory(:\n    pass\n", "has a syntax error at {path}:1"),
     ("import not_a_module_anywhere\n", "Cannot import module 'usermodels'"),
 ])
-def test_a_user_module_that_does_not_import_is_refused_with_its_file_and_line(tmp_path, source, found):
+def test_a_user_module_that_does_not_import_is_refused_with_its_file_and_line(user_folder, capsys, source, found):
+    tmp_path = user_folder
     (tmp_path / "usermodels.py").write_text(source)
     (tmp_path / "study.toml").write_text(textwrap.dedent("""
         datasets = ["wine"]
@@ -104,22 +153,24 @@ def test_a_user_module_that_does_not_import_is_refused_with_its_file_and_line(tm
         name = "mine"
         sklearn = "usermodels:factory"
     """))
-    done = _cli("--config", "study.toml", "--no-cache", "--out", "out", cwd=tmp_path)
-    lines = _messages(done.stderr)
-    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    code, err = _cli(capsys, "--config", "study.toml", "--no-cache", "--out", "out")
+    lines = _messages(err)
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert found.format(path=tmp_path / "usermodels.py") in lines[0]
     assert not (tmp_path / "out").exists()
 
 
-def test_an_unreachable_scheduler_is_refused_within_seconds(tmp_path):
+def test_an_unreachable_scheduler_is_refused_within_seconds(tmp_path, capsys):
     start = time.monotonic()
-    done = _cli(*QUICK, "--scheduler", "tcp://127.0.0.1:9", "--no-cache", "--out", str(tmp_path / "out"))
-    lines = _messages(done.stderr)
-    assert done.returncode == 2 and len(lines) == 1 and "Cannot reach the Dask scheduler" in lines[0], done.stderr
+    code, err = _cli(capsys, *QUICK, "--scheduler", "tcp://127.0.0.1:9", "--no-cache", "--out", str(tmp_path / "out"))
+    lines = _messages(err)
+    assert code == 2 and len(lines) == 1 and "Cannot reach the Dask scheduler" in lines[0], err
     assert time.monotonic() - start < 30
 
 
-def test_a_keras_build_function_returning_nothing_fails_its_unit_with_a_clear_message(tmp_path):
+def test_a_keras_build_function_returning_nothing_fails_its_unit_with_a_clear_message(user_folder, capsys):
+    """A user model: the default workers, as users run it."""
+    tmp_path = user_folder
     (tmp_path / "nets.py").write_text("def build(meta):\n    net = None  # forgot the model\n")
     (tmp_path / "study.toml").write_text(textwrap.dedent("""
         datasets = ["wine"]
@@ -127,7 +178,7 @@ def test_a_keras_build_function_returning_nothing_fails_its_unit_with_a_clear_me
         quick = true
         diagnostics = false
     """))
-    done = _cli("--config", "study.toml", "--no-cache", "--out", "out", cwd=tmp_path)
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    code, err = _cli(capsys, "--config", "study.toml", "--no-cache", "--out", "out")
+    assert code == 1 and "Traceback" not in err, err
     failures = (tmp_path / "out" / "failures.csv").read_text()
     assert "The Keras build function build returned NoneType (None); expected a keras.Model" in failures

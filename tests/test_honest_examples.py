@@ -12,7 +12,7 @@ import pytest
 from study.config import load_config
 from study.report import write_report
 from study.run import main
-from study.runner import run_study
+from study.orchestrator import run_study
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -119,7 +119,9 @@ def test_bad_groups_time_and_search_input_is_refused_in_one_line(tmp_path, capsy
                    "fewer folds (--cv) or data with more groups.")
     patients = str(EXAMPLES / "data" / "patients.csv")
     err = _refused(capsys, ["--data", patients, "--target", "diagnosis", "--groups", "patient", "--time", "f0"])
-    assert err.startswith("error: --groups patient and --time f0 given together; expected one of them")
+    assert err == ("error: Dataset 'patients' has both groups ('patient') and a time order ('f0'); expected one of "
+                   "them: splits that are both grouped and time-ordered are not supported. Give --groups or --time "
+                   "(groups or time in TOML, DataSource or Dataset), not both.")
     err = _refused(capsys, ["--data", patients, "--target", "diagnosis", "--groups", "visit"])
     assert err.startswith("error: Groups column 'visit' not found in dataset 'patients'; available columns:")
     err = _refused(capsys, ["--data", patients, "--target", "diagnosis", "--groups", "diagnosis"])

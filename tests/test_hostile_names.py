@@ -26,13 +26,13 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from backends.custom import sklearn_model
 from study import write_report
-from study.lines import plain_line
+from study.text import plain_line
 from study.names import FIGURES, MAX_LENGTH, figure_file, file_name
 from study.report.format import escape
 from study.report.html import markdown_html
 from study.report.models import model_folder
-from study.runner import run_study
-from study.saved import load_model
+from study.orchestrator import run_study
+from study.model_store import load_model
 from study.spec import DataSource, StudySpec
 
 SCRIPT = "<script>alert(1)</script>"
@@ -272,7 +272,7 @@ def test_no_tuned_model_is_lost_and_no_figure_is_shared(hostile):
         assert (description["dataset"], description["model"]) == (dataset, model)
     assert {path.parent for path in (out / "models").glob("*/*/model.json")} == set(folders.values())
     rows = pd.DataFrame({f"f{j}": [0.0, 1.0] for j in range(3)})
-    for model in ("..", *COLLIDING):  # study.saved finds each by the folder the report names
+    for model in ("..", *COLLIDING):  # study.model_store finds each by the folder the report names
         assert f"`{folders['a b', model].relative_to(out).as_posix()}/`" in md
         assert load_model(folders["a b", model], say=lambda line: None).predict(rows).shape == (2,)
     shown = re.findall(r"\]\(figures/([^)]+)\)", md)

@@ -17,7 +17,7 @@ from study.protocol import fit_and_score, make_splits
 from study.report.format import escape
 from study.report.importance import importance_section
 from study.results import IMPORTANCE_COLUMNS, frame
-from study.runner import load_datasets, run_study
+from study.orchestrator import load_datasets, run_study
 from study.spec import DataSource, StudySpec
 from study.statistics.importance import N_REPEATS, column_wise, importance_rows, signal_summary
 
@@ -123,7 +123,7 @@ def test_column_wise_shortcut_gives_the_pipelines_numbers(categorical):
     got = importance_rows(fitted, X_test, y_test, metric="accuracy", feature_names=list(X.columns), seed=0)
     np.testing.assert_array_equal([r["importance_mean"] for r in got], expected.importances_mean)
     np.testing.assert_array_equal([r["importance_std"] for r in got], expected.importances_std)
-    assert [r["rank"] for r in got][0] == 1 and unit["importance"] == got  # the unit's rows: the same numbers
+    assert [r["rank"] for r in got][0] == 1 and unit.importance == got  # the unit's rows: the same numbers
 
 
 def test_wide_knows_its_signal_columns_and_the_section_counts_them(tmp_path):
@@ -134,7 +134,7 @@ def test_wide_knows_its_signal_columns_and_the_section_counts_them(tmp_path):
     assert list(wide.signal_features) == expected and len(expected) == 20
     assert expected != [f"x{i}" for i in range(20)]  # shuffled columns: the signal is not first
     unit, _, _ = _one_fit(wide)
-    table = frame([dict(dataset="wide", model="logistic_regression", **row) for row in unit["importance"]],
+    table = frame([dict(dataset="wide", model="logistic_regression", **row) for row in unit.importance],
                   IMPORTANCE_COLUMNS)
     top = table.sort_values("rank").head(10)
     summary = signal_summary(table).iloc[0]
@@ -153,7 +153,7 @@ def test_no_importance_without_a_seed_and_an_empty_section():
     unit, _, _ = _one_fit(load_dataset("iris"))
     none = fit_and_score(get_model(BASELINE).estimator("classification"), load_dataset("iris"),
                          make_splits(load_dataset("iris"), cv=3), grid={}, metrics=("accuracy",))
-    assert none["importance"] == [] and len(unit["importance"]) == 4
+    assert none.importance == [] and len(unit.importance) == 4
     with pytest.raises(ValueError, match="one name per column: got 2 names for 4 columns"):
         importance_rows(None, np.zeros((3, 4)), np.zeros(3), metric="accuracy", feature_names=["a", "b"], seed=0)
     assert "No permutation importance" in importance_section({"importance": frame([], IMPORTANCE_COLUMNS)}, None)

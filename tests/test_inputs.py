@@ -1,6 +1,10 @@
-"""User data end to end: a messy CSV with every model, an image .npz through the CNN, regression."""
+"""User data end to end: a messy CSV with every model, an image .npz through the CNN, regression.
+
+Every study runs in this process (``study.run.main`` or ``run_study``) with one worker: none of
+these tests is about processes or parallelism."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,16 +12,18 @@ import pytest
 from sklearn.datasets import load_digits
 
 from study.results import read_results, summarize
-from study.runner import run_study
+from study.orchestrator import run_study
 from study.spec import DataSource, StudySpec
-from tests.test_cli import _run
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("one_thread_per_fit")  # the studies fit in this process
 
 
-def test_real_world_csv_with_every_model(tmp_path):
-    proc = _run("--data", "tests/data/customers.csv", "--target", "churned", "--quick", "--cv", "3",
-                "--out", str(tmp_path), "--no-cache", "--no-diagnostics", timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Dropping ID-like column(s) ['customer_id']" in proc.stderr
+def test_real_world_csv_with_every_model(tmp_path, run_cli):
+    status, _, err = run_cli("--data", ROOT / "tests/data/customers.csv", "--target", "churned", "--quick",
+                             "--cv", "3", "--out", tmp_path, "--no-cache", "--no-diagnostics", "--n-jobs", "1")
+    assert status == 0, err[-3000:]
+    assert "Dropping ID-like column(s) ['customer_id']" in err
     table = summarize(read_results(tmp_path / "results.csv")).set_index("model")
     ran = ["logistic_regression", "ridge", "random_forest", "keras_dense"]
     assert (table.loc[ran, "status"] == "ok").all()
@@ -29,7 +35,8 @@ def test_npz_of_images_runs_the_cnn(tmp_path):
     digits = load_digits()
     path = tmp_path / "digits_images.npz"
     np.savez(path, X=digits.images[:600].astype("float32"), y=digits.target[:600])
-    spec = StudySpec(datasets=(DataSource(str(path)),), models=("keras_cnn",), cv=3, quick=True, cache_dir=None, diagnostics=False)
+    spec = StudySpec(datasets=(DataSource(str(path)),), models=("keras_cnn",), cv=3, quick=True, cache_dir=None,
+                     diagnostics=False, n_jobs=1)
     results = run_study(spec, progress=False).results
     test = results[(results["split"] == "test") & (results["metric"] == "accuracy")]
     assert test["model"].tolist() == ["keras_cnn", "dummy"] and test["score"].iloc[0] > 0.85
@@ -37,7 +44,7 @@ def test_npz_of_images_runs_the_cnn(tmp_path):
 
 def test_regression_end_to_end():
     spec = StudySpec(datasets=("diabetes",), models=("logistic_regression", "ridge", "random_forest", "keras_dense"),
-                     cv=3, quick=True, cache_dir=None, diagnostics=False)
+                     cv=3, quick=True, cache_dir=None, diagnostics=False, n_jobs=1)
     results = run_study(spec, progress=False).results
     assert set(results["metric"].dropna()) == {"r2", "neg_root_mean_squared_error"}
     table = summarize(results).set_index("model")
@@ -111,25 +118,26 @@ BAD_INPUTS = {  # file name -> (how to write it, extra options, the error after 
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
-def test_bad_data_exits_2_with_one_line(tmp_path, name):
+def test_bad_data_exits_2_with_one_line(tmp_path, run_cli, name):
     write, options, message = BAD_INPUTS[name]
     path = tmp_path / name
     write(path)
     target = ["--target", "y"] if name.endswith(".csv") else []
-    proc = _run("--data", str(path), *target, *options, "--models", "ridge", "--no-cache", "--out",
-                str(tmp_path / "out"), timeout=120)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert proc.stderr.splitlines() == [f"error: {message.format(path=path)}"], proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr and "fits:" not in proc.stderr  # refused before any work
+    status, out, err = run_cli("--data", path, *target, *options, "--models", "ridge", "--no-cache", "--out",
+                               tmp_path / "out")
+    assert status == 2, err[-2000:]
+    assert err.splitlines() == [f"error: {message.format(path=path)}"], err[-2000:]
+    assert "Traceback" not in err and "fits:" not in err and out == ""  # refused before any work
+    assert not (tmp_path / "out").exists()
 
 
-def test_sep_needs_data():
-    proc = _run("--sep", ";", "--no-cache", timeout=60)
-    assert proc.returncode == 2
-    assert "error: --target, --task and --sep describe --data; give --data FILE as well." in proc.stderr
+def test_sep_needs_data(run_cli):
+    status, _, err = run_cli("--sep", ";", "--no-cache")
+    assert status == 2
+    assert "error: --target, --task and --sep describe --data; give --data FILE as well." in err
 
 
-def test_notices_are_printed_and_kept_in_the_report(tmp_path):
+def test_notices_are_printed_and_kept_in_the_report(tmp_path, run_cli):
     """A ;-separated table, an integer target with 25 values, a string column with 60: three notices."""
     rng = np.random.default_rng(0)
     n = 300
@@ -140,9 +148,9 @@ def test_notices_are_printed_and_kept_in_the_report(tmp_path):
     df.to_csv(path, sep=";", index=False)
     assert df["y"].nunique() == 25
     out = tmp_path / "out"
-    proc = _run("--data", str(path), "--target", "y", "--models", "ridge", "random_forest", "--quick", "--cv", "3",
-                "--no-diagnostics", "--no-cache", "--out", str(out), timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    status, _, err = run_cli("--data", path, "--target", "y", "--models", "ridge", "random_forest", "--quick",
+                             "--cv", "3", "--no-diagnostics", "--no-cache", "--n-jobs", "1", "--out", out)
+    assert status == 0, err[-3000:]
     notes = [
         "dataset 'sales': 'sales.csv' read as ';'-separated (detected from its first lines); pass --sep to choose "
         "another separator.",
@@ -153,7 +161,7 @@ def test_notices_are_printed_and_kept_in_the_report(tmp_path):
         "the others). To use it otherwise, encode it yourself (e.g. as counts) or drop it.",
     ]
     for note in notes:
-        assert f"warning: {note}\n" in proc.stderr
+        assert f"warning: {note}\n" in err
     assert json.loads((out / "study.json").read_text())["data_notes"] == {"sales": notes}
     protocol = (out / "report.md").read_text().split("## Protocol", 1)[1].split("\n## ", 1)[0]
     assert "Notes on the data (also printed before training):\n\n" + "".join(f"- {n}\n" for n in notes) in protocol

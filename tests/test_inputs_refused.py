@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import study.runner
+import study.orchestrator
 from study.data import check_dataset, load_data
 from study.data.columns import parse_time
 from study.results import read_results
@@ -24,7 +24,7 @@ def no_training(monkeypatch):
     def execute(*args, **kwargs):
         raise AssertionError("work was executed although the input should have been refused")
 
-    monkeypatch.setattr(study.runner, "execute", execute)
+    monkeypatch.setattr(study.orchestrator, "execute", execute)
 
 
 def _refused(capsys, argv, message):

@@ -1,6 +1,7 @@
-"""The README's notebook example run in a Jupyter kernel, as a user's notebook runs it.
+"""The documentation's notebook example run in a Jupyter kernel, as a user's notebook runs it.
 
-The block after ``<!-- notebook example -->`` in README.md is split into cells on its ``# %%``
+The block after ``<!-- notebook example -->`` (in docs/outputs.md; found in README.md or docs/*.md by
+``tests.doc_pages``) is split into cells on its ``# %%``
 lines and executed by nbclient in a kernel of this Python (the study with its defaults: worker
 processes started from the kernel, the cache in the notebook's folder). The saved notebook must
 stay small and quiet: the progress is one output updated in place (no "IProgress not found"
@@ -20,12 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.doc_pages import notebook_block
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 psutil = pytest.importorskip("psutil")
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-MARKER = "<!-- notebook example -->"
 SHUTDOWN_WAIT = 30.0
 """The kernel manager's ``shutdown_wait_time`` here (Jupyter's default is 5 s: SIGTERM after half
 of it, SIGKILL after all of it): long enough that the kernel always ends by itself, so the test
@@ -45,16 +46,15 @@ from backends.custom import sklearn_model
 noisy = sklearn_model("noisy", LogisticRegression(max_iter=1), grid={"C": [1.0]})  # warns in every fit
 broken = sklearn_model("broken", SVC(kernel="nope"), grid={"C": [1.0]})            # fails
 noisy_result = run_study(StudySpec(datasets=("wine",), models=(noisy, broken), quick=True))"""
-"""An extra cell, after the README's: a study whose fits warn (the same ConvergenceWarning in each
+"""An extra cell, after the example's: a study whose fits warn (the same ConvergenceWarning in each
 fit, re-raised from the workers) and whose second model fails."""
 
 
 def readme_cells() -> list:
-    """The code cells of the README's notebook example: the first ```python block after
-    :data:`MARKER`, split on its ``# %%`` lines (the percent format of Jupytext and VS Code)."""
-    text = README.read_text(encoding="utf-8")
-    assert MARKER in text, f"README.md has no {MARKER!r} line"
-    block = re.search(r"```python\n(.*?)```", text.split(MARKER, 1)[1], flags=re.S).group(1)
+    """The code cells of the notebook example: the ```python block after ``<!-- notebook example -->``
+    (:func:`tests.doc_pages.notebook_block`), split on its ``# %%`` lines (the percent format of
+    Jupytext and VS Code)."""
+    block = notebook_block()
     return [cell.strip() for cell in re.split(r"^# %%.*$", block, flags=re.M) if cell.strip()]
 
 
@@ -73,7 +73,7 @@ def test_readme_cells_are_read():
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    """The README's cells, then ``print(repr(result))``, :data:`NOISY` and :data:`PROBE`, run in a python3 kernel
+    """The notebook example's cells, then ``print(repr(result))``, :data:`NOISY` and :data:`PROBE`, run in a python3 kernel
     in a fresh folder; returns (notebook, saved path, probe, seconds to shut the kernel down, the
     kernel's own standard error at debug level: Jupyter's log, not the notebook's)."""
     folder = tmp_path_factory.mktemp("notebook")
@@ -128,7 +128,7 @@ def test_progress_is_one_output_updated_in_place(executed):
 
 def test_result_displays_its_table_and_figure_and_a_short_repr(executed):
     nb = executed[0]
-    shown = nb.cells[len(readme_cells()) - 1].outputs  # the README's last cell: `result`
+    shown = nb.cells[len(readme_cells()) - 1].outputs  # the example's last cell: `result`
     html = shown[0]["data"]["text/html"]
     assert "<h3>wine</h3>" in html and "keras_dense" in html and "data:image/png;base64," in html
     printed = next(c for c in nb.cells if c.source == "print(repr(result))").outputs[0]["text"]

@@ -1,7 +1,6 @@
 """python -m study.predict: a stored model applied to a new table, from the shared quick wine study."""
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 
 from study.predict import main, predict
 from tests.conftest import ROOT
+from tests.doc_pages import code_blocks
 from tests.test_saved import _test_rows
 
 
@@ -69,11 +69,10 @@ def test_bad_model_folder_or_csv_exits_2_in_one_line(wine_study, tmp_path, capsy
 
 
 def test_readme_predict_commands_run_as_written(wine_study, tmp_path):
-    """The README's block that runs a study and study.predict, in a fresh folder (its /tmp/ paths there)
+    """The documentation's block that runs a study and study.predict (docs/outputs.md), in a fresh folder (its /tmp/ paths there)
     whose default cache (.study_cache) is a copy of the shared study's: the same study, loaded from it."""
     shutil.copytree(wine_study["cache"], tmp_path / ".study_cache")
-    block = next(b for b in re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-                 if "study.predict --model" in b)
+    block = next(code for _, code, _ in code_blocks("bash") if "study.predict --model" in code)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
            "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}  # this `python`
     for line in block.replace("/tmp/", f"{tmp_path}/").strip().splitlines():
@@ -154,13 +153,13 @@ def test_a_repeated_header_is_refused_naming_the_column_as_in_the_file(shop, tmp
 def test_an_edited_model_folder_exits_2_in_one_line_before_anything_is_unpickled(shop, tmp_path, capsys, monkeypatch):
     import json
 
-    import study.saved
+    import study.model_store
 
     model = tmp_path / "model"
     shutil.copytree(shop["out"] / "models" / "shop" / "logistic_regression", model)
     _rows(shop).to_csv(tmp_path / "new.csv", index=False)
     unpickled = []
-    monkeypatch.setattr(study.saved, "_load", lambda *args: unpickled.append(args))
+    monkeypatch.setattr(study.model_store, "_load", lambda *args: unpickled.append(args))
     info = json.loads((model / "model.json").read_text())
     (model / "model.json").write_text(json.dumps({k: v for k, v in info.items() if k != "features"}))
     assert main(["--model", str(model), "--data", str(tmp_path / "new.csv")]) == 2

@@ -123,7 +123,8 @@ def test_numeric_array_is_imputed_and_scaled():
 
 
 def test_unsupported_column_dtype_is_named():
-    X = pd.DataFrame({"signup": pd.to_datetime(["2020-01-01", "2021-06-30"]), "age": [30, 40]})
+    # the unit given: pandas 2 parses to datetime64[ns], pandas 3 to datetime64[us]
+    X = pd.DataFrame({"signup": pd.to_datetime(["2020-01-01", "2021-06-30"]).as_unit("us"), "age": [30, 40]})
     message = ("TabularPreprocessor cannot encode column(s) 'signup' (datetime64[us]); expected numeric, bool, "
                "string or category columns. Convert them to numbers (e.g. a date to its year and month) or drop them.")
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):

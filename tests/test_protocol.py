@@ -9,7 +9,7 @@ from sklearn.pipeline import Pipeline
 from backends import BUILTIN_MODELS
 from study.data import load_dataset
 from study.protocol import fit_and_score, make_splits, skip_reason
-from study.runner import run_study
+from study.orchestrator import run_study
 from study.spec import StudySpec
 
 FITTED = []  # (tag, which step, frozenset of row ids or a size) for every fit
@@ -66,7 +66,7 @@ def test_every_model_sees_the_same_folds_and_never_the_test_rows(wine_ids):
     splits = make_splits(wine_ids, cv=4, seed=1)
     for tag in ("a", "b"):
         out = fit_and_score(spy(tag), wine_ids, splits, grid=GRID, metrics=METRICS)
-        assert out["best_params"] == {"model__C": 0.1}  # ties: the first candidate
+        assert out.best_params == {"model__C": 0.1}  # ties: the first candidate
     expected = [frozenset(splits.train[fit]) for fit, _ in splits.folds] + [frozenset(splits.train)]
     # 2 candidates fit on every fold, then one refit on the training part
     for tag in ("a", "b"):
@@ -81,13 +81,13 @@ def test_the_unit_record(wine_ids):
     splits = make_splits(wine_ids, cv=3, seed=0)
     out = fit_and_score(spy("a"), wine_ids, splits, grid=GRID, metrics=METRICS)
     # 3 folds x 2 splits x 2 metrics + 2 test rows
-    assert len(out["rows"]) == 3 * 2 * 2 + 2
-    assert {r["split"] for r in out["rows"]} == {"train", "validation", "test"}
-    assert [r["fold"] for r in out["rows"] if r["split"] == "test"] == [None, None]
-    predictions = out["predictions"]
+    assert len(out.rows) == 3 * 2 * 2 + 2
+    assert {r["split"] for r in out.rows} == {"train", "validation", "test"}
+    assert [r["fold"] for r in out.rows if r["split"] == "test"] == [None, None]
+    predictions = out.predictions
     assert predictions["index"].tolist() == splits.test.tolist()
     assert list(predictions.columns[:3]) == ["index", "y_true", "y_pred"]
-    assert out["fit_time"] >= 0
+    assert out.fit_time >= 0
 
 
 def test_preprocessing_is_fitted_inside_each_fold(wine_ids):
@@ -167,12 +167,13 @@ def test_nested_rows_use_the_shared_outer_folds(wine_ids):
     FITTED.clear()
     model = ModelSpec(name="a", framework="scikit-learn", builder=_spy_builder, grid=GRID, quick_grid=GRID)
     job = Job(wine_ids, splits, model, METRICS, seed=0, quick=False)
-    choices = {k: inner_search(job, GRID, k)["best_params"] for k in range(3)}
-    nested = nested_rows(unit["search"], choices, splits, METRICS)
+    choices = {k: inner_search(job, GRID, k) for k in range(3)}
+    assert all(choice.scores is None for choice in choices.values())  # a grid search: the unit's fits
+    nested = nested_rows(unit.search, choices, splits, METRICS)
     assert [(r["fold"], r["metric"]) for r in nested] == [(k, m) for k in range(3) for m in METRICS]
     assert [r["n_test"] for r in nested[::2]] == [len(val) for _, val in splits.folds]
     # the outer score is the unit's fit of the chosen candidate on that fold
-    validation = {(r["fold"], r["metric"]): r["score"] for r in unit["rows"] if r["split"] == "validation"}
+    validation = {(r["fold"], r["metric"]): r["score"] for r in unit.rows if r["split"] == "validation"}
     assert all(r["score"] == validation[(r["fold"], r["metric"])] for r in nested)  # C=0.1 chosen everywhere
     # inner searches fit only inside each outer training part (3 inner folds x 2 candidates), never on test rows
     outer = [frozenset(splits.train[fit]) for fit, _ in splits.folds]

@@ -1,5 +1,6 @@
 """Figures are drawn again only when their data (or the code drawing them) changed."""
 
+import shutil
 from collections import Counter
 
 import pandas as pd
@@ -7,7 +8,7 @@ import pytest
 from PIL import Image
 
 from study.report import figures, write_report
-from study.runner import StudyResult
+from study.orchestrator import StudyResult
 from study.spec import StudySpec
 from tests.test_statistics import make_predictions, make_results
 
@@ -34,24 +35,45 @@ def _write(results, out):
     return write_report(StudyResult(spec, results, make_predictions(), {}), out)
 
 
-def test_unchanged_rerun_draws_no_figure_and_keeps_the_files(tmp_path, drawn):
+@pytest.fixture(scope="module")
+def first_report(tmp_path_factory):
+    """The report of :func:`make_results`, written once for the file into a new folder (so every
+    figure drawn, in this process: fewer than ``TOGETHER_MIN``): its folder and the figures saved."""
+    out = tmp_path_factory.mktemp("first") / "out"
+    counts = Counter()
+    real_save = figures.save_figure
+
+    def counting_save(fig, path, *args):
+        counts[path.name] += 1
+        real_save(fig, path, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figures, "save_figure", counting_save)
+        _write(make_results(), out)
+    return out, counts
+
+
+def _copy_of(first_report, out):
+    """A copy of the first report in ``out`` (the previous report of a rerun)."""
+    shutil.copytree(first_report[0], out, dirs_exist_ok=True)
+
+
+def test_unchanged_rerun_draws_no_figure_and_keeps_the_files(tmp_path, first_report, drawn):
     results = make_results()
-    _write(results, tmp_path)
+    _copy_of(first_report, tmp_path)
     pngs = sorted((tmp_path / "figures").glob("*.png"))
     first = {p.name: p.read_bytes() for p in pngs}
-    assert set(drawn) == set(first) and "critical_difference.png" in first and len(first) >= 5
-    drawn.clear()
+    assert set(first_report[1]) == set(first) and "critical_difference.png" in first and len(first) >= 5
     # the same content, built differently (another row order, then restored; a copy): same keys
     _write(results.sample(frac=1, random_state=0).sort_index().copy(), tmp_path)
     assert drawn == Counter()
     assert {p.name: p.read_bytes() for p in pngs} == first
 
 
-def test_changed_scores_redraw_only_the_figures_that_show_them(tmp_path, drawn):
+def test_changed_scores_redraw_only_the_figures_that_show_them(tmp_path, first_report, drawn):
     results = make_results()
-    _write(results, tmp_path)
+    _copy_of(first_report, tmp_path)
     datasets = sorted(results["dataset"].unique())
-    drawn.clear()
     changed = results.copy()
     mask = (changed["dataset"] == datasets[0]) & (changed["split"] == "train")
     changed.loc[mask, "score"] = changed.loc[mask, "score"] - 0.1  # train scores: not in the ranks
@@ -59,14 +81,13 @@ def test_changed_scores_redraw_only_the_figures_that_show_them(tmp_path, drawn):
     assert set(drawn) == {f"scores_{datasets[0]}.png", f"gaps_{datasets[0]}.png"}
 
 
-def test_a_figure_without_its_key_is_drawn_again(tmp_path, drawn):
+def test_a_figure_without_its_key_is_drawn_again(tmp_path, first_report, drawn):
     results = make_results()
-    _write(results, tmp_path)
+    _copy_of(first_report, tmp_path)
     name = f"scores_{results['dataset'].iloc[0]}.png"
     other = f"gaps_{results['dataset'].iloc[0]}.png"
     (tmp_path / "figures" / name).write_bytes(b"not a png")
     (tmp_path / "figures" / other).unlink()
-    drawn.clear()
     _write(results, tmp_path)
     assert set(drawn) == {name, other}
     assert figures._stored_key(tmp_path / "figures" / name) is not None
@@ -96,9 +117,9 @@ def test_figure_key_follows_content_and_code(tmp_path, monkeypatch):
     assert calls == ["a", "b", "b", "b", "b"]
 
 
-def test_figures_drawn_together_in_workers_are_the_figures_drawn_here(tmp_path, monkeypatch):
+def test_figures_drawn_together_in_workers_are_the_figures_drawn_here(tmp_path, first_report, monkeypatch):
     results = make_results()
-    _write(results, tmp_path / "here")  # n_jobs=-1, but fewer figures than TOGETHER_MIN: drawn here
+    _copy_of(first_report, tmp_path / "here")  # n_jobs=-1, but fewer figures than TOGETHER_MIN: drawn here
     here = sorted((tmp_path / "here" / "figures").glob("*.png"))
     assert 1 < len(here) < figures.TOGETHER_MIN
     monkeypatch.setattr(figures, "TOGETHER_MIN", 1)

@@ -1,7 +1,8 @@
-"""The report folder is replaced as a whole (study/report/folder.py, write_report): never a mix of
+"""The report folder is replaced as a whole (study/folders.py, study/folder_swap.py, write_report): never a mix of
 two reports, never a user's file touched, repaired after a killed run."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -10,9 +11,10 @@ import pandas as pd
 import pytest
 
 import study.report
-from study.locks import FolderInUse, holding, report_lock_file
-from study.report import folder, write_report
-from study.runner import StudyResult
+from study import folder_swap, folders
+from study.folders import FolderInUse, holding, report_lock_file
+from study.report import write_report
+from study.orchestrator import StudyResult
 from study.spec import InputError, StudySpec
 from tests.test_statistics import make_predictions, make_results
 
@@ -35,12 +37,24 @@ def _siblings(out):
     return sorted(p.name for p in out.parent.iterdir() if p.name not in (out.name, f".{out.name}.lock", "refs"))
 
 
+@pytest.fixture(scope="module")
+def references(tmp_path_factory):
+    """Two different reports (both datasets; d1 only), written once for the file: their folders."""
+    refs = tmp_path_factory.mktemp("refs")
+    write_report(_result(), refs / "both")
+    write_report(_result(("d1",)), refs / "d1")
+    return refs / "both", refs / "d1"
+
+
 @pytest.fixture
-def two_reports(tmp_path):
-    """The snapshots of two different reports (both datasets; d1 only), written elsewhere."""
-    write_report(_result(), tmp_path / "refs" / "both")
-    write_report(_result(("d1",)), tmp_path / "refs" / "d1")
-    return _snapshot(tmp_path / "refs" / "both"), _snapshot(tmp_path / "refs" / "d1")
+def two_reports(references):
+    """The snapshots of the two :func:`references` reports."""
+    return tuple(_snapshot(folder) for folder in references)
+
+
+def _old_report(references, out, which=0):
+    """A copy of a reference report (0: both datasets, 1: d1 only) as the previous report in ``out``."""
+    shutil.copytree(references[which], out)
 
 
 def test_a_new_report_replaces_every_file_of_the_old_one(tmp_path, two_reports):
@@ -53,17 +67,17 @@ def test_a_new_report_replaces_every_file_of_the_old_one(tmp_path, two_reports):
     assert _siblings(out) == []
 
 
-@pytest.mark.skipif(folder._renameat2() is None, reason="renameat2 is Linux (glibc >= 2.28) only")
-def test_on_linux_the_swap_is_one_atomic_exchange(tmp_path, two_reports, monkeypatch):
+@pytest.mark.skipif(folder_swap._renameat2() is None, reason="renameat2 is Linux (glibc >= 2.28) only")
+def test_on_linux_the_swap_is_one_atomic_exchange(tmp_path, references, two_reports, monkeypatch):
     first, second = tmp_path / "a", tmp_path / "b"
     (first / "sub").mkdir(parents=True)
     second.mkdir()
     (first / "sub" / "x").write_text("a")
     (second / "y").write_text("b")
-    assert folder._exchange(first, second)
+    assert folder_swap._exchange(first, second)
     assert _snapshot(first) == {"y": b"b"} and _snapshot(second) == {"sub/x": b"a"}
     out = tmp_path / "out"
-    write_report(_result(), out)
+    _old_report(references, out)
 
     def no_rename(*args):
         raise AssertionError("renamed instead of exchanged")
@@ -73,10 +87,10 @@ def test_on_linux_the_swap_is_one_atomic_exchange(tmp_path, two_reports, monkeyp
     assert _snapshot(out) == two_reports[1] and _siblings(out) == ["a", "b"]
 
 
-def test_without_the_exchange_the_old_report_is_renamed_aside(tmp_path, two_reports, monkeypatch):
+def test_without_the_exchange_the_old_report_is_renamed_aside(tmp_path, references, two_reports, monkeypatch):
     out = tmp_path / "out"
-    write_report(_result(), out)
-    monkeypatch.setattr(folder, "_exchange", lambda first, second: False)
+    _old_report(references, out)
+    monkeypatch.setattr(folder_swap, "_exchange", lambda first, second: False)
     renames, real_rename = [], os.rename
 
     def recorded(source, target):
@@ -91,10 +105,10 @@ def test_without_the_exchange_the_old_report_is_renamed_aside(tmp_path, two_repo
     assert aside.startswith(".out.old-") and staged == ".out.tmp-" + aside.removeprefix(".out.old-")
 
 
-def test_a_failed_swap_leaves_the_old_report(tmp_path, two_reports, monkeypatch):
+def test_a_failed_swap_leaves_the_old_report(tmp_path, references, two_reports, monkeypatch):
     out = tmp_path / "out"
-    write_report(_result(), out)
-    monkeypatch.setattr(folder, "_exchange", lambda first, second: False)
+    _old_report(references, out)
+    monkeypatch.setattr(folder_swap, "_exchange", lambda first, second: False)
     real_rename, calls = os.rename, []
 
     def second_fails(source, target):
@@ -109,9 +123,9 @@ def test_a_failed_swap_leaves_the_old_report(tmp_path, two_reports, monkeypatch)
     assert _snapshot(out) == two_reports[0] and _siblings(out) == []
 
 
-def test_a_report_that_fails_midway_leaves_the_old_one(tmp_path, two_reports, monkeypatch):
+def test_a_report_that_fails_midway_leaves_the_old_one(tmp_path, references, two_reports, monkeypatch):
     out = tmp_path / "out"
-    write_report(_result(), out)
+    _old_report(references, out)
 
     def broken(tables, fig_dir):
         raise RuntimeError("a section failed")
@@ -123,22 +137,22 @@ def test_a_report_that_fails_midway_leaves_the_old_one(tmp_path, two_reports, mo
 
 
 @pytest.mark.parametrize("staged_complete", [True, False])
-def test_the_next_run_repairs_a_kill_between_the_two_renames(tmp_path, two_reports, staged_complete):
+def test_the_next_run_repairs_a_kill_between_the_two_renames(tmp_path, references, two_reports, staged_complete):
     out = tmp_path / "out"
-    write_report(_result(), out)
-    write_report(_result(("d1",)), tmp_path / "refs" / "new")
+    _old_report(references, out)
+    _old_report(references, tmp_path / "refs" / "new", 1)  # the new report, staged
     if not staged_complete:
         (tmp_path / "refs" / "new" / "report.md").unlink()  # written last: that run was killed before its swap
     os.rename(out, tmp_path / ".out.old-0123abcd")  # killed here, after the first rename
     os.rename(tmp_path / "refs" / "new", tmp_path / ".out.tmp-0123abcd")
-    folder.recover(out)
+    folders.recover(out)
     assert _snapshot(out) == two_reports[1 if staged_complete else 0]
     assert _siblings(out) == []
 
 
-def test_leftovers_of_killed_runs_are_removed_and_nothing_else(tmp_path):
+def test_leftovers_of_killed_runs_are_removed_and_nothing_else(tmp_path, references):
     out = tmp_path / "out"
-    write_report(_result(), out)
+    _old_report(references, out)
     for name in (".out.tmp-deadbeef", ".out.old-0badf00d", ".other.tmp-deadbeef", ".out.tmp-DEADBEEF",
                  "out.tmp-deadbeef", ".out.tmp-deadbeef0"):
         (tmp_path / name).mkdir()
@@ -175,15 +189,15 @@ def test_a_symlink_or_a_hidden_file_is_not_a_report_file(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / ".DS_Store").write_text("a file browser's")  # allowed: every folder a browser shows has one
-    write_report(_result(), out)  # a folder holding only that is empty
+    write_report(_result(("d1",)), out)  # a folder holding only that is empty
     (out / ".write-probe-x1y2z3").write_text("")  # a killed check's probe file
-    write_report(_result(), out)
+    write_report(_result(("d1",)), out)
     assert not (out / ".DS_Store").exists() and not (out / ".write-probe-x1y2z3").exists()
     (tmp_path / "mine.csv").write_text("keep me")
     (out / "results.csv").unlink()
     (out / "results.csv").symlink_to(tmp_path / "mine.csv")
     with pytest.raises(InputError, match="holds 'results.csv', which this tool does not write"):
-        write_report(_result(), out)
+        write_report(_result(("d1",)), out)
     assert (tmp_path / "mine.csv").read_text() == "keep me"
 
 
@@ -198,9 +212,10 @@ def test_bad_paths_are_refused(tmp_path):
     assert (tmp_path / "file").read_text() == "x"
 
 
-def test_write_report_waits_for_another_process_then_names_the_folder(tmp_path, two_reports, monkeypatch):
+# A process holds the report folder's lock (a lock is held against other processes).
+def test_write_report_waits_for_another_process_then_names_the_folder(tmp_path, references, two_reports, monkeypatch):
     out = tmp_path / "out"
-    write_report(_result(), out)
+    _old_report(references, out)
     lock = report_lock_file(out.resolve())
     code = (f"import time; from filelock import FileLock\nlock = FileLock({str(lock)!r})\nlock.acquire()\n"
             "print('held', flush=True)\ntime.sleep(60)")
@@ -219,9 +234,10 @@ def test_write_report_waits_for_another_process_then_names_the_folder(tmp_path, 
     assert _snapshot(out) == two_reports[1]
 
 
-def test_the_lock_held_by_this_process_is_taken_again(tmp_path, two_reports):
+def test_the_lock_held_by_this_process_is_taken_again(tmp_path, references, two_reports):
     """The command line holds the report folder's lock while write_report takes it too."""
     out = tmp_path / "out"
+    _old_report(references, out)
     with holding(report_lock_file(out), "in use"), holding(report_lock_file(out), "in use"):
         write_report(_result(("d1",)), out)
     assert _snapshot(out) == two_reports[1]
@@ -250,7 +266,7 @@ def test_a_study_where_nothing_scored_still_has_a_report(tmp_path, status):
 def test_a_file_that_cannot_be_written_leaves_no_temporary_file_and_the_old_one(tmp_path, monkeypatch):
     import errno
 
-    from study.report import files
+    from study import atomic_files as files
 
     path = tmp_path / "report.md"
     files.atomic_write_text(path, "old")
@@ -262,3 +278,33 @@ def test_a_file_that_cannot_be_written_leaves_no_temporary_file_and_the_old_one(
     with pytest.raises(OSError, match="No space left on device"):
         files.atomic_write_text(path, "new")
     assert path.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+
+
+def test_write_report_writes_into_a_held_folder_without_opening_it_again(tmp_path, references, two_reports,
+                                                                          monkeypatch):
+    """The command line hands write_report the folder it checked and locked; a released one is opened again."""
+    out = tmp_path / "out"
+    _old_report(references, out, 1)
+
+    def opened_again(*args, **kwargs):
+        raise AssertionError("the held folder was checked and locked again")
+
+    with folders.study_folders(out, None) as held:
+        monkeypatch.setattr(study.report, "report_folder", opened_again)
+        assert write_report(_result(("d1",)), held) == out / "report.md"
+    assert _snapshot(out) == two_reports[1] and not held.held
+    with pytest.raises(RuntimeError, match=f"The report folder {out} was released"):
+        with held.replacing():
+            pass
+    monkeypatch.undo()
+    assert write_report(_result(), held) == out / "report.md"  # released: opened again, by its path
+    assert _snapshot(out) == two_reports[0] and _siblings(out) == []
+
+
+# A process: a clean sys.modules.
+def test_the_folder_service_imports_nothing_heavy():
+    """Its refusals cost no plotting, statistics or TensorFlow import (a process: a clean sys.modules)."""
+    code = ("import sys, study.folders\nheavy = {'seaborn', 'matplotlib', 'scipy', 'tensorflow', 'study.report'}\n"
+            "print(sorted(name for name in sys.modules if name in heavy or name.split('.')[0] in heavy))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout == "[]\n", proc.stderr[-2000:]

@@ -261,7 +261,7 @@ def test_a_hostile_report_runs_no_script_in_chromium(tmp_path):
 
     from backends.custom import sklearn_model
     from study import write_report
-    from study.runner import run_study
+    from study.orchestrator import run_study
     from study.spec import DataSource, StudySpec
 
     img, script = f"<img src=x onerror={PWNED};alert(1)>", f"<script>{PWNED};alert(1)</script>"

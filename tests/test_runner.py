@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from backends.custom import register_model, sklearn_model, unregister_model
-from study.runner import run_study
+from study.orchestrator import run_study
 from study.spec import DataSource, InputError, StudySpec
 from tests.helpers import CountingClassifier, fits
 
@@ -168,7 +168,7 @@ def test_the_progress_forecast_counts_the_fits_the_study_makes(quick):
     is the study's: for these models it is exact (the full Keras ablation takes some variants from
     the validation curves, so there it is an upper bound)."""
     from study.plan import Plan
-    from study.runner import prepare
+    from study.orchestrator import prepare
 
     models = ("logistic_regression", "random_forest", "keras_dense") if quick else ("logistic_regression", "ridge")
     spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=models, quick=quick, cache_dir=None))
@@ -182,7 +182,7 @@ def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp
     second core is not idle while one long unit runs); when the unit fails, the failures table
     says so once, not once more per nested fold."""
     from study.plan import Plan
-    from study.runner import prepare
+    from study.orchestrator import prepare
 
     spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=("ridge",), cache_dir=None))
     initial = Plan(spec, resolved, datasets).initial()

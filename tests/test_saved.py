@@ -1,5 +1,5 @@
 """Stored models: every successful unit's tuned model under models/<dataset>/<model>/, loaded again
-(study.saved, study.report.models), from the shared quick wine study (tests/conftest.py)."""
+(study.model_store, study.report.models), from the shared quick wine study (tests/conftest.py)."""
 
 import json
 import pickle
@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from study.data import load_data
-from study.report.folder import check_contents
+from study.folders import check_contents
 from study.results import read_results
-from study.saved import load_model, read_info
+from study.model_store import load_model, read_info
 from study.spec import InputError
 
 MODELS = ("logistic_regression", "keras_dense")
@@ -101,7 +101,7 @@ def test_an_estimator_that_cannot_be_packed_is_recorded_and_listed_not_raised(tm
     from sklearn.dummy import DummyClassifier
 
     from study.report.models import models_section
-    from study.saved import keep
+    from study.model_store import keep
 
     iris = load_data("iris")
     estimator = DummyClassifier().fit(iris.X, iris.y)
@@ -135,7 +135,7 @@ def shop_study(base):
     """A quick study of :func:`shop_table` (logistic regression and random forest) and its report:
     ``base / "out"``; returns ``{"out", "table"}``."""
     from study.report import write_report
-    from study.runner import run_study
+    from study.orchestrator import run_study
     from study.spec import DataSource, StudySpec
 
     table = shop_table()
@@ -190,7 +190,7 @@ def test_load_model_says_what_it_unpickles(shop):
     estimator = load_model(folder, say=said.append)
     assert said == [f"loading {folder / 'estimator.pkl'} (a pickle: load only models you trust)"]
     assert set(estimator.predict(shop["table"].drop(columns="bought"))) == {0, 1}
-    from study.saved import StoredModelNotice
+    from study.model_store import StoredModelNotice
     with pytest.warns(StoredModelNotice, match=r"^loading .*estimator\.pkl \(a pickle: load only models you trust\)$"):
         load_model(folder)
 
@@ -221,12 +221,12 @@ def test_a_truncated_or_garbled_model_json_is_refused_in_one_line(shop, tmp_path
 
 
 def test_a_swapped_or_truncated_estimator_is_refused_before_it_is_unpickled(shop, tmp_path, monkeypatch):
-    import study.saved
+    import study.model_store
 
     folder = _copy(shop, tmp_path)
     forest = shop["out"] / "models" / "shop" / "random_forest" / "estimator.pkl"
     unpickled = []
-    monkeypatch.setattr(study.saved, "_load", lambda *args: unpickled.append(args))
+    monkeypatch.setattr(study.model_store, "_load", lambda *args: unpickled.append(args))
     for data in (forest.read_bytes(), (folder / "estimator.pkl").read_bytes()[:100]):
         (folder / "estimator.pkl").write_bytes(data)
         message = _one_line_error(lambda: load_model(folder, say=print))
@@ -299,7 +299,7 @@ def test_other_library_versions_are_named_in_one_line_not_in_scikit_learns_warni
                         "(libraries) to be sure, or run the study again with these."]
 
 
-# ---- a loaded model takes a table's columns by name (study.saved_estimator) ----
+# ---- a loaded model takes a table's columns by name (study.stored_estimator) ----
 
 @pytest.mark.parametrize("model", SHOP_MODELS)
 def test_a_loaded_model_takes_a_tables_columns_by_name(shop, model):

@@ -6,11 +6,13 @@ import pytest
 from backends import get_model
 from study.data import load_data
 from study.protocol import Job, fit_and_score, inner_search, nested_rows
+from study.records import split_key
 from study.search import Search, check_distributions
 from study.spec import StudySpec
 from study.splits import make_splits
 
 METRICS = ("accuracy", "neg_log_loss")
+pytestmark = pytest.mark.usefixtures("one_thread_per_fit")  # fit on one BLAS thread, as a study does
 
 
 @pytest.fixture(scope="module")
@@ -28,30 +30,30 @@ def test_random_search_fits_exactly_n_iter_candidates_per_fold(iris):
     search = Search(kind="random", grid={"model__C": [1.0]}, n_iter=5,
                     distributions={"model__C": {"loguniform": [1e-3, 1e2]}})
     out = fit_and_score(_estimator(data), data, splits, grid=search, metrics=METRICS)
-    assert out["summary"]["search"] == "RandomizedSearchCV"
-    assert out["summary"]["rounds"] == [(5, None)] and out["summary"]["n_fits"] == 5 * 3
-    Cs = [p["model__C"] for p in out["search"]["params"]]
+    assert out.summary.search == "RandomizedSearchCV"
+    assert out.summary.rounds == [(5, None)] and out.summary.n_fits == 5 * 3
+    Cs = [p["model__C"] for p in out.search.params]
     assert len(Cs) == 5 and len(set(Cs)) == 5 and all(1e-3 <= c <= 1e2 for c in Cs)
-    assert len(out["search"]["scores"]["split0_train_accuracy"]) == 5  # train scores of every candidate
+    assert len(out.search.scores[split_key(0, "train", "accuracy")]) == 5  # train scores of every candidate
     again = fit_and_score(_estimator(data), data, splits, grid=search, metrics=METRICS)
-    assert [p["model__C"] for p in again["search"]["params"]] == Cs  # seeded
+    assert [p["model__C"] for p in again.search.params] == Cs  # seeded
 
 
 def test_halving_runs_rounds_and_rescores_its_choice_on_the_whole_folds(iris):
     data, splits = iris
     search = Search(kind="halving", grid={"model__C": [0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 0.3, 3.0]})
     out = fit_and_score(_estimator(data), data, splits, grid=search, metrics=METRICS)
-    summary = out["summary"]
+    summary = out.summary
     # 80 rows per fold: min_resources 18 (2 x 3 classes x 3 folds), then x3, until the rows run out
-    assert summary["search"] == "HalvingGridSearchCV" and summary["rounds"] == [(9, 18), (3, 54)]
-    assert summary["n_fits"] == (9 + 3) * 3
-    assert out["search"]["params"] == [out["best_params"]]
-    folds = {r["fold"] for r in out["rows"] if r["split"] == "validation"}
-    assert folds == {0, 1, 2} and {r["metric"] for r in out["rows"]} == set(METRICS)
+    assert summary.search == "HalvingGridSearchCV" and summary.rounds == [(9, 18), (3, 54)]
+    assert summary.n_fits == (9 + 3) * 3
+    assert out.search.params == [out.best_params]
+    folds = {r["fold"] for r in out.rows if r["split"] == "validation"}
+    assert folds == {0, 1, 2} and {r["metric"] for r in out.rows} == set(METRICS)
     # nested CV with halving scores the inner choice itself on the outer fold
     job = Job(data, splits, get_model("logistic_regression"), METRICS, 0, True)
     choice = inner_search(job, search, 0)
-    rows = nested_rows(out["search"], {0: choice}, splits, METRICS)
+    rows = nested_rows(out.search, {0: choice}, splits, METRICS)
     assert [r["metric"] for r in rows] == list(METRICS) and np.isfinite([r["score"] for r in rows]).all()
 
 

@@ -179,3 +179,25 @@ def test_keras_inner_validation_split_is_grouped_or_time_ordered(patients, sales
     t = np.arange(40)[::-1]
     X_fit, _, _, (X_val, _) = original(model, X, y, None, None, t)
     assert len(X_val) == 10 and set(map(tuple, X_val)) == set(map(tuple, X[t >= 30]))
+
+
+@pytest.mark.parametrize("where", ["spec", "table", "dataset"])
+def test_grouped_and_time_ordered_together_is_one_rule_wherever_it_arrives(where, tmp_path):
+    """The same refusal from a StudySpec's DataSource, a table loaded from Python and a Dataset built
+    by hand (``study.rules.check_one_split_structure``)."""
+    from study.data import Dataset, load_table
+    from study.spec import DataSource, StudySpec
+
+    frame = pd.DataFrame({"g": [0, 1] * 10, "t": range(20), "x": range(20), "y": [0, 1] * 10})
+    frame.to_csv(tmp_path / "both.csv", index=False)
+    message = r"Dataset 'both' has both groups \(.+\) and a time order \(.+\); expected one of them"
+    with pytest.raises(ValueError, match=message):
+        if where == "spec":
+            StudySpec(datasets=(DataSource(tmp_path / "both.csv", target="y", groups="g", time="t"),)).validate()
+        elif where == "table":
+            load_table(tmp_path / "both.csv", target="y", groups="g", time="t")
+        else:
+            from study.data.columns import check_structure
+
+            check_structure(Dataset(name="both", X=frame[["x"]].to_numpy(), y=frame["y"].to_numpy(),
+                                    task="classification", groups=frame["g"].to_numpy(), time=frame["t"].to_numpy()))

@@ -12,7 +12,7 @@ from scipy import stats
 from study.report.statistics import statistics_section
 from study.results import BASELINE, CALIBRATION_COLUMNS
 from study.scoring import stored_outputs
-from study.statistics.curves import POOLED, multiclass_brier, score_curves
+from study.statistics.threshold_curves import POOLED, multiclass_brier, score_curves
 from study.statistics.holdout import _METRICS, bootstrap_interval, nested_summary, test_score_intervals
 from study.statistics.paired import (
     corrected_interval,

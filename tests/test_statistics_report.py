@@ -10,7 +10,7 @@ from study.report.format import cell
 from study.report.scores import _calibration_label, score_curves_section
 from study.report.statistics import statistics_section
 from study.results import BASELINE
-from study.statistics.curves import POOLED, score_curves
+from study.statistics.threshold_curves import POOLED, score_curves
 from study.statistics.paired import pairwise_comparison
 from tests.test_statistics import (
     A,

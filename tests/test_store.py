@@ -81,9 +81,9 @@ def test_project_source_follows_the_imports_of_the_computing_modules():
             "backends.keras", "backends.preprocessing"} <= unit
     # the unit computes permutation importance (study.statistics.importance, with its package's
     # __init__), and nothing else of the statistics, the report or the runner
-    assert not any(name.startswith(("study.report", "study.runner", "study.statistics")) for name in unit
+    assert not any(name.startswith(("study.report", "study.orchestrator", "study.statistics")) for name in unit
                    if name not in ("study.statistics", "study.statistics.importance"))
-    assert "study.experiments.base" in files("study.experiments.curves")
+    assert "study.experiments.base" in files("study.experiments.learning_validation")
     assert len(project_source("study.protocol")) == 64
 
 
@@ -116,7 +116,7 @@ def test_planning_a_keras_study_does_not_start_tensorflow_here():
     code = textwrap.dedent("""
         import sys
         from study.plan import Plan
-        from study.runner import prepare
+        from study.orchestrator import prepare
         from study.spec import StudySpec
         spec, models, datasets = prepare(StudySpec(datasets=("digits",), models=("keras_dense", "keras_cnn")))
         plan = Plan(spec, models, datasets)

@@ -115,7 +115,7 @@ def test_spec_refuses_a_bad_separator_before_loading():
 
 
 def test_data_source_sep_reaches_the_loader(tmp_path):
-    from study.runner import load_datasets
+    from study.orchestrator import load_datasets
 
     path = tmp_path / "t.csv"
     df = table()

@@ -8,7 +8,7 @@ import pytest
 
 from study.data import check_dataset, from_dataframe, load_data, load_npz
 from study.data.targets import explain_task
-from study.report.main import protocol_section
+from study.report.overview import protocol_section
 from study.spec import StudySpec
 
 TO_CLASSES = "to treat them as classes, pass --task classification (task = 'classification' in TOML or Python)."

@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from backends.custom import sklearn_model
 from study.data import Dataset
 from study.results import BASELINE, COLUMNS
-from study.runner import run_study
+from study.orchestrator import run_study
 from study.spec import StudySpec
 from study.statistics.paired import corrected_interval
 from study.statistics.evidence import learning_curve_gain, still_improving

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
+from study.rules import check_one_split_structure
+
 __all__ = ["take_structure", "parse_time", "time_text", "check_structure", "nested_kind"]
 
 _FLAGS = {"groups": "--groups", "time": "--time"}
@@ -265,10 +267,7 @@ def take_structure(X: pd.DataFrame, *, name: str, target: str, groups=None, time
         without UTC offsets (:func:`parse_time`), ``time_features`` without a time column, or a
         time feature whose name is already a column.
     """
-    if groups is not None and time is not None:
-        raise ValueError(f"Dataset {name!r} has both a groups column ({groups!r}) and a time column ({time!r}); "
-                         "expected one of them: splits that are both grouped and time-ordered are not supported. "
-                         "Give --groups or --time, not both.")
+    check_one_split_structure(name, groups, time)
     if time_features and time is None:
         raise ValueError(f"time_features is set for dataset {name!r}, which has no time column; expected --time "
                          "COLUMN with it. Add --time or remove --time-features.")
@@ -303,9 +302,7 @@ def check_structure(dataset) -> None:
         A length that is not the number of rows, missing values, or both set.
     """
     n = dataset.n_samples
-    if dataset.groups is not None and dataset.time is not None:
-        raise ValueError(f"Dataset {dataset.name!r} has both groups and a time order; expected one of them: splits "
-                         "that are both grouped and time-ordered are not supported.")
+    check_one_split_structure(dataset.name, dataset.groups, dataset.time)
     for kind, values in (("groups", dataset.groups), ("time", dataset.time)):
         if values is None:
             continue

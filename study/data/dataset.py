@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn import datasets as skdatasets
 
 __all__ = ["Dataset", "BUNDLED", "load_dataset", "take_rows"]
 
@@ -136,19 +135,31 @@ def _wide() -> Dataset:
     """``make_classification(**WIDE)``; its columns are shuffled (``shuffle=True``, the default), so
     the signal columns are read from the generator's ``feature_info`` (scikit-learn >= 1.7), not
     assumed to come first."""
-    data = skdatasets.make_classification(**WIDE, return_X_y=False)
+    from sklearn.datasets import make_classification
+
+    data = make_classification(**WIDE, return_X_y=False)
     names = [f"x{i}" for i in range(data.X.shape[1])]
     signal = tuple(name for name, info in zip(names, data.feature_info) if info in ("informative", "redundant"))
     return Dataset(name="wide", X=data.X, y=data.y, task="classification", feature_names=names,
                    target_names=["0", "1"], signal_features=signal)
 
 
+def _scikit_learn(loader: str, name: str, task: str, image_shape=None):
+    """A loader of one of scikit-learn's bundled datasets (``sklearn.datasets.<loader>``), imported
+    when it is called: checking a dataset's name imports nothing heavy."""
+    def load() -> Dataset:
+        from sklearn import datasets
+
+        return _from_bunch(name, getattr(datasets, loader)(), task, image_shape)
+    return load
+
+
 BUNDLED = {
-    "digits": lambda: _from_bunch("digits", skdatasets.load_digits(), "classification", (8, 8, 1)),
-    "breast_cancer": lambda: _from_bunch("breast_cancer", skdatasets.load_breast_cancer(), "classification"),
-    "wine": lambda: _from_bunch("wine", skdatasets.load_wine(), "classification"),
-    "iris": lambda: _from_bunch("iris", skdatasets.load_iris(), "classification"),
-    "diabetes": lambda: _from_bunch("diabetes", skdatasets.load_diabetes(), "regression"),
+    "digits": _scikit_learn("load_digits", "digits", "classification", (8, 8, 1)),
+    "breast_cancer": _scikit_learn("load_breast_cancer", "breast_cancer", "classification"),
+    "wine": _scikit_learn("load_wine", "wine", "classification"),
+    "iris": _scikit_learn("load_iris", "iris", "classification"),
+    "diabetes": _scikit_learn("load_diabetes", "diabetes", "regression"),
     "wide": _wide,
 }
 """Bundled datasets by name: digits (1797 8x8 images, 10 classes), breast_cancer (569 x 30,

@@ -19,7 +19,7 @@ import pandas as pd
 from study.data.columns import nested_kind, take_structure
 from study.data.dataset import Dataset
 from study.data.targets import resolve_task, sorted_labels, target_array
-from study.lines import plain_line
+from study.text import plain_line
 
 __all__ = ["from_dataframe", "load_table", "read_csv", "RepeatedColumns", "check_separator", "sniff_separator", "SEPARATORS"]
 

@@ -29,6 +29,7 @@ from sklearn.base import clone
 from backends import ModelSpec
 from study.data import Dataset
 from study.protocol import Job
+from study.records import WorkKind
 
 __all__ = ["Job", "Experiment", "QUICK_FOLDS", "QUICK_KERAS_FOLDS", "FITTED", "FROM_UNIT", "experiment_folds",
            "from_search", "settings_key", "score_rows", "label"]
@@ -61,8 +62,8 @@ class Experiment:
         The experiment's table (``<name>.csv``).
     columns : list of str
         Columns of its rows (``study.results`` holds every table's columns).
-    after : str or None
-        What the experiment waits for on each model: "unit" (its unit succeeded; it runs with
+    after : WorkKind, str or None
+        What the experiment waits for on each model: ``WorkKind.UNIT`` (its unit succeeded; it runs with
         the chosen parameters), the name of another experiment (that one ended, or does not
         apply; its rows are in ``job.options["earlier"]``, so fits it made are not made again),
         or None (it runs once per model and study at once: :meth:`study_dataset`).
@@ -70,7 +71,7 @@ class Experiment:
 
     name = ""
     columns: list = []
-    after = "unit"
+    after = WorkKind.UNIT
 
     def applies(self, model: ModelSpec, dataset: Dataset, quick: bool) -> bool:
         """Whether the experiment runs on this model and dataset (the model already applies)."""
@@ -117,12 +118,12 @@ def from_search(job: Job, n_folds: int, **overrides):
     wanted = _settings(job.estimator(**overrides))
     base = job.model.estimator(job.dataset.task, random_state=job.seed, image_shape=job.dataset.image_shape,
                                quick=job.quick)
-    for i, params in enumerate(job.search["params"]):
+    search = job.search
+    for i, params in enumerate(search.params):
         if _settings(clone(base).set_params(**params)) == wanted:
-            scores = job.search["scores"]
-            part = {name: [scores[f"split{k}_{key}_{job.metric}"][i] for k in range(n_folds)]
+            part = {name: [search.score(k, key, job.metric, i) for k in range(n_folds)]
                     for name, key in (("train", "train"), ("validation", "test"))}
-            return {**part, "test": job.search["test"].get(job.metric) if i == job.search["best"] else None}
+            return {**part, "test": search.test.get(job.metric) if i == search.best else None}
     return None
 
 

@@ -1,36 +1,37 @@
 """The report: a study's tables -> report.md, the CSV tables, study.json and the figures.
 
-:func:`write_report` writes everything a study produced, from its :class:`~study.runner.StudyResult`
+:func:`write_report` writes everything a study produced, from its :class:`~study.orchestrator.StudyResult`
 alone; the command line calls it too, so a report written from Python is the command line's
-report. It reads only the tables and never fits anything. The report is built in a staging
-folder and swapped in as a whole (``study.report.folder``), under the folder's lock
-(``study.locks``); a figure is drawn only when its data or code changed (``study.report.figures``).
+report. It reads only the tables and never fits anything. The report folder is the folder
+service's (``study.folders``): checked and locked (by the command line before training, which
+hands over the folder it holds), the report built in a staging folder and swapped in as a whole.
+A figure is drawn only when its data or code changed (``study.report.figures``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from study.locks import holding, report_lock_file
-from study.report.curves import learning_curves_section, validation_curves_section
+from study.folders import FIGURES, ReportFolder, atomic_write_text, report_folder
+from study.report.learning_validation import learning_curves_section, validation_curves_section
 from study.report.data_checks import data_checks_section
 from study.report.figures import drawing_together
-from study.report.files import atomic_write_text
-from study.report.folder import FIX, WHAT, check_contents, check_out_folder, drop_unlinked_figures, recover, replacing
 from study.report.format import anchor, escape
 from study.report.glance import glance_section
 from study.report.html import report_html
 from study.report.imbalance import imbalance_section, per_class_section
 from study.report.importance import importance_section
 from study.report.keras import ablation_section, histories_section
-from study.report.main import dataset_sections, protocol_section
+from study.report.overview import dataset_sections, protocol_section
 from study.report.models import models_section, write_models
 from study.report.scores import score_curves_section, search_section
 from study.report.statistics import statistics_section
 from study.report.verdicts import failures_section, verdicts_section
 from study.results import BASELINE, primary_metric, without_baseline
 from study.statistics.rows import ok_rows
+from study.workers import Workers
 
 __all__ = ["write_report", "LOCK_WAIT"]
 
@@ -42,7 +43,7 @@ DIAGNOSTIC_SECTIONS = (learning_curves_section, validation_curves_section, histo
 """Sections of the experiments, in report order (written when the study ran its diagnostics)."""
 
 
-def write_report(result, out) -> Path:
+def write_report(result, out, workers=None) -> Path:
     """Write every file of a study's report into ``out``, replacing the previous report as a whole.
 
     Files: ``report.md`` ("At a glance": per dataset the models' CV and hold-out scores, verdicts,
@@ -54,19 +55,25 @@ def write_report(result, out) -> Path:
     ``study.report.html``), ``results.csv``, ``predictions.csv``, one ``<table>.csv`` per table of
     ``result.tables``, ``study.json`` (the settings, and ``data_notes``: the notices about the
     datasets), ``figures/*.png`` and ``models/<dataset>/<model>/`` (each successful unit's refit best estimator and its
-    ``model.json``; ``study.report.models``, loaded by ``study.saved.load_model``). They are
+    ``model.json``; ``study.report.models``, loaded by ``study.model_store.load_model``). They are
     written into a staging folder beside ``out`` that is then swapped in
-    (``study.report.folder``): a reader or a killed run sees the complete previous report or
+    (``study.folders``): a reader or a killed run sees the complete previous report or
     the complete new one, never a mix. A figure whose content did not change
     is not drawn again. When no unit succeeded, the report holds the protocol, the failed units
     and the failures; the sections that need scores are left out.
 
     Parameters
     ----------
-    result : study.runner.StudyResult
+    result : study.orchestrator.StudyResult
         What ``study.run_study`` returned.
-    out : str or pathlib.Path
-        Output folder: new (created), empty, or a previous report of this tool.
+    out : str, pathlib.Path or study.folders.ReportFolder
+        Output folder: new (created), empty, or a previous report of this tool. A held
+        ``ReportFolder`` (what the command line holds, from ``study.folders.study_folders``) is
+        written into at once, as it was checked and locked already; anything else is checked
+        and locked here (``study.folders.report_folder``).
+    workers : study.workers.Workers or None, default=None
+        Where the figures are drawn (the command line passes the study's workers); None:
+        ``Workers.for_figures(result.spec)``, made and closed here.
 
     Returns
     -------
@@ -75,27 +82,51 @@ def write_report(result, out) -> Path:
 
     Raises
     ------
-    InputError
+    study.folders.FolderError
         ``out`` is a file, cannot be created or written, or holds files this tool does not
-        write (the message names one); nothing is written then.
-    FolderInUse
+        write (the message names one); nothing is written then. An ``InputError``.
+    study.folders.FolderInUse
         Another process (e.g. a study on the same folder) held ``out``'s lock for
         :data:`LOCK_WAIT` seconds.
+    OSError
+        A file could not be written (e.g. a full disk): the previous report is left as it was.
     """
-    out = check_out_folder(out)
-    in_use = (f"{WHAT} {out} is in use by another study (waited {LOCK_WAIT:g} s for {report_lock_file(out)}); "
-              f"write the report when it has finished, or {FIX}")
-    with holding(report_lock_file(out), in_use, timeout=LOCK_WAIT):
-        recover(out)
-        check_contents(out)
-        with replacing(out) as folder:
-            _write(result, folder)
-    return out / "report.md"
+    if isinstance(out, ReportFolder):
+        if out.held:
+            return _replace(result, out, workers)
+        out = out.path
+    with report_folder(out, wait=LOCK_WAIT) as folder:
+        return _replace(result, folder, workers)
 
 
-def _write(result, out: Path) -> None:
+def _replace(result, folder: ReportFolder, workers) -> Path:
+    """The report written into a staging folder, then swapped in for ``folder``; the path of ``report.md``."""
+    with folder.replacing() as staging:
+        if workers is None:
+            with Workers.for_figures(result.spec) as workers:
+                _write(result, staging, workers)
+        else:
+            _write(result, staging, workers)
+    return folder.path / "report.md"
+
+
+def _drop_unlinked_figures(folder: Path, report: str) -> None:
+    """Remove the figures ``report`` (the text of ``report.md``) does not show: a previous
+    report's that this one did not draw again."""
+    figures = folder / FIGURES
+    if not figures.is_dir():
+        return
+    shown = set(re.findall(r"\]\(figures/([^)\s]+)\)", report))
+    for path in figures.glob("*.png"):
+        if path.name not in shown:
+            path.unlink()
+    if not any(figures.iterdir()):
+        figures.rmdir()
+
+
+def _write(result, out: Path, workers) -> None:
     """Every file of the report into the (staging) folder ``out``; ``report.md`` last."""
-    fig_dir = out / "figures"
+    fig_dir = out / FIGURES
     settings = result.spec.settings()
     if result.notes:  # notices about the datasets, found before training
         settings["data_notes"] = {name: list(notes) for name, notes in result.notes.items()}
@@ -112,7 +143,7 @@ def _write(result, out: Path) -> None:
     metric = primary_metric(result.results) if (result.results["status"] == "ok").any() else None
     scored = metric is not None and without_baseline(ok_rows(result.results))["metric"].eq(metric).any()
     glance = glance_section(result.results, tables, metric if scored else None)
-    with drawing_together(1 if result.spec.scheduler else result.spec.n_jobs):
+    with drawing_together(workers):
         parts = [protocol_section(settings), data_checks_section(tables), *dataset_sections(result.results, metric,
                                                                                             fig_dir)]
         if scored:
@@ -132,6 +163,6 @@ def _write(result, out: Path) -> None:
               "Tables and figures come from `results.csv` (one row per dataset x model x split x fold x metric) "
               "and the other CSV files beside this report; the settings are in `study.json`.\n")
     report = "\n".join([header, glance, f"## Contents\n\n{contents}\n", *parts])
-    drop_unlinked_figures(out, report)
+    _drop_unlinked_figures(out, report)
     atomic_write_text(out / "report.html", report_html(report, out))
     atomic_write_text(out / "report.md", report)

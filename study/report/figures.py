@@ -9,6 +9,7 @@ metadata: an unchanged rerun draws nothing.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import importlib
 import sys
@@ -23,8 +24,7 @@ import pandas as pd  # noqa: E402
 from joblib import hash as content_hash  # noqa: E402
 from PIL import Image  # noqa: E402 (matplotlib's own PNG library)
 
-from study.execution import map_in_workers  # noqa: E402
-from study.report.files import publish, temporary_path  # noqa: E402
+from study.folders import publish, temporary_path  # noqa: E402
 from study.results import BASELINE  # noqa: E402
 
 __all__ = ["figure", "save_figure", "drawing_together", "chance_line", "FIGURE_KEY", "PALETTE", "TOGETHER_MIN"]
@@ -40,7 +40,9 @@ first figure pays the plotting libraries' import, about a second)."""
 CHANCE_STYLE = dict(color="dimgray", linestyle=":", linewidth=1.6)
 """The chance baseline's line in every score figure."""
 
-_pending: list | None = None  # figures requested inside drawing_together, not drawn yet
+_PENDING: contextvars.ContextVar = contextvars.ContextVar("pending_figures", default=None)
+"""The figures requested inside :func:`drawing_together` and not drawn yet (a list), in the context
+that entered it; None outside."""
 
 
 def save_figure(fig, path: Path, key: str | None = None, dpi: int = 110) -> None:
@@ -112,10 +114,11 @@ def figure(draw=None, *, dpi: int = 110):
                             [_input_key(value) for value in inputs]))
         if _stored_key(path) != key:
             call = (draw.__module__, draw.__qualname__, inputs, path, key, dpi)
-            if _pending is None or getattr(sys.modules[draw.__module__], draw.__qualname__, None) is not drawn:
+            pending = _PENDING.get()
+            if pending is None or getattr(sys.modules[draw.__module__], draw.__qualname__, None) is not drawn:
                 _draw_here(draw, *call[2:])  # not to be drawn together, or not importable by name
             else:
-                _pending.append(call)
+                pending.append(call)
         return path
 
     return drawn
@@ -134,19 +137,27 @@ def _draw(module: str, name: str, inputs: tuple, path: Path, key: str, dpi: int)
 
 
 @contextlib.contextmanager
-def drawing_together(n_jobs: int):
-    """Figures requested inside are drawn when it ends, in ``n_jobs`` of the study's worker
-    processes (``study.execution.map_in_workers``; -1: all cores) when there are at least
-    :data:`TOGETHER_MIN` of them. Their paths are known at once; the files exist after it ends.
-    Nothing is drawn when the block raises."""
-    global _pending
-    outer, _pending = _pending, []
+def drawing_together(workers=None):
+    """Figures requested inside are drawn when it ends, in the study's worker processes
+    (:meth:`study.workers.Workers.map`) when there are at least :data:`TOGETHER_MIN` of them, else
+    (or with ``workers`` None) in this process. Their paths are known at once; the files exist
+    after it ends. Nothing is drawn when the block raises.
+
+    Parameters
+    ----------
+    workers : study.workers.Workers or None, default=None
+    """
+    calls: list = []
+    token = _PENDING.set(calls)
     try:
         yield
-        calls = _pending
     finally:
-        _pending = outer
-    map_in_workers(_draw, calls, n_jobs if len(calls) >= TOGETHER_MIN else 1)
+        _PENDING.reset(token)
+    if workers is not None and len(calls) >= TOGETHER_MIN:
+        workers.map(_draw, calls)
+    else:
+        for call in calls:
+            _draw(*call)
 
 
 def chance_line(ax, level, floor: float) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from backends.routing import unroute
-from study.lines import plain_line
+from study.text import plain_line
 
 __all__ = ["fmt", "fmt_signed", "format_p", "pm", "markdown_table", "escape", "cell", "mean_std", "anchor",
            "metric_label",
@@ -61,7 +61,7 @@ def escape(text) -> str:
     list items, figure alt texts and table cells. The one escaping helper of the report.
 
     The text becomes one line without terminal escape sequences or control characters
-    (``study.lines.plain_line``); a backslash is escaped where it would escape the next character
+    (``study.text.plain_line``); a backslash is escaped where it would escape the next character
     (or break the line), so ``C:\\data`` stays readable; the characters that would start code,
     emphasis, a link or an image (`` ` * _ [ ] ~ ``; ``_`` only outside a word) and, at the
     start, a heading, quote, list or rule (``# x``, ``>``, ``- x``, ``+ x``, ``---``, ``1. x``) are

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from study.folders import MODELS, atomic_write_text
 from study.names import file_name
-from study.report.files import atomic_write_text
-from study.report.folder import MODELS
 from study.report.format import escape, markdown_table
 
 __all__ = ["model_folder", "write_models", "models_section"]
@@ -23,14 +22,14 @@ def model_folder(out, dataset: str, model: str) -> Path:
 def write_models(result, out: Path, settings: dict) -> dict:
     """Write every kept model of ``result`` into the (staging) report folder ``out``.
 
-    Each folder holds the files of its :class:`study.saved.SavedModel` (``estimator.pkl``, the
+    Each folder holds the files of its :class:`study.model_store.SavedModel` (``estimator.pkl``, the
     ``network-<i>.keras`` files) and ``model.json`` (written last): the dataset and model names,
     the framework, the study's ``settings``, the best parameters, the feature columns, the
     classes, the hold-out scores and the library versions.
 
     Parameters
     ----------
-    result : study.runner.StudyResult
+    result : study.orchestrator.StudyResult
     out : pathlib.Path
         The staging report folder.
     settings : dict
@@ -71,5 +70,5 @@ def models_section(written: dict, out: Path) -> str:
             "fitted there), with `model.json` (the study's settings, the best parameters, the feature columns and "
             "the classes). Predict on new rows with the same columns (paths relative to this report's folder):\n\n"
             f"```bash\npython -m study.predict --model {example} --data new.csv --out predictions.csv\n```\n\n"
-            "or from Python: `study.saved.load_model(path).predict(X)`.\n\n"
+            "or from Python: `study.load_model(path).predict(X)`.\n\n"
             + markdown_table(["dataset", "model", "folder"], rows) + "\n")

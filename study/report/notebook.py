@@ -9,7 +9,7 @@ import io
 import matplotlib.pyplot as plt
 
 from study.report.html import markdown_html, render_template
-from study.report.main import gaps_figure, summary_table
+from study.report.overview import gaps_figure, summary_table
 from study.results import primary_metric, summarize
 
 __all__ = ["result_html"]
@@ -28,7 +28,7 @@ def result_html(result) -> str:
 
     Parameters
     ----------
-    result : study.runner.StudyResult
+    result : study.orchestrator.StudyResult
 
     Returns
     -------

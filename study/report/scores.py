@@ -16,7 +16,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocC
 from study.names import figure_file
 from study.report.figures import figure
 from study.report.format import escape, fmt, markdown_table
-from study.statistics.curves import POOLED
+from study.statistics.threshold_curves import POOLED
 
 __all__ = ["search_section", "score_curves_section"]
 

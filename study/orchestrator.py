@@ -27,15 +27,16 @@ from study.experiments import EXPERIMENTS
 from study.plan import Plan, draw_splits
 from study.progress import notebook_warnings
 from study.protocol import nested_rows
+from study.records import WorkKind
 from study.results import (COLUMNS, DATA_CHECK_COLUMNS, FAILURE_COLUMNS, IMPORTANCE_COLUMNS, PREDICTION_COLUMNS,
                            SEARCH_COLUMNS, TABLES, TIMING_COLUMNS, frame)
 from study.scoring import check_metrics
 from study.splits import describe_splits
 from study.spec import InputError, StudySpec
-from study.statistics.curves import score_curves
+from study.statistics.threshold_curves import score_curves
 from study.statistics.holdout import per_class_recall
 from study.statistics.verdicts import verdict_table
-from study.scheduler import client as _client, dask_backend as _dask_backend
+from study.workers import Workers
 from study.store import Store
 
 __all__ = ["StudyResult", "run_study", "prepare", "load_datasets", "draw_splits"]
@@ -61,7 +62,7 @@ class StudyResult:
         The notices about each dataset found before training (``Dataset.notes``: the detected
         task and why, dropped columns, ...), by dataset name; datasets without notes are left
         out.
-    models : dict of (str, str) to study.saved.SavedModel
+    models : dict of (str, str) to study.model_store.SavedModel
         Each successful unit's refit best estimator, packed by the worker that fitted it, by
         ``(dataset, model)``; :meth:`best_estimator` rebuilds one, ``write_report`` stores them
         under ``models/<dataset>/<model>/``.
@@ -93,9 +94,9 @@ class StudyResult:
 
         Returns
         -------
-        study.saved_estimator.StoredEstimator
+        study.stored_estimator.StoredEstimator
             The Pipeline GridSearchCV refit on the whole training part (its preprocessing
-            fitted there), frozen as ``study.saved.load_model`` returns it: it takes the dataset's
+            fitted there), frozen as ``study.model_store.load_model`` returns it: it takes the dataset's
             feature columns, a DataFrame's by name in any order, an array's by position.
 
         Raises
@@ -197,39 +198,40 @@ def _unit_rows(dataset, model, reason, outcome, nested: list, splits) -> list:
     if not outcome.ok:
         return [{**base, **empty, "status": "failed", "error": outcome.error}]
     unit = outcome.value
-    labels = dict(best_params=json.dumps(unit["best_params"], sort_keys=True, default=str),
-                  fit_time=unit["fit_time"], status="ok", error="")
-    choices = {o.item.args[2]: o.value for o in nested if o.ok}
-    rows = unit["rows"] + nested_rows(unit["search"], choices, splits, tuple(r["metric"] for r in unit["rows"]
-                                                                             if r["split"] == "test"))
+    labels = dict(best_params=json.dumps(unit.best_params, sort_keys=True, default=str),
+                  fit_time=unit.fit_time, status="ok", error="")
+    choices = {o.item.arguments.outer_fold: o.value for o in nested if o.ok}
+    rows = unit.rows + nested_rows(unit.search, choices, splits, tuple(r["metric"] for r in unit.rows
+                                                                       if r["split"] == "test"))
     return [{**base, **row, **labels} for row in rows]
 
 
-def _search_rows(plan: Plan, by_key: dict) -> list:
-    """One row per round of every successful unit's search (``protocol._search_summary``)."""
+def _search_rows(plan: Plan, units: dict) -> list:
+    """One row per round of every successful unit's search (``protocol._search_summary``);
+    ``units``: the units' outcomes by ``(dataset, model)``."""
     rows = []
     for dataset, model, _ in plan.pairs():
-        outcome = by_key.get(("unit", dataset.name, model.name))
-        summary = outcome.value.get("summary") if outcome is not None and outcome.ok else None
+        outcome = units.get((dataset.name, model.name))
+        summary = outcome.value.summary if outcome is not None and outcome.ok else None
         n_folds = len(plan.splits[dataset.name].folds)
-        for i, (candidates, n_rows) in enumerate(summary["rounds"] if summary else []):
-            rows.append(dict(dataset=dataset.name, model=model.name, search=summary["search"], round=i,
+        for i, (candidates, n_rows) in enumerate(summary.rounds if summary else []):
+            rows.append(dict(dataset=dataset.name, model=model.name, search=summary.search, round=i,
                              candidates=candidates, rows=n_rows, fits=candidates * n_folds))
     return rows
 
 
 def _tables(plan: Plan, outcomes: list) -> tuple:
     """The tidy tables, in report order whatever order the work finished in."""
-    by_key = {(o.item.work, o.item.dataset, o.item.model): o for o in outcomes}
+    units = {(o.item.dataset, o.item.model): o for o in outcomes if o.item.kind is WorkKind.UNIT}
     rows, predictions, importance = [], [], []
     for dataset, model, reason in plan.pairs():
-        outcome = by_key.get(("unit", dataset.name, model.name))
-        nested = [o for o in outcomes if o.item.work == "nested" and (o.item.dataset, o.item.model) == (
+        outcome = units.get((dataset.name, model.name))
+        nested = [o for o in outcomes if o.item.kind is WorkKind.NESTED and (o.item.dataset, o.item.model) == (
             dataset.name, model.name)]
         rows += _unit_rows(dataset, model, reason, outcome, nested, plan.splits[dataset.name])
         if outcome is not None and outcome.ok:
-            predictions.append(outcome.value["predictions"].assign(dataset=dataset.name, model=model.name))
-            importance += [dict(dataset=dataset.name, model=model.name, **row) for row in outcome.value["importance"]]
+            predictions.append(outcome.value.predictions.assign(dataset=dataset.name, model=model.name))
+            importance += [dict(dataset=dataset.name, model=model.name, **row) for row in outcome.value.importance]
     results = frame(rows, COLUMNS)
     predictions = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(columns=PREDICTION_COLUMNS)
     predictions = predictions[PREDICTION_COLUMNS + [c for c in predictions.columns if c not in PREDICTION_COLUMNS]]
@@ -251,15 +253,17 @@ def _tables(plan: Plan, outcomes: list) -> tuple:
                                                            if d.task == "classification"])]
     tables["per_class_recall"] = per_class_recall(classified, names)
     tables.update(score_curves(classified))
-    tables["searches"] = frame(_search_rows(plan, by_key), SEARCH_COLUMNS)
+    tables["searches"] = frame(_search_rows(plan, units), SEARCH_COLUMNS)
     tables["importance"] = frame(importance, IMPORTANCE_COLUMNS)  # the units' permutation importance
-    tables["data_checks"] = frame([row for o in order if o.item.work == "data_checks" and o.ok for row in o.value],
-                                  DATA_CHECK_COLUMNS)  # its work item has no model: first of its dataset in order
+    # a dataset's checks have no model: first of their dataset in order
+    checks = [o for o in order if o.item.kind is WorkKind.DATA_CHECKS and o.ok]
+    tables["data_checks"] = frame([row for o in checks for row in o.value], DATA_CHECK_COLUMNS)
     return results, predictions, {name: tables[name] for name in TABLES}
 
 
 @notebook_warnings()  # in a notebook: the study's warnings one line each, each once
-def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, progress: bool = True) -> StudyResult:
+def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, progress: bool = True,
+              workers: Workers | None = None) -> StudyResult:
     """Run every applicable dataset x model unit of a study on shared splits, and its diagnostics.
 
     Parameters
@@ -270,6 +274,9 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
         The spec's datasets already loaded by :func:`load_datasets` (so they are loaded once).
     progress : bool, default=True
         Show a progress bar over the work items.
+    workers : study.workers.Workers or None, default=None
+        Where the work runs (entered; the command line's, which it closes after the report); None:
+        ``Workers.from_spec(spec)``, made here and closed when the study ends.
 
     Returns
     -------
@@ -283,16 +290,17 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
         If the spec, a model, a dataset or a metric is invalid (raised before any training).
     """
     spec, models, datasets = prepare(spec, datasets)
-    plan = Plan(spec, models, datasets)
+    own = workers is None
+    workers = Workers.from_spec(spec) if own else workers
+    plan = Plan(spec, models, datasets, search_n_jobs=workers.search_n_jobs)  # the splits drawn (or refused)
     store = Store(spec.cache_dir)
-    with _client(spec.scheduler):
+    with workers if own else contextlib.nullcontext():  # a scheduler is connected to only now
         initial = plan.initial()
-        outcomes = execute(initial, n_jobs=1 if spec.scheduler else spec.n_jobs, store=store,
-                           follow_up=plan.follow_up, progress=progress, expected_fits=plan.forecast(initial),
-                           in_process=_dask_backend if spec.scheduler else contextlib.nullcontext)
+        outcomes = execute(initial, store=store, workers=workers, follow_up=plan.follow_up, progress=progress,
+                           expected_fits=plan.forecast(initial))
     results, predictions, tables = _tables(plan, outcomes)
-    models = {(o.item.dataset, o.item.model): o.value["model"] for o in outcomes
-              if o.item.work == "unit" and o.ok and o.value.get("model") is not None}
+    models = {(o.item.dataset, o.item.model): o.value.model for o in outcomes
+              if o.item.kind is WorkKind.UNIT and o.ok and o.value.model is not None}
     protocols = {d.name: describe_splits(plan.splits[d.name], d) for d in datasets}
     return StudyResult(spec, results, predictions, tables, {d.name: tuple(d.notes) for d in datasets if d.notes},
                        models={key: models[key] for key in ((d.name, m.name) for d, m, _ in plan.pairs())

@@ -23,7 +23,7 @@ folder first (``model.json`` against its schema, each file against its digest), 
 what it unpickles and in one more which library versions differ from the recorded ones, and
 checks what it unpickled against ``model.json`` (a fitted model, its features, classes and
 class). It returns the estimator frozen, taking a DataFrame's columns by name, in any order
-(``study.saved_estimator.StoredEstimator``). Unpickling ``estimator.pkl`` can run code: a stored
+(``study.stored_estimator.StoredEstimator``). Unpickling ``estimator.pkl`` can run code: a stored
 model is code, load only models you trust (the digests catch damaged, edited or swapped files,
 not a forged folder).
 """
@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from study.lines import plain_line
-from study.saved_checks import (ESTIMATOR_FILE, FORMAT, LIBRARIES, MODEL_FILE, StoredModelNotice, check_files,
+from study.text import plain_line
+from study.model_store_checks import (ESTIMATOR_FILE, FORMAT, LIBRARIES, MODEL_FILE, StoredModelNotice, check_files,
                                 check_info, check_loaded, class_name, installed_versions, is_model_file, load_notes,
                                 read_info)
 
@@ -186,7 +186,7 @@ class SavedModel:
 
     def estimator(self):
         """The fitted estimator, rebuilt from the files (in this process), taking a DataFrame's
-        columns by name (:class:`study.saved_estimator.StoredEstimator`).
+        columns by name (:class:`study.stored_estimator.StoredEstimator`).
 
         Raises
         ------
@@ -199,7 +199,7 @@ class SavedModel:
             for name, data in self.files.items():
                 (Path(folder) / name).write_bytes(data)
             estimator = _load(Path(folder), self.files[ESTIMATOR_FILE], "this study's result")
-        from study.saved_estimator import stored_estimator
+        from study.stored_estimator import stored_estimator
 
         return stored_estimator(estimator, self.info)
 
@@ -264,7 +264,7 @@ def load_model(path, *, say=None):
 
     Returns
     -------
-    study.saved_estimator.StoredEstimator
+    study.stored_estimator.StoredEstimator
         The refit best estimator of the study's unit (a Pipeline whose preprocessing was fitted
         on the training part), frozen (scikit-learn's ``FrozenEstimator``: ``fit`` does nothing;
         ``est[-1]`` is the fitted model). It takes the columns of ``model.json``'s ``features``: a
@@ -287,7 +287,7 @@ def load_model(path, *, say=None):
             warnings.warn(line, StoredModelNotice, stacklevel=2)
         else:
             say(line)
-    from study.saved_estimator import stored_estimator  # scikit-learn: not imported by study.saved's importers
+    from study.stored_estimator import stored_estimator  # scikit-learn: not imported by study.model_store's importers
 
     estimator = _load(path, (path / ESTIMATOR_FILE).read_bytes(), f"'{path}'")
     check_loaded(estimator, info, path)

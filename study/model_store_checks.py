@@ -3,7 +3,7 @@ unpickled: its ``model.json`` against the schema this version writes, every file
 SHA-256 digest ``model.json`` records, the library versions against the installed ones, and the
 unpickled estimator against ``model.json`` (a fitted model of its class, features and classes).
 
-``study.saved`` packs and loads the models; this module decides whether a folder may be loaded
+``study.model_store`` packs and loads the models; this module decides whether a folder may be loaded
 and what loading it says. Imports nothing heavy (scikit-learn only inside :func:`check_loaded`).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from study.lines import plain_line
+from study.text import plain_line
 
 __all__ = ["MODEL_FILE", "ESTIMATOR_FILE", "FORMAT", "LIBRARIES", "is_model_file", "installed_versions",
            "check_info", "read_info", "load_notes", "StoredModelNotice", "check_files", "check_loaded", "class_name"]

@@ -1,4 +1,4 @@
-"""The estimator :func:`study.saved.load_model` and ``StudyResult.best_estimator`` return: the
+"""The estimator :func:`study.model_store.load_model` and ``StudyResult.best_estimator`` return: the
 stored Pipeline, frozen, taking a DataFrame's columns by name.
 
 scikit-learn refuses a DataFrame whose columns are the training ones in another order ("The
@@ -189,7 +189,7 @@ def stored_estimator(estimator, info: dict) -> StoredEstimator:
     Parameters
     ----------
     estimator : fitted scikit-learn estimator
-        Checked against ``info`` (``study.saved_checks.check_loaded``).
+        Checked against ``info`` (``study.model_store_checks.check_loaded``).
     info : dict
         Its ``model.json``: ``features`` (the columns, in order) and ``input`` (``"frame"`` or
         ``"array"``).

@@ -1,0 +1,224 @@
+"""The study's workers: one object, made once from the spec, closed once.
+
+:class:`Workers` is where the study's work runs: a local pool of worker processes (loky's
+``ProcessPoolExecutor``, public API, started at the first task: a fully stored rerun starts
+none), this process alone (``n_jobs=1``), or the fits on an existing Dask cluster through a
+``distributed.Client`` (``--scheduler``; the work items then run in this process with joblib's
+Dask backend, and a unit's search spreads its fits over the cluster). The runner runs the work
+items through it (``study.execution.execute``) and the report draws its figures in it
+(``study.report.figures.drawing_together``); the command line makes one for both and closes it at
+the end, and ``run_study`` / ``write_report`` called without one make their own.
+
+Every worker fits on one thread (:func:`fit_threads`), ends with the study's process (killed,
+even with SIGKILL, it leaves no orphan computing), and its standard error goes nowhere: its
+warnings and errors come back with its results. In a Jupyter kernel, the pool is killed when the
+kernel is asked to shut down (``study.progress.watch_kernel_exit``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import warnings
+
+__all__ = ["Workers", "fit_threads", "n_workers", "THREAD_VARIABLES", "PARENT_CHECK_SECONDS"]
+
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS")
+"""Thread counts of TensorFlow and BLAS: one thread per fit, in every process that fits (values
+the user set are kept, everywhere alike), so the same seed gives the same table whatever
+``n_jobs`` (TensorFlow's results depend on its thread settings); parallelism comes from the
+worker processes."""
+PARENT_CHECK_SECONDS = 0.1
+"""How often a worker checks that the study's process is still alive (where the kernel does not
+end it at once, see :func:`_quiet_worker`)."""
+_PR_SET_PDEATHSIG = 1
+_ROUTINE_RESTART = "A worker stopped while some jobs were given"
+"""loky's warning when it replaces an idle worker whose memory grew by 300 MB since it started (a
+worker's Keras models and traced functions do): routine, no work is lost."""
+
+
+def fit_threads() -> dict:
+    """The thread settings of every fit (:data:`THREAD_VARIABLES`: "1" unless the user set them)."""
+    return {name: os.environ.get(name, "1") for name in THREAD_VARIABLES}
+
+
+def n_workers(n_jobs: int) -> int:
+    """Worker processes for ``n_jobs`` (-1 or any negative value: all cores)."""
+    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+
+
+class Workers:
+    """Where a study's work runs: a pool of local worker processes, this process, or a Dask cluster.
+
+    Use it as a context manager (or call :meth:`close`): the pool's processes are ended in order
+    when it closes, and killed when the block ends with an exception (work in flight is unread).
+
+    Parameters
+    ----------
+    n_jobs : int, default=-1
+        Local worker processes (-1: all cores; 1: everything in this process). Ignored with a
+        ``scheduler``.
+    scheduler : str or None, default=None
+        Address of an existing Dask scheduler (``tcp://host:8786``): checked, probed and connected
+        to when the object is entered (``study.scheduler.client``).
+
+    Attributes
+    ----------
+    processes : int
+        Local processes running work items at once (1: this process, also with a scheduler).
+    search_n_jobs : int
+        ``n_jobs`` of a unit's search: -1 on a Dask cluster (its fits spread over the cluster's
+        workers), else 1 (one work item, one core).
+
+    Raises
+    ------
+    study.errors.InputError
+        On entering, with a scheduler: Dask's distributed package is missing, or the address is
+        malformed, answered by something else, or unreachable (before any training).
+    """
+
+    def __init__(self, n_jobs: int = -1, scheduler: str | None = None):
+        self.scheduler = scheduler
+        self.processes = 1 if scheduler is not None else n_workers(n_jobs)
+        self.search_n_jobs = -1 if scheduler is not None else 1
+        self._pool = None
+        self._stack = contextlib.ExitStack()
+
+    @classmethod
+    def from_spec(cls, spec) -> "Workers":
+        """The workers of a :class:`~study.spec.StudySpec` (its ``n_jobs`` and ``scheduler``)."""
+        return cls(spec.n_jobs, spec.scheduler)
+
+    @classmethod
+    def for_figures(cls, spec) -> "Workers":
+        """Local workers to draw a report's figures when the study's are gone (``write_report``
+        called from Python): the spec's ``n_jobs`` processes; this process alone after a study on
+        a Dask cluster (whose workers draw nothing)."""
+        return cls(1 if spec.scheduler is not None else spec.n_jobs)
+
+    def __enter__(self) -> "Workers":
+        if self.scheduler is not None:  # an empty or malformed address is refused there
+            from study.scheduler import client
+
+            self._stack.enter_context(client(self.scheduler))
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            self.kill()
+        self.close()
+
+    def in_process(self):
+        """A context manager around work run in this process: joblib's Dask backend with a
+        scheduler (a search's fits go to the cluster), else nothing."""
+        if self.scheduler is not None:
+            from study.scheduler import dask_backend
+
+            return dask_backend()
+        return contextlib.nullcontext()
+
+    def submit(self, function, *args):
+        """``function(*args)`` in a worker process (the pool starts at the first call).
+
+        Returns
+        -------
+        concurrent.futures.Future
+        """
+        return self._running_pool().submit(function, *args)
+
+    def map(self, function, calls: list) -> list:
+        """``function(*args)`` for each ``args`` of ``calls``, in the worker processes (in this
+        process with one worker or fewer than two calls); the results in the order of ``calls``.
+        An exception is raised here as it was raised there.
+
+        Parameters
+        ----------
+        function : callable
+            Importable in a worker (a module-level function).
+        calls : list of tuple
+        """
+        if self.processes == 1 or len(calls) < 2:
+            return [function(*args) for args in calls]
+        return [future.result() for future in [self.submit(function, *args) for args in calls]]
+
+    def kill(self) -> None:
+        """Kill the pool's processes at once (the work in flight is lost); a later task starts a new pool."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, kill_workers=True)
+
+    def close(self) -> None:
+        """End the pool's processes in order (idle ones exit; the call waits for them) and
+        disconnect from the scheduler. Closing twice does nothing more."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        self._stack.close()
+
+    def _running_pool(self):
+        if self._pool is None:
+            self._pool = self._start_pool()
+        return self._pool
+
+    def _start_pool(self):
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        from backends.preprocessing import FIT_LOG
+        from study.progress import fit_log_path, watch_kernel_exit
+
+        warnings.filterwarnings("ignore", _ROUTINE_RESTART, UserWarning)
+        env = {**fit_threads(), FIT_LOG: str(fit_log_path())}
+        main_thread = threading.current_thread() is threading.main_thread()  # see _quiet_worker
+        pool = ProcessPoolExecutor(max_workers=self.processes, env=env, initializer=_quiet_worker,
+                                   initargs=(os.getpid(), main_thread))
+        self._stack.callback(watch_kernel_exit(self.kill))
+        return pool
+
+
+def _die_with_parent() -> bool:
+    """Linux: ask the kernel to SIGKILL this process when the thread that started it ends. Unlike
+    a watching thread, this needs neither the GIL (a fit in C code holding it for seconds) nor a
+    poll. False where unavailable."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import signal
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _quiet_worker(parent: int, main_thread: bool = False) -> None:
+    """Set up a worker. Its standard error goes nowhere: its warnings and errors reach the study's
+    process through its results, and what else it writes there is TensorFlow's start-up chatter.
+
+    It ends with the study's process (killed, even with SIGKILL) instead of finishing work
+    nobody will read: on Linux, when the pool was made by the study's main thread, the kernel
+    kills it at once (``PR_SET_PDEATHSIG``; the kernel watches the thread that started a
+    worker, and a study's main thread lives as long as its process: workers started by another
+    thread are left to the watch alone); everywhere, a thread checks every
+    :data:`PARENT_CHECK_SECONDS` that the study's process is still its parent. ``parent`` is
+    the study's process id (passed, not read here: the study may have died while this worker
+    started); ``main_thread``: whether the pool was made by the study's main thread.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    if main_thread:
+        _die_with_parent()
+    if os.getppid() != parent:  # the study died before this worker could watch it
+        os._exit(1)
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def _end_with_parent(parent: int) -> None:
+    while os.getppid() == parent:  # an orphan is re-parented (to init or a subreaper)
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)

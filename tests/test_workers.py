@@ -1,0 +1,88 @@
+"""The study's workers (``study.workers.Workers``): one object, its pool started at the first task and
+ended when it closes, killed when its block raises."""
+
+import os
+import time
+
+import pytest
+
+from study.workers import Workers, n_workers
+
+
+def _describe(name):
+    return name, os.getpid()
+
+
+def _fail(name):
+    raise RuntimeError(f"{name} broke")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped) counts as ended
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _ended_within(pids: set, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_map_keeps_the_order_runs_in_workers_and_raises_what_was_raised():
+    with Workers(2) as workers:
+        results = workers.map(_describe, [(name,) for name in "abcd"])
+        assert [name for name, _ in results] == list("abcd")
+        assert os.getpid() not in {pid for _, pid in results}
+        with pytest.raises(RuntimeError, match="a broke"):
+            workers.map(_fail, [("a",), ("b",)])
+    with Workers(1) as workers:
+        assert {pid for _, pid in workers.map(_describe, [("a",), ("b",)])} == {os.getpid()}
+
+
+def test_no_pool_starts_without_a_task_and_closing_ends_the_pool_in_order():
+    workers = Workers(2)
+    with workers:
+        assert workers._pool is None  # nothing submitted: no process started (a fully stored rerun)
+        pids = {pid for _, pid in workers.map(_describe, [(name,) for name in "abcd"])}
+        assert pids and all(_alive(pid) for pid in pids)
+    assert workers._pool is None and _ended_within(pids, 10)
+    workers.close()  # closing again does nothing
+
+
+def test_a_block_that_raises_kills_the_pool_at_once():
+    with pytest.raises(KeyboardInterrupt):
+        with Workers(2) as workers:
+            pids = {pid for _, pid in workers.map(_describe, [(name,) for name in "abcd"])}
+            future = workers.submit(time.sleep, 60)  # work in flight, never read
+            while not future.running():  # handed to a worker (as a study's items are when Ctrl-C comes)
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+    assert _ended_within(pids, 5)  # not after the minute of work in flight
+
+
+def test_a_task_after_a_kill_starts_a_new_pool():
+    with Workers(2) as workers:
+        first = {pid for _, pid in workers.map(_describe, [("a",), ("b",)])}
+        workers.kill()
+        second = {pid for _, pid in workers.map(_describe, [("a",), ("b",)])}
+        assert first.isdisjoint(second)
+
+
+def test_workers_of_a_spec_and_their_search_n_jobs():
+    from study.spec import StudySpec
+
+    local = Workers.from_spec(StudySpec(n_jobs=2))
+    assert (local.processes, local.search_n_jobs, local.scheduler) == (2, 1, None)
+    assert Workers(-1).processes == n_workers(-1) == (os.cpu_count() or 1)
+    dask = Workers(2, scheduler="tcp://127.0.0.1:1")  # not entered: nothing is connected
+    assert (dask.processes, dask.search_n_jobs) == (1, -1)
