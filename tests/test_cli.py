@@ -1,4 +1,6 @@
-"""The CLI end to end: `python -m study.run --quick` on real bundled data, in a subprocess."""
+"""The CLI end to end: `python -m study.run` on real bundled data. The README's quick study runs as a
+process (the command as users type it); the imports of --help and of a refusal need a fresh
+interpreter; everything else calls ``study.run.main`` in the test process (``run_cli``)."""
 
 import os
 import re
@@ -23,7 +25,7 @@ def _run(*args, timeout=900):
 
 
 @pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
+def quick_report(tmp_path_factory):  # a process: the README's command as users run it
     base = tmp_path_factory.mktemp("quick")
     out = base / "out"
     proc = _run("--quick", "--out", str(out), "--cache-dir", str(base / "cache"))
@@ -81,7 +83,7 @@ def test_quick_numbers_are_sane_and_match_the_report(quick_report):
         assert value == pytest.approx(table.loc[key, "test_score"])
 
 
-def test_help_does_not_import_tensorflow():
+def test_help_does_not_import_tensorflow():  # a process: only a fresh interpreter shows what is imported
     code = ("import sys, runpy; sys.argv = ['study.run', '--help']\n"
             "try:\n    runpy.run_module('study.run', run_name='__main__')\n"
             "except SystemExit:\n    pass\nprint('TF_LOADED', 'tensorflow' in sys.modules, 'sklearn' in sys.modules)")
@@ -108,11 +110,11 @@ def test_a_bad_option_value_is_refused_before_the_heavy_imports():
     assert elapsed < 1.5, f"the refusal took {elapsed:.2f} s"
 
 
-def test_unknown_model_exits_2_before_training():
-    proc = _run("--models", "ridge", "svm", "--no-cache", timeout=60)
-    assert proc.returncode == 2
-    assert re.search(r"error: Unknown model name\(s\) \['svm'\]; expected some of \[.*\]\. Fix --models\.", proc.stderr)
-    assert "Traceback" not in proc.stderr
+def test_unknown_model_exits_2_before_training(run_cli):
+    status, _, err = run_cli("--models", "ridge", "svm", "--no-cache")
+    assert status == 2
+    assert re.search(r"error: Unknown model name\(s\) \['svm'\]; expected some of \[.*\]\. Fix --models\.", err)
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -125,10 +127,11 @@ def test_unknown_model_exits_2_before_training():
     (["--seed", "-1"], "error: seed must be an integer in [0, 4294967295]; got -1."),
     (["--config", "missing.toml"], "error: Config file missing.toml does not exist"),
 ])
-def test_bad_input_exits_2_with_a_clear_message(args, message):
-    proc = _run(*args, "--no-cache", timeout=120)
-    assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr and "work:" not in proc.stderr  # refused before any work
+def test_bad_input_exits_2_with_a_clear_message(args, message, run_cli, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the paths are the repository's
+    status, _, err = run_cli(*args, "--no-cache")
+    assert status == 2 and message in err, err[-2000:]
+    assert "Traceback" not in err and "work:" not in err and "fits" not in err  # refused before any work
 
 
 def test_config_then_command_line_options(tmp_path):
@@ -144,7 +147,7 @@ def test_config_then_command_line_options(tmp_path):
     assert plain == type(plain)()  # no option: the defaults
 
 
-def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path):
+def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path, run_cli, user_imports):
     (tmp_path / "broken_models.py").write_text(
         "from sklearn.base import BaseEstimator, ClassifierMixin\n"
         "class Broken(ClassifierMixin, BaseEstimator):\n"
@@ -153,9 +156,10 @@ def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path):
     (tmp_path / "study.toml").write_text(
         f'out = "{tmp_path / "out"}"\ncache_dir = "{tmp_path / "cache"}"\nquick = true\ncv = 3\nn_jobs = 1\ndiagnostics = false\n'
         'datasets = ["wine"]\nmodels = ["ridge", { name = "broken", sklearn = "broken_models:Broken" }]\n')
-    proc = _run("--config", str(tmp_path / "study.toml"), timeout=300)
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "1 unit(s) failed" in proc.stderr and "Traceback" not in proc.stderr
+    user_imports("broken_models")  # imported from the TOML's folder in this process: forgotten after
+    status, _, err = run_cli("--config", tmp_path / "study.toml")
+    assert status == 1, err[-2000:]
+    assert "1 unit(s) failed" in err and "Traceback" not in err
     results = read_results(tmp_path / "out" / "results.csv")
     assert set(results.loc[results["model"] == "ridge", "status"]) == {"ok"}
     assert results.loc[results["model"] == "broken", "error"].tolist() == ["RuntimeError: cannot fit"]
@@ -164,10 +168,10 @@ def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path):
     assert "- unit of broken on wine: RuntimeError: cannot fit" in report
 
 
-def test_diagnostics_end_to_end(tmp_path):
-    proc = _run("--quick", "--diagnostics", "--datasets", "breast_cancer", "--models", "ridge", "keras_dense",
-                "--out", str(tmp_path), "--no-cache", timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_diagnostics_end_to_end(tmp_path, run_cli):
+    status, _, err = run_cli("--quick", "--diagnostics", "--datasets", "breast_cancer", "--models", "ridge",
+                             "keras_dense", "--out", tmp_path, "--no-cache")
+    assert status == 0, err[-3000:]
     report = (tmp_path / "report.md").read_text()
     for heading in ("## Fit verdicts", "## Learning curves", "## Validation curves (regularization paths)",
                     "## Keras training histories and early stopping", "## Regularization ablation (Keras)",
@@ -182,23 +186,23 @@ def test_diagnostics_end_to_end(tmp_path):
 
 @pytest.mark.parametrize("args", [["--datasets", "iris", "wine", "--metrics", "f1_macro", "balanced_accuracy"],
                                   ["--datasets", "iris", "--metrics", "roc_auc_ovr"]])
-def test_any_scorer_from_the_command_line(tmp_path, args):
-    proc = _run(*args, "--models", "logistic_regression", "random_forest", "keras_dense", "--quick", "--out",
-                str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_any_scorer_from_the_command_line(tmp_path, args, run_cli):
+    status, _, err = run_cli(*args, "--models", "logistic_regression", "random_forest", "keras_dense", "--quick",
+                             "--out", tmp_path / "out", "--cache-dir", tmp_path / "cache")
+    assert status == 0, err[-3000:]
     report = (tmp_path / "out" / "report.md").read_text()
     assert f"Primary metric: **{args[-2] if args[-1] == 'balanced_accuracy' else args[-1]}** (higher is better)" in report
     assert "95% bootstrap CI" in report and "| n/a |" not in report.split("### Hold-out test scores")[1].split("###")[0]
 
 
-def test_python_write_report_is_the_command_lines_report(tmp_path):
+def test_python_write_report_is_the_command_lines_report(tmp_path, run_cli):
     """write_report(run_study(spec), out) writes the files and the report.md the command line writes."""
     from study import StudySpec, run_study, write_report
 
     cache = tmp_path / "cache"
-    proc = _run("--datasets", "iris", "wine", "--models", "ridge", "random_forest", "--quick", "--diagnostics",
-                "--out", str(tmp_path / "cli"), "--cache-dir", str(cache))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    status, _, err = run_cli("--datasets", "iris", "wine", "--models", "ridge", "random_forest", "--quick",
+                             "--diagnostics", "--out", tmp_path / "cli", "--cache-dir", cache)
+    assert status == 0, err[-3000:]
     spec = StudySpec(datasets=("iris", "wine"), models=("ridge", "random_forest"), quick=True, diagnostics=True,
                      cache_dir=cache)
     write_report(run_study(spec, progress=False), tmp_path / "python")
