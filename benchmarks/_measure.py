@@ -6,8 +6,10 @@
   the whole tree).
 - :func:`interleave`: run the compared variants alternately (A B B A A B ...), so a slow
   drift of the machine's load hits every variant alike.
-- :func:`child_main` / :func:`emit` / :attr:`Measurement.data`: a script re-runs itself with
+- :func:`self_command` / :func:`emit` / :attr:`Measurement.data`: a script re-runs itself with
   ``--child ...`` in a subprocess; the child prints one JSON line that the parent reads.
+- :func:`calibration`: a fixed small Keras fit timed beside a measurement, so that an absolute
+  figure can be read against the machine's speed at the time (it drifts by up to 1.5x).
 - :func:`ratio_line`: the final ``RATIO <name> = <value> (target <op> <target>)`` line.
 - :func:`freeze_source`: every measured subprocess imports ``study`` and ``backends`` from one
   copy taken when the script starts (the last commit; ``BENCH_SOURCE=worktree``: the working

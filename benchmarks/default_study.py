@@ -4,7 +4,7 @@ Runs, in fresh subprocesses and in one run of this script:
 
 - ``study``: ``python -m study.run --no-cache --out <temporary dir> --n-jobs N`` (the full
   default study: units, nested CV, every diagnostic, the report; ``--quick``: the quick one);
-- ``hand``: the comparison written by hand the way the questions in ``shared/seeds`` do it, on
+- ``hand``: the comparison written by hand the way users write it in their notebooks, on
   the same splits: GridSearchCV over the same grids for the scikit-learn models, and for the
   Keras dense network and CNN a ``keras.Sequential`` built, compiled and ``fit`` for every
   candidate and fold, then refit and tested (no nested CV, no diagnostics, no report); with

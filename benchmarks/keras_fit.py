@@ -8,8 +8,8 @@ the fold's validation part):
 - ``study``: the study's estimator (``backends.make_estimator``: the Pipeline with the scaler and
   the scikeras wrapper, its tf.data pipeline and its pooled model), a new estimator per fold as
   GridSearchCV makes them;
-- ``plain``: the same network written directly in Keras, the way the questions in
-  ``shared/seeds`` write it (``keras.Sequential``, ``compile``, ``model.fit(X, y, epochs,
+- ``plain``: the same network written directly in Keras, the way users write it in their
+  notebooks (``keras.Sequential``, ``compile``, ``model.fit(X, y, epochs,
   batch_size)`` on the scaled fold, a new model per fold).
 
 Prints every fit's CPU seconds and ``RATIO keras_<model>_per_fit`` = study / plain (median of
