@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields
 from study.text import one_line
 from study.records import WorkKind
 
-from study.workers import Workers, fit_threads
+from study.workers import Workers, fit_threads, using
 
 __all__ = ["WorkItem", "Outcome", "Interrupted", "execute"]
 
@@ -182,10 +182,12 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
     list of Outcome
         In completion order.
     """
-    if workers is None:
-        with Workers(n_jobs) as workers:
-            return execute(items, store=store, workers=workers, follow_up=follow_up, progress=progress,
-                           expected_fits=expected_fits)
+    with using(workers, lambda: Workers(n_jobs)) as workers:
+        return _execute(items, store, workers, follow_up, progress, expected_fits)
+
+
+def _execute(items: list, store, workers: Workers, follow_up, progress: bool, expected_fits: int) -> list:
+    """:func:`execute` on entered ``workers``."""
     from study.progress import Progress
 
     counter = itertools.count()

@@ -13,7 +13,6 @@ failures and the timings.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import warnings
 from dataclasses import dataclass, field, replace
@@ -36,7 +35,7 @@ from study.spec import InputError, StudySpec
 from study.statistics.threshold_curves import score_curves
 from study.statistics.holdout import per_class_recall
 from study.statistics.verdicts import verdict_table
-from study.workers import Workers
+from study.workers import Workers, using
 from study.store import Store
 
 __all__ = ["StudyResult", "run_study", "prepare", "load_datasets", "draw_splits"]
@@ -290,11 +289,10 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
         If the spec, a model, a dataset or a metric is invalid (raised before any training).
     """
     spec, models, datasets = prepare(spec, datasets)
-    own = workers is None
-    workers = Workers.from_spec(spec) if own else workers
-    plan = Plan(spec, models, datasets, search_n_jobs=workers.search_n_jobs)  # the splits drawn (or refused)
+    own = Workers.from_spec(spec) if workers is None else None
+    plan = Plan(spec, models, datasets, search_n_jobs=(workers or own).search_n_jobs)  # the splits drawn (or refused)
     store = Store(spec.cache_dir)
-    with workers if own else contextlib.nullcontext():  # a scheduler is connected to only now
+    with using(workers, lambda: own) as workers:  # a scheduler is connected to only now
         initial = plan.initial()
         outcomes = execute(initial, store=store, workers=workers, follow_up=plan.follow_up, progress=progress,
                            expected_fits=plan.forecast(initial))

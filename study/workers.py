@@ -23,7 +23,7 @@ import threading
 import time
 import warnings
 
-__all__ = ["Workers", "fit_threads", "n_workers", "THREAD_VARIABLES", "PARENT_CHECK_SECONDS"]
+__all__ = ["Workers", "using", "fit_threads", "n_workers", "THREAD_VARIABLES", "PARENT_CHECK_SECONDS"]
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS")
@@ -48,6 +48,18 @@ def fit_threads() -> dict:
 def n_workers(n_jobs: int) -> int:
     """Worker processes for ``n_jobs`` (-1 or any negative value: all cores)."""
     return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+
+
+@contextlib.contextmanager
+def using(workers: "Workers | None", make):
+    """``workers`` as given (their owner closes them), or, when None, ``make()``'s workers, entered
+    here and closed (killed, on an exception) when the block ends: what ``run_study``,
+    ``write_report`` and ``execute`` do when called without the study's workers."""
+    if workers is not None:
+        yield workers
+        return
+    with make() as own:
+        yield own
 
 
 class Workers:

@@ -31,7 +31,7 @@ from study.report.statistics import statistics_section
 from study.report.verdicts import failures_section, verdicts_section
 from study.results import BASELINE, primary_metric, without_baseline
 from study.statistics.rows import ok_rows
-from study.workers import Workers
+from study.workers import Workers, using
 
 __all__ = ["write_report", "LOCK_WAIT"]
 
@@ -101,12 +101,8 @@ def write_report(result, out, workers=None) -> Path:
 
 def _replace(result, folder: ReportFolder, workers) -> Path:
     """The report written into a staging folder, then swapped in for ``folder``; the path of ``report.md``."""
-    with folder.replacing() as staging:
-        if workers is None:
-            with Workers.for_figures(result.spec) as workers:
-                _write(result, staging, workers)
-        else:
-            _write(result, staging, workers)
+    with folder.replacing() as staging, using(workers, lambda: Workers.for_figures(result.spec)) as workers:
+        _write(result, staging, workers)
     return folder.path / "report.md"
 
 
