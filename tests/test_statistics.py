@@ -390,28 +390,31 @@ def test_bootstrap_interval_fast_metrics_ignore_stored_outputs():
     assert bootstrap_interval(y_true, y_pred, outputs=outputs) == pytest.approx((0.725, 0.95))
 
 
-def test_bootstrap_interval_any_scorer_f1_macro():
-    from sklearn.metrics import f1_score
+@pytest.mark.parametrize("metric", ["f1_macro", "matthews_corrcoef"])
+def test_bootstrap_interval_any_label_scorer(metric):
+    # f1_macro through its vectorized equivalent; matthews_corrcoef through the scorer itself,
+    # called on every resample
+    from sklearn.metrics import f1_score, matthews_corrcoef
 
     rng = np.random.default_rng(3)
     y_true = rng.integers(0, 3, size=90)
     y_pred = np.where(rng.random(90) < 0.75, y_true, rng.integers(0, 3, size=90))
-    point = f1_score(y_true, y_pred, average="macro")
-    assert "f1_macro" not in _METRICS  # the scorer itself is called on every resample
-    first = bootstrap_interval(y_true, y_pred, "f1_macro", n_resamples=500)
+    point = f1_score(y_true, y_pred, average="macro") if metric == "f1_macro" else matthews_corrcoef(y_true, y_pred)
+    assert (metric in _METRICS) == (metric == "f1_macro")
+    first = bootstrap_interval(y_true, y_pred, metric, n_resamples=500)
     assert all(math.isfinite(bound) for bound in first)
     assert first[0] < point < first[1]
     assert first[1] - first[0] < 0.5  # a real interval, not the whole range
     # deterministic for a fixed random_state; another seed resamples differently
-    assert bootstrap_interval(y_true, y_pred, "f1_macro", n_resamples=500, random_state=0) == first
-    other = bootstrap_interval(y_true, y_pred, "f1_macro", n_resamples=500, random_state=1)
+    assert bootstrap_interval(y_true, y_pred, metric, n_resamples=500, random_state=0) == first
+    other = bootstrap_interval(y_true, y_pred, metric, n_resamples=500, random_state=1)
     assert other != first and other[0] < point < other[1]
     # any label type, through the same scorer
     names = np.array(["ant", "bee", "cat"])
-    assert bootstrap_interval(names[y_true], names[y_pred], "f1_macro", n_resamples=500) == \
+    assert bootstrap_interval(names[y_true], names[y_pred], metric, n_resamples=500) == \
         pytest.approx(first, rel=1e-12)
     # a perfect prediction: every resample scores 1
-    assert bootstrap_interval(y_true, y_true, "f1_macro", n_resamples=50) == (1.0, 1.0)
+    assert bootstrap_interval(y_true, y_true, metric, n_resamples=50) == (1.0, 1.0)
 
 
 def test_bootstrap_interval_roc_auc_ovr_from_stored_probabilities():
@@ -453,6 +456,26 @@ def test_vectorized_metrics_equal_sklearn(metric):
     got = _METRICS[metric](y_true, y_pred, axis=-1)
     expected = [sign * reference(t, p) for t, p in zip(y_true, y_pred)]
     assert got == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+@pytest.mark.parametrize("kind", ["f1", "precision", "recall", "jaccard"])
+@pytest.mark.parametrize("average", ["macro", "micro", "weighted"])
+def test_vectorized_set_wise_metrics_equal_sklearn(kind, average):
+    # resamples that miss a class, predict a class absent from the truth, or hold one class only
+    import sklearn.metrics
+
+    metric = f"{kind}_{average}"
+    assert sklearn.metrics.get_scorer(metric)  # the name is a scikit-learn scorer name
+    reference = getattr(sklearn.metrics, f"{kind}_score")
+    rng = np.random.default_rng(2)
+    y_true, y_pred = rng.integers(0, 4, size=(40, 12)), rng.integers(0, 5, size=(40, 12))
+    y_true[0], y_pred[1], y_true[2], y_pred[2] = 3, 0, 1, 1
+    y_true[3, :6] = y_pred[3, :6] = 2
+    got = _METRICS[metric](y_true, y_pred, axis=-1)
+    expected = [reference(t, p, average=average) for t, p in zip(y_true, y_pred)]
+    assert got == pytest.approx(expected, rel=1e-12)
+    assert _METRICS[metric](y_true[4], y_pred[4]) == pytest.approx(expected[4], rel=1e-12)  # one 1-D sample
 
 
 def test_test_score_intervals():
@@ -791,3 +814,39 @@ def test_calibration_table_has_the_multiclass_brier_and_the_one_vs_rest_ones():
     assert per_class.sum() == pytest.approx(expected, rel=1e-12)
     pooled = calibration.loc[calibration["class"] == POOLED, "brier_ovr"].unique()
     assert pooled == pytest.approx([expected / 3], rel=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["roc_auc_ovr", "roc_auc_ovr_weighted"])
+def test_vectorized_ovr_auc_equals_the_scorer_on_every_resample(metric):
+    # tied probabilities, and resamples that miss a class (which the scorer refuses: NaN here)
+    from study.scoring import score_stored
+    from study.statistics.holdout import _VECTORIZED_SCORERS
+
+    rng = np.random.default_rng(6)
+    n = 25
+    y_true = np.array(["ant", "bee", "cat", "dog"])[np.arange(n) % 4]
+    proba = np.round(rng.dirichlet(np.ones(4), size=n), 1)
+    proba[:, 3] = 1 - proba[:, :3].sum(1)
+    outputs = {"y_true": y_true, "y_pred": y_true, "proba": proba, "classes": np.array(["ant", "bee", "cat", "dog"])}
+    resamples = rng.integers(0, n, (300, n))
+    resamples[0] = np.where(resamples[0] % 4 == 3, 0, resamples[0])  # no "dog"
+    got = _VECTORIZED_SCORERS[metric](outputs, resamples)
+    expected = []
+    for rows in resamples:
+        try:
+            expected.append(score_stored(metric, outputs, rows))
+        except ValueError:
+            expected.append(np.nan)
+    assert np.isnan(got[0]) and np.isnan(expected[0])
+    assert got == pytest.approx(np.array(expected), rel=1e-12, nan_ok=True)
+    # the interval is the one of the scorer called on each resample (the same resamples)
+    low, high = bootstrap_interval(y_true, y_true, metric, n_resamples=300, outputs=outputs)
+    scores = []
+    for rows in np.random.default_rng(0).integers(0, n, (300, n)):
+        try:
+            scores.append(score_stored(metric, outputs, rows))
+        except ValueError:
+            continue
+    assert (low, high) == pytest.approx(tuple(np.percentile(scores, [2.5, 97.5])), rel=1e-12)
+    # probabilities that do not sum to one: left to the scorer (which refuses them)
+    assert _VECTORIZED_SCORERS[metric]({**outputs, "proba": proba * 2}, resamples) is None
