@@ -5,12 +5,14 @@
   (a pandas DataFrame of mixed column types, or a numeric array), decided from the column
   dtypes of the training fold and learned on it only.
 - :func:`pipeline`: every model's Pipeline, ``preprocess -> model``, whose fits are counted
-  (:class:`CountedPipeline`).
+  (:class:`CountedPipeline`) by the counter :func:`counting_fits` makes current.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import contextvars
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,13 +24,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["ImageScaler", "TabularPreprocessor", "CountedPipeline", "is_categorical", "pipeline", "fits_so_far",
-           "FIT_LOG", "MAX_CATEGORIES"]
+__all__ = ["ImageScaler", "TabularPreprocessor", "CountedPipeline", "FitCount", "counting_fits", "is_categorical",
+           "pipeline", "MAX_CATEGORIES"]
 
-
-FIT_LOG = "STUDY_FIT_LOG"
-"""Environment variable naming a file to which every fit of a :class:`CountedPipeline` appends
-one byte, in whichever process it runs (a study's progress bar counts them)."""
 
 MAX_CATEGORIES = 50
 """Most one-hot columns per categorical column (``OneHotEncoder(max_categories=...)``): the 49
@@ -37,18 +35,61 @@ string column with 10,000 distinct values in 20,000 rows encodes to a dense arra
 float64 columns (over a gigabyte per fit); 50 keeps every category of ordinary columns and
 bounds the rest."""
 
-_fits = 0
+_COUNTER: contextvars.ContextVar = contextvars.ContextVar("fit_counter", default=None)
+"""The :class:`FitCount` of the innermost :func:`counting_fits` block of this context; None outside."""
 
 
-def fits_so_far() -> int:
-    """Fits of :class:`CountedPipeline` objects in this process so far."""
-    return _fits
+@dataclass
+class FitCount:
+    """The fits of :class:`CountedPipeline` objects counted by one :func:`counting_fits` block.
+
+    Attributes
+    ----------
+    fits : int, default=0
+        ``CountedPipeline.fit`` calls that returned in the block's thread (a fit that raised is
+        not counted, nor one in another thread or process).
+    """
+
+    fits: int = 0
+
+
+@contextlib.contextmanager
+def counting_fits():
+    """Count the fits of :class:`CountedPipeline` objects made in this block (the work of one
+    work item: ``study.store`` returns the count beside the item's value).
+
+    The counter is current for this block's context only (a :class:`contextvars.ContextVar`): no
+    state of the module or of the process, nothing in the environment or in a file. Blocks nest:
+    an inner block's fits count in the outer one too when it ends (as it ends, exception or not).
+
+    Yields
+    ------
+    FitCount
+        Its ``fits`` grow as the block fits; read it after the block for the total.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> with counting_fits() as count:
+    ...     _ = pipeline(LinearRegression()).fit([[0.0], [1.0]], [0.0, 1.0])
+    >>> count.fits
+    1
+    """
+    count = FitCount()
+    token = _COUNTER.set(count)
+    try:
+        yield count
+    finally:
+        _COUNTER.reset(token)
+        outer = _COUNTER.get()
+        if outer is not None:
+            outer.fits += count.fits
 
 
 class CountedPipeline(Pipeline):
-    """A :class:`sklearn.pipeline.Pipeline` whose fits are counted: in this process
-    (:func:`fits_so_far`) and, when the environment names one (:data:`FIT_LOG`), in a file
-    shared by the study's worker processes. Parameters and behaviour are Pipeline's.
+    """A :class:`sklearn.pipeline.Pipeline` whose fits are counted: each ``fit`` that returns adds
+    one to the counter of the :func:`counting_fits` block it runs in (none outside a block).
+    Parameters and behaviour are Pipeline's.
 
     Its tags are Pipeline's, and ``input_tags.allow_nan`` is True when the first step is a
     :class:`TabularPreprocessor`, which imputes every missing value (scikit-learn's Pipeline
@@ -64,13 +105,10 @@ class CountedPipeline(Pipeline):
         return tags
 
     def fit(self, X, y=None, **params):
-        global _fits
         super().fit(X, y, **params)
-        _fits += 1
-        log = os.environ.get(FIT_LOG)
-        if log:
-            with open(log, "ab") as handle:
-                handle.write(b".")
+        count = _COUNTER.get()
+        if count is not None:
+            count.fits += 1
         return self
 
 

@@ -1,10 +1,11 @@
 """What a study shows while it runs: the progress bar (fits done out of fits expected, with an
 ETA and the work in flight) and, in a notebook, its warnings one line each.
 
-Every estimator of the study is a ``backends.preprocessing.CountedPipeline``, which appends one
-byte per fit to the file named by ``$STUDY_FIT_LOG``, in whichever process it runs; a thread of
-the study's process reads that file's size twice a second, so the bar moves during long work
-items too. Fits of work loaded from the store count as done at once.
+Every estimator of the study is a ``backends.preprocessing.CountedPipeline``, whose fits are
+counted in the work item that makes them (``Outcome.fits``, in whichever process it runs): the bar
+advances by a work item's fits when it finishes, loaded from the store or computed. A thread of
+the study's process redraws the bar twice a second, so its elapsed time and ETA keep moving
+during long work items.
 
 Where the bar goes (:func:`progress_bar`): in a terminal, tqdm on standard error; in a Jupyter
 notebook, one output that is updated in place: tqdm's widget when ipywidgets is installed, else
@@ -27,24 +28,15 @@ import importlib.util
 import multiprocessing
 import os
 import sys
-import tempfile
 import threading
 import warnings
-from pathlib import Path
 
-from backends.preprocessing import FIT_LOG
 from study.text import plain_line
 
-__all__ = ["Progress", "fit_log_path", "in_notebook", "progress_bar", "notebook_warnings",
-           "watch_kernel_exit"]
+__all__ = ["Progress", "in_notebook", "progress_bar", "notebook_warnings", "watch_kernel_exit"]
 
-POLL_SECONDS = 0.5
-
-
-def fit_log_path() -> Path:
-    """This process's fit log (one per study process, so the worker pool's environment and hence
-    its workers stay the same from one study to the next)."""
-    return Path(tempfile.gettempdir()) / f"study-fits-{os.getpid()}.log"
+REDRAW_SECONDS = 0.5
+"""Seconds between two redraws of the bar while work runs (its elapsed time and ETA move)."""
 
 
 def _kernel_shell():
@@ -212,28 +204,28 @@ def notebook_warnings():
 class Progress(contextlib.AbstractContextManager):
     """Fits done / expected, ETA, and the labels of the work in flight.
 
+    The fits done are the ``fits`` of the work items that have finished (:meth:`finished`):
+    computed here or in a worker process, or loaded from the store (a failed item has none). While
+    the bar is shown, a thread redraws it every :data:`REDRAW_SECONDS`.
+
     Parameters
     ----------
-    enabled : bool
-        Show the bar (the fit log is kept either way, for the workers' environment).
+    enabled : bool, default=True
+        Show the bar (False: nothing is shown and no thread runs).
     expected : int, default=0
         Fits expected in all (the total from the start, so the time estimate is the study's);
-        the total grows past it if the queued work turns out larger.
+        the total grows past it if the queued work or the fits done turn out larger.
     """
 
     def __init__(self, enabled: bool = True, expected: int = 0):
-        self.log = fit_log_path()
-        self.log.write_bytes(b"")
         self.bar = progress_bar(expected, enabled)
-        self.expected, self.queued = expected, 0
-        self.loaded = 0
+        self.expected, self.queued, self.done = expected, 0, 0
         self.running: dict = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.previous = os.environ.get(FIT_LOG)
-        os.environ[FIT_LOG] = str(self.log)
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
+        self.thread = threading.Thread(target=self._redraw, daemon=True) if enabled else None
+        if self.thread is not None:
+            self.thread.start()
 
     def expect(self, fits: int) -> None:
         """More work was queued: ``fits`` more fits expected."""
@@ -243,39 +235,34 @@ class Progress(contextlib.AbstractContextManager):
             self.bar.refresh()
 
     def started(self, item) -> None:
+        """``item`` (a ``study.execution.WorkItem``) is running: its label is shown."""
         with self.lock:
             self.running[id(item)] = item.label
 
     def finished(self, outcome) -> None:
-        """A work item ended; a loaded one counts its fits as done."""
+        """A work item ended (``outcome``, a ``study.execution.Outcome``): its ``fits`` are done."""
         with self.lock:
             self.running.pop(id(outcome.item), None)
-            if outcome.loaded:
-                self.loaded += outcome.fits
+            self.done += outcome.fits
         self._refresh()
 
     def _refresh(self) -> None:
         with self.lock:
-            done = self.log.stat().st_size + self.loaded if self.log.exists() else self.loaded
-            _set_total(self.bar, max(self.bar.total, done))
-            self.bar.n = done
+            _set_total(self.bar, max(self.bar.total, self.done))
+            self.bar.n = self.done
             self.bar.set_postfix_str(", ".join(list(self.running.values())[:2]), refresh=False)
             self.bar.refresh()
 
-    def _poll(self) -> None:
-        while not self.stop.wait(POLL_SECONDS):
+    def _redraw(self) -> None:
+        while not self.stop.wait(REDRAW_SECONDS):
             self._refresh()
 
     def __exit__(self, *exc) -> None:
         self.stop.set()
-        self.thread.join()
+        if self.thread is not None:
+            self.thread.join()
         self._refresh()
         if exc[0] is None:  # finished: the expected number of fits was an estimate
             _set_total(self.bar, self.bar.n)
             self.bar.refresh()
         self.bar.close()
-        if self.previous is None:
-            os.environ.pop(FIT_LOG, None)
-        else:
-            os.environ[FIT_LOG] = self.previous
-        self.log.unlink(missing_ok=True)

@@ -192,12 +192,13 @@ def work_key(kind: str, modules: tuple, *content) -> str:
 
 def _compute(key: str, function, args: tuple) -> tuple:
     """The stored call, ``(function(*args), seconds it took, fits it made)``: joblib.Memory hashes
-    ``key`` only."""
-    from backends.preprocessing import fits_so_far
+    ``key`` only. The fits are those of ``backends.preprocessing.counting_fits`` around the call."""
+    from backends.preprocessing import counting_fits
 
-    start, fits = time.perf_counter(), fits_so_far()
-    value = function(*args)
-    return value, time.perf_counter() - start, fits_so_far() - fits
+    start = time.perf_counter()
+    with counting_fits() as count:
+        value = function(*args)
+    return value, time.perf_counter() - start, count.fits
 
 
 def _describe(exc: Exception) -> str:

@@ -21,7 +21,9 @@ import contextlib
 import os
 import threading
 import time
+import traceback
 import warnings
+import weakref
 
 __all__ = ["Workers", "using", "fit_threads", "n_workers", "THREAD_VARIABLES", "PARENT_CHECK_SECONDS"]
 
@@ -34,6 +36,9 @@ worker processes."""
 PARENT_CHECK_SECONDS = 0.1
 """How often a worker checks that the study's process is still alive (where the kernel does not
 end it at once, see :func:`_quiet_worker`)."""
+KILL_HANDOVER_SECONDS = 1.0
+"""How long :meth:`Workers.kill` waits for the pool to hand the work just submitted to its workers
+before it kills them (:func:`_is_kill_race`)."""
 _PR_SET_PDEATHSIG = 1
 _ROUTINE_RESTART = "A worker stopped while some jobs were given"
 """loky's warning when it replaces an idle worker whose memory grew by 300 MB since it started (a
@@ -97,6 +102,7 @@ class Workers:
         self.processes = 1 if scheduler is not None else n_workers(n_jobs)
         self.search_n_jobs = -1 if scheduler is not None else 1
         self._pool = None
+        self._submitted = weakref.WeakSet()  # the futures of submit, until they are collected
         self._stack = contextlib.ExitStack()
 
     @classmethod
@@ -139,7 +145,9 @@ class Workers:
         -------
         concurrent.futures.Future
         """
-        return self._running_pool().submit(function, *args)
+        future = self._running_pool().submit(function, *args)
+        self._submitted.add(future)
+        return future
 
     def map(self, function, calls: list) -> list:
         """``function(*args)`` for each ``args`` of ``calls``, in the worker processes (in this
@@ -160,6 +168,13 @@ class Workers:
         """Kill the pool's processes at once (the work in flight is lost); a later task starts a new pool."""
         pool, self._pool = self._pool, None
         if pool is not None:
+            # loky drops the pending items at a kill, then looks up the ids still queued for its
+            # workers (_is_kill_race): first let it hand over what was just submitted (a future
+            # runs once handed over); a second at most, e.g. when many figures are queued
+            deadline = time.monotonic() + KILL_HANDOVER_SECONDS
+            while any(not (f.running() or f.done()) for f in list(self._submitted)) and time.monotonic() < deadline:
+                time.sleep(0.002)
+            _quiet_kill_race()
             pool.shutdown(wait=False, kill_workers=True)
 
     def close(self) -> None:
@@ -178,16 +193,43 @@ class Workers:
     def _start_pool(self):
         from joblib.externals.loky import ProcessPoolExecutor
 
-        from backends.preprocessing import FIT_LOG
-        from study.progress import fit_log_path, watch_kernel_exit
+        from study.progress import watch_kernel_exit
 
         warnings.filterwarnings("ignore", _ROUTINE_RESTART, UserWarning)
-        env = {**fit_threads(), FIT_LOG: str(fit_log_path())}
+        env = fit_threads()
         main_thread = threading.current_thread() is threading.main_thread()  # see _quiet_worker
         pool = ProcessPoolExecutor(max_workers=self.processes, env=env, initializer=_quiet_worker,
                                    initargs=(os.getpid(), main_thread))
         self._stack.callback(watch_kernel_exit(self.kill))
         return pool
+
+
+def _is_kill_race(args) -> bool:
+    """Whether an uncaught thread exception (``threading.excepthook``'s ``args``) is loky's race at
+    ``shutdown(kill_workers=True)``: its executor manager thread drops every pending work item, then
+    looks one up whose id was still queued (``KeyError`` in ``add_call_item_to_queue``; seen with
+    joblib 1.5.3's loky when Ctrl-C comes just after a work item was submitted)."""
+    frames = traceback.extract_tb(args.exc_traceback) if args.exc_traceback is not None else []
+    return (args.exc_type is KeyError and args.thread is not None and args.thread.name == "ExecutorManagerThread"
+            and bool(frames) and frames[-1].name == "add_call_item_to_queue"
+            and frames[-1].filename.endswith(os.path.join("loky", "process_executor.py")))
+
+
+def _quiet_kill_race() -> None:
+    """Leave loky's race at a kill (:func:`_is_kill_race`) unprinted: the pool is gone on purpose
+    and nothing of it is read, so its manager thread's traceback would only bury the study's one
+    line ("interrupted; ..."). Every other uncaught thread exception is shown as before. Installed
+    once per process, around the hook in place then."""
+    shown = threading.excepthook
+    if getattr(shown, "skips_loky_kill_race", False):
+        return
+
+    def hook(args):
+        if not _is_kill_race(args):
+            shown(args)
+
+    hook.skips_loky_kill_race = True
+    threading.excepthook = hook
 
 
 def _die_with_parent() -> bool:

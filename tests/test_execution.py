@@ -2,6 +2,7 @@
 (the workers object itself: tests/test_workers.py)."""
 
 import os
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -121,6 +122,42 @@ def test_stored_results_are_loaded_here_and_start_no_worker(tmp_path, two_worker
     assert not failed[0].ok and store.load("x") is None  # failures are never stored
 
 
+def _fit_pipelines(name):
+    """Fit ``len(name)`` counted pipelines; this process's id and environment."""
+    from sklearn.linear_model import LinearRegression
+
+    from backends.preprocessing import pipeline
+
+    for _ in name:
+        pipeline(LinearRegression()).fit([[0.0], [1.0]], [0.0, 1.0])
+    return os.getpid(), dict(os.environ)
+
+
+def _apart_from_threads(environment) -> dict:
+    """An environment without the thread settings every fit has (``fit_threads``)."""
+    return {name: value for name, value in environment.items() if name not in fit_threads()}
+
+
+def test_a_work_items_fits_are_in_its_outcome_and_on_the_bar_and_nothing_in_the_environment(
+        tmp_path, two_workers, capsys):
+    """The fits a work item makes on a worker process come back in its outcome (loaded ones too),
+    the bar counts them, and neither this process's environment nor the workers' carry a counter:
+    apart from the thread settings, this process's is as before and the workers' names nothing more
+    (their values may be an earlier test's: the pool is shared, ``PYTEST_CURRENT_TEST``)."""
+    before = _apart_from_threads(os.environ)
+    store = Store(tmp_path)
+    items = _items(["a", "bb", "ccc"], _fit_pipelines, store_keys=True)
+    first = execute(items, workers=two_workers, store=store, progress=True)
+    assert {o.item.label: o.fits for o in first} == {"a": 1, "bb": 2, "ccc": 3} and not any(o.loaded for o in first)
+    assert os.getpid() not in {pid for pid, _ in _values(first).values()}
+    assert all(_apart_from_threads(environment).keys() <= before.keys() for _, environment in _values(first).values())
+    again = execute(items, workers=two_workers, store=store, progress=True)
+    assert {o.item.label: (o.fits, o.loaded) for o in again} == {"a": (1, True), "bb": (2, True), "ccc": (3, True)}
+    assert _apart_from_threads(os.environ) == before
+    bars = [line.rsplit("\r", 1)[-1] for line in capsys.readouterr().err.split("\n") if "fits:" in line]
+    assert len(bars) == 2 and all(re.match(r"fits: 100%\|\S+\| 6/6 \[", bar) for bar in bars), bars
+
+
 def test_every_fit_runs_on_one_thread_unless_the_user_says_otherwise(monkeypatch):
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
@@ -154,8 +191,7 @@ result.results.to_csv(sys.argv[1], index=False)
 """
 
 
-# the serial run needs a fresh process: TensorFlow reads its thread settings once, when it starts,
-# and this test process may have started it already; the parallel run's fits are in new workers
+# A process: the serial run's TensorFlow must read its thread settings at its start (this one may have started it).
 def test_same_seed_same_table_whatever_n_jobs(tmp_path):
     """TensorFlow's results depend on its thread settings: every fit runs with the same ones."""
     import subprocess
@@ -214,7 +250,7 @@ def busy(processes: list, cpu_seconds: float, timeout: float) -> bool:
     return False
 
 
-# a process of its own: the test kills the study with SIGKILL and watches its workers
+# A process: only kill -9 of a real study process shows whether its workers (holding the GIL) outlive it.
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="elsewhere only the watching thread ends a worker")
 def test_workers_holding_the_gil_end_within_2_seconds_of_a_killed_study():
     """The kernel ends them (PR_SET_PDEATHSIG): their watching thread never gets the GIL."""

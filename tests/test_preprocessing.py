@@ -2,6 +2,7 @@
 
 import pickle
 import re
+import threading
 import warnings
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from backends.preprocessing import MAX_CATEGORIES, ImageScaler, TabularPreprocessor
+from backends.preprocessing import MAX_CATEGORIES, FitCount, ImageScaler, TabularPreprocessor, counting_fits, pipeline
 
 CUSTOMERS = Path(__file__).parent / "data" / "customers.csv"
 
@@ -192,6 +193,25 @@ def test_a_model_on_a_high_cardinality_column_and_its_notice():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert check_dataset(few, n_splits=5, test_size=0.2).notes == ()
+
+
+def test_fits_are_counted_by_the_block_they_run_in_and_an_inner_block_counts_in_the_outer_one():
+    from sklearn.linear_model import LinearRegression
+
+    X, y = [[0.0], [1.0]], [0.0, 1.0]
+    model = pipeline(LinearRegression())
+    model.fit(X, y)  # outside a block: counted nowhere
+    with counting_fits() as outer:
+        model.fit(X, y)
+        with counting_fits() as inner:
+            model.fit(X, y).fit(X, y)
+            with pytest.raises(ValueError):
+                model.fit([[0.0], [np.inf]], y)  # a fit that raised is not counted
+        assert (inner.fits, outer.fits) == (2, 3)
+        worker = threading.Thread(target=model.fit, args=(X, y))  # another thread: its own context
+        worker.start()
+        worker.join()
+    assert (inner, outer) == (FitCount(2), FitCount(3))
 
 
 def test_docstring_examples():

@@ -86,3 +86,36 @@ def test_workers_of_a_spec_and_their_search_n_jobs():
     assert Workers(-1).processes == n_workers(-1) == (os.cpu_count() or 1)
     dask = Workers(2, scheduler="tcp://127.0.0.1:1")  # not entered: nothing is connected
     assert (dask.processes, dask.search_n_jobs) == (1, -1)
+
+
+def test_only_lokys_race_at_a_kill_goes_unprinted(capsys):
+    """loky's manager thread looking up a work item a kill dropped (a KeyError in
+    add_call_item_to_queue of loky/process_executor.py) is not printed; any other uncaught thread
+    exception is, as before."""
+    import threading
+
+    from study.workers import _quiet_kill_race
+
+    race = compile("def add_call_item_to_queue():\n    {}[3]\n", os.path.join("x", "loky", "process_executor.py"),
+                   "exec")
+    other = compile("def add_call_item_to_queue():\n    {}[3]\n", os.path.join("x", "mine.py"), "exec")
+
+    def crash(code, name):
+        scope = {}
+        exec(code, scope)
+        thread = threading.Thread(target=scope["add_call_item_to_queue"], name=name)
+        thread.start()
+        thread.join()
+        return capsys.readouterr().err
+
+    previous = threading.excepthook
+    threading.excepthook = threading.__excepthook__  # Python's own, which prints (pytest's keeps them)
+    try:
+        _quiet_kill_race()
+        _quiet_kill_race()  # installed once
+        assert threading.excepthook.skips_loky_kill_race
+        assert crash(race, "ExecutorManagerThread") == ""
+        assert "KeyError: 3" in crash(other, "ExecutorManagerThread")
+        assert "KeyError: 3" in crash(race, "SomeOtherThread")
+    finally:
+        threading.excepthook = previous
