@@ -139,13 +139,8 @@ def load_datasets(spec: StudySpec) -> list:
         The first bad dataset, with what was found, what was expected and how to fix it.
     """
     datasets = []
-    for entry in spec.datasets:
-        if isinstance(entry, str):
-            data = load_data(entry)
-        else:
-            data = load_data(entry.source, target=entry.target, task=entry.task, name=entry.name, sep=entry.sep,
-                             groups=entry.groups, time=entry.time, time_features=entry.time_features)
-        datasets.append(check_dataset(data, n_splits=spec.cv, test_size=spec.test_size))
+    for entry in spec.datasets:  # a bundled name or a DataSource
+        datasets.append(check_dataset(load_data(entry), n_splits=spec.cv, test_size=spec.test_size))
     return datasets
 
 

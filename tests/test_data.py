@@ -712,3 +712,18 @@ def test_the_bundled_names_checked_by_the_options_are_the_bundled_datasets():
     from study.spec import BUNDLED_DATASETS
 
     assert tuple(BUNDLED) == BUNDLED_DATASETS
+
+
+def test_load_data_takes_a_data_source_whole():
+    from study.data import load_data
+    from study.spec import DataSource
+
+    source = DataSource(CUSTOMERS, target="churned", name="shop", sep=",", task="classification")
+    whole = load_data(source)
+    spelled = load_data(CUSTOMERS, target="churned", name="shop", sep=",", task="classification")
+    assert whole.name == spelled.name == "shop"
+    pd.testing.assert_frame_equal(whole.X, spelled.X)
+    np.testing.assert_array_equal(whole.y, spelled.y)
+    assert whole.task == spelled.task == "classification"
+    with pytest.raises(TypeError, match=re.escape("got ['name', 'target'] beside it")):
+        load_data(source, target="churned", name="other")

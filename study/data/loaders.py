@@ -26,6 +26,7 @@ from sklearn import datasets as skdatasets
 from study.data.dataset import BUNDLED, Dataset, load_dataset
 from study.data.tables import TABLE_SUFFIXES, existing_file, from_dataframe, load_table, unreadable
 from study.data.targets import bool_labels, resolve_task, sorted_labels
+from study.data_source import DataSource
 
 __all__ = ["from_dataframe", "load_table", "load_npz", "load_openml", "load_data"]
 
@@ -259,10 +260,11 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
 
     Parameters
     ----------
-    source : str, os.PathLike, pandas.DataFrame or Dataset
+    source : str, os.PathLike, pandas.DataFrame, Dataset or study.data_source.DataSource
         A bundled name (``"digits"``), a path to a ``.csv``, ``.parquet`` or ``.npz`` file,
         ``"openml:<name or id>"`` (``"openml:credit-g"``, ``"openml:31"``), a DataFrame
-        (with ``target``), or a :class:`Dataset` (returned as is, renamed if ``name``).
+        (with ``target``), a :class:`Dataset` (returned as is, renamed if ``name``), or a
+        ``DataSource``, which carries its own options (then none of the options below is given).
     target : str or None, default=None
         Target column of a table, DataFrame or OpenML dataset (OpenML: None = its default
         target). Not allowed for bundled datasets and ``.npz`` files, which bring their own.
@@ -290,7 +292,17 @@ def load_data(source, *, target: str | None = None, task: str | None = None,
     ValueError
         An unknown source, ``target``/``task``/``sep``/``groups``/``time`` given where they do
         not apply, and the errors of the loader it dispatches to.
+    TypeError
+        A ``DataSource`` with options given beside it.
     """
+    if isinstance(source, DataSource):
+        given = {k: v for k, v in dict(target=target, task=task, name=name, sep=sep, groups=groups, time=time,
+                                       time_features=time_features).items() if v}
+        if given:
+            raise TypeError(f"load_data(DataSource(...)) takes its options from the DataSource; got {sorted(given)} "
+                            "beside it. Set them in the DataSource.")
+        return load_data(source.source, target=source.target, task=source.task, name=source.name, sep=source.sep,
+                         groups=source.groups, time=source.time, time_features=source.time_features)
     is_csv = isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".csv"
     if sep is not None and not is_csv:
         shown = type(source).__name__ if isinstance(source, (pd.DataFrame, Dataset)) else f"'{source}'"
