@@ -225,10 +225,20 @@ def _terminal():
             signal.signal(signal.SIGTERM, previous_term)
 
 
-def main(argv: list | None = None) -> int:
+def main(argv: list | None = None, *, workers=None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 some or all units failed, 2 usage or input
     error, or a folder in use by another study, 3 the report could not be written, 130
-    interrupted)."""
+    interrupted).
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The options (None: ``sys.argv[1:]``).
+    workers : study.workers.Workers or None, default=None
+        Run the study and draw its figures on these workers, left open for their owner (a
+        process that runs several studies keeps one pool of workers, e.g. a test session),
+        instead of workers made from ``--n-jobs`` / ``--scheduler`` and closed at the end.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -257,13 +267,13 @@ def main(argv: list | None = None) -> int:
                 # so an import that fails shows as itself
                 from study.report import write_report
                 from study.orchestrator import run_study
-                from study.workers import Workers
+                from study.workers import Workers, using
 
                 # one set of workers for the fits and the figures, ended in order (killed on Ctrl-C)
-                with Workers.from_spec(spec) as workers:
-                    result = run_study(spec, workers=workers)
+                with using(workers, lambda: Workers.from_spec(spec)) as pool:
+                    result = run_study(spec, workers=pool)
                     try:
-                        path = write_report(result, out, workers)  # the folder held: checked and locked once
+                        path = write_report(result, out, pool)  # the folder held: checked and locked once
                     except OSError as exc:  # disk full, quota, a folder made read-only meanwhile
                         return _not_written(exc, spec)
                 print(f"wrote {path}")

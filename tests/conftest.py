@@ -1,7 +1,7 @@
 """Fixtures shared by several test files: one quick study run once per test session."""
 
-import os
-import subprocess
+import contextlib
+import io
 import sys
 from pathlib import Path
 
@@ -9,6 +9,27 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_MODELS = ("logistic_regression", "keras_dense")
+
+
+SHARED_STUDIES = {
+    "wine_study": None, "wine_result": None,  # session-scoped: one group across files
+    "quick_report": "module", "reports": "module", "stored": "module", "grouped": "module",
+    "time_ordered": "module", "hostile": "module", "study": "module", "executed": "module", "shop": "module",
+    "first_report": "module", "references": "module", "clean": "module", "wine": "module", "spied": "module",
+    "two_workers": "module",
+}
+"""Fixtures that run a study (or start workers) once for several tests: their tests run in one
+test process (``pytest-xdist``'s ``--dist loadgroup``, pyproject.toml), so the study runs once;
+every other test goes to whichever test process is free."""
+
+
+def pytest_itemcollected(item):
+    """Mark a test that uses a fixture of :data:`SHARED_STUDIES` with its group (as it is collected:
+    before pytest-xdist reads the marks in ``pytest_collection_modifyitems``)."""
+    shared = next((name for name in getattr(item, "fixturenames", ()) if name in SHARED_STUDIES), None)
+    if shared is not None:
+        group = "wine_study" if SHARED_STUDIES[shared] is None else f"{item.module.__name__}::{shared}"
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +43,29 @@ def one_thread_per_fit():
         yield
 
 
+@pytest.fixture(scope="session")
+def shared_workers():
+    """The default workers (``study.workers.Workers()``: one process per core, as users run),
+    started once per test process and shared by its in-process studies: each study would
+    otherwise start its own, and every worker imports TensorFlow again (about 4 CPU-s each).
+    A study run on them gives the table it gives on its own workers (the same seed gives the
+    same table whatever the workers: test_execution.py)."""
+    from study.workers import Workers
+
+    with Workers() as workers:
+        yield workers
+
+
+_OWN_WORKERS = ("--n-jobs", "--scheduler", "--config")
+"""Options whose study decides its own workers (a TOML file may set n_jobs or a scheduler)."""
+
+
 @pytest.fixture
-def run_cli(capsys):
-    """``python -m study.run ARGV`` in the test process (``study.run.main``).
+def run_cli(capsys, request):
+    """``python -m study.run ARGV`` in the test process (``study.run.main``), on the test
+    process's :func:`shared_workers`, unless the options choose the workers (``--n-jobs``,
+    ``--scheduler``, ``--config``) or the test imports user modules (:func:`user_imports`: a
+    worker keeps the modules it imported, so an edited module needs new workers).
 
     Returns
     -------
@@ -34,8 +75,11 @@ def run_cli(capsys):
     from study.run import main
 
     def run(*argv) -> tuple:
+        argv = [str(arg) for arg in argv]
+        own = "user_imports" in request.fixturenames or any(arg.split("=")[0] in _OWN_WORKERS for arg in argv)
+        workers = None if own else request.getfixturevalue("shared_workers")
         capsys.readouterr()
-        status = main([str(arg) for arg in argv])
+        status = main(argv, workers=workers)
         out, err = capsys.readouterr()
         return status, out, err
 
@@ -43,18 +87,21 @@ def run_cli(capsys):
 
 
 @pytest.fixture(scope="session")
-def wine_study(tmp_path_factory):
+def wine_study(tmp_path_factory, shared_workers):
     """``python -m study.run --quick --datasets wine --models logistic_regression keras_dense --mlflow``
-    with the default workers and a cache: ``{"out", "cache", "mlruns"}`` (paths)."""
+    (``study.run.main`` in the test process) with the default workers and a cache:
+    ``{"out", "cache", "mlruns"}`` (paths) and ``"stdout"``, what it printed."""
+    from study.run import main
+
     base = tmp_path_factory.mktemp("wine_study")
     paths = dict(out=base / "out", cache=base / "cache", mlruns=base / "mlruns")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     argv = ["--quick", "--datasets", "wine", "--models", *QUICK_MODELS, "--out", str(paths["out"]),
             "--cache-dir", str(paths["cache"]), "--mlflow", str(paths["mlruns"])]
-    proc = subprocess.run([sys.executable, "-m", "study.run", *argv], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    paths["stdout"] = proc.stdout
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv, workers=shared_workers)
+    assert status == 0, err.getvalue()[-3000:]
+    paths["stdout"] = out.getvalue()
     return paths
 
 

@@ -99,10 +99,11 @@ def test_hist_gradient_boosting_is_a_default_model_in_table_order():
     assert DEFAULT_MODELS == ("logistic_regression", "ridge", "random_forest", HGB, "keras_dense", "keras_cnn")
 
 
-def test_hist_gradient_boosting_in_a_tiny_study():
+def test_hist_gradient_boosting_in_a_tiny_study(shared_workers):
     from study.orchestrator import run_study
 
-    result = run_study(StudySpec(datasets=("wine",), models=(HGB,), quick=True, cache_dir=None), progress=False)
+    result = run_study(StudySpec(datasets=("wine",), models=(HGB,), quick=True, cache_dir=None), progress=False,
+                       workers=shared_workers)
     rows = result.results[result.results["model"] == HGB]
     assert set(rows["status"]) == {"ok"} and set(rows["framework"]) == {"scikit-learn"}
     cv = rows[(rows["split"] == "validation") & (rows["metric"] == "accuracy")]

@@ -1,8 +1,11 @@
-"""The CLI end to end: `python -m study.run` on real bundled data. The README's quick study runs as a
-process (the command as users type it); the imports of --help and of a refusal need a fresh
-interpreter; everything else calls ``study.run.main`` in the test process (``run_cli``)."""
+"""The CLI end to end: `python -m study.run` on real bundled data. The import budget of a refusal
+and what a fresh interpreter imports (--help, the folder service, planning a Keras study) need a
+new process; everything else calls ``study.run.main`` in the test process (``run_cli``)."""
 
-import os
+import contextlib
+import functools
+import io
+import json
 import re
 import subprocess
 import sys
@@ -13,23 +16,83 @@ import pandas as pd
 import pytest
 
 from study.results import read_results, summarize
+from study.run import main
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["logistic_regression", "ridge", "random_forest", "hist_gradient_boosting", "keras_dense", "keras_cnn", "dummy"]
 
+FRESH_INTERPRETER = """\
+import contextlib, io, json, runpy, sys, time
+steps = {}
 
-def _run(*args, timeout=900):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "study.run", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+def step(name, run, stderr=None):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(stderr or sys.stderr):
+        value = run()
+    steps[name] = dict(stdout=out.getvalue(), value=value, modules=sorted(sys.modules), ended=time.time())
+
+def run_cli(*argv):
+    sys.argv = ['study.run', *argv]
+    try:
+        runpy.run_module('study.run', run_name='__main__')
+    except SystemExit as exc:
+        return exc.code
+
+def folders():
+    import study.folders
+
+def plan():
+    from study.plan import Plan
+    from study.orchestrator import prepare
+    from study.spec import StudySpec
+    spec, models, datasets = prepare(StudySpec(datasets=("digits",), models=("keras_dense", "keras_cnn")))
+    plan = Plan(spec, models, datasets)
+    return float(plan.forecast(plan.initial()))
+
+step("refusal", lambda: run_cli("--datasets", "nope"))  # its error line: this process's only stderr
+step("help", lambda: run_cli("--help"), io.StringIO())
+step("folders", folders, io.StringIO())
+step("plan", plan, io.StringIO())
+print(json.dumps(steps))
+"""
+"""One new interpreter, four steps in this order (each imports no more than the next allows):
+``python -m study.run --datasets nope`` (a refusal), ``--help``, ``import study.folders``,
+planning a Keras study (digits; keras_dense, keras_cnn); after each, its stdout, its value (the
+exit status of a command), every module then in ``sys.modules`` (so a step's check also covers
+the steps before it: never looser than a process per step), and the time it ended (``time.time``)."""
+
+
+@functools.cache
+def fresh_interpreter() -> dict:
+    """What :data:`FRESH_INTERPRETER` shows, run once per test process (shared by the tests of a
+    refusal's import budget, of the help, of the folder service and of the planning of a Keras
+    study, in three test files).
+
+    Returns
+    -------
+    dict
+        ``"steps"``: ``{step: {"stdout": str, "value": ..., "modules": list of str, "ended": float}}``
+        for the steps ``"refusal"``, ``"help"``, ``"folders"`` and ``"plan"``; ``"stderr"``: the
+        process's standard error (the refusal's alone); ``"started"``: ``time.time()`` just before
+        the process started.
+    """
+    started = time.time()
+    proc = subprocess.run([sys.executable, "-c", FRESH_INTERPRETER], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return dict(steps=json.loads(proc.stdout), stderr=proc.stderr, started=started)
 
 
 @pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):  # a process: the README's command as users run it
+def quick_report(tmp_path_factory):
+    """The README's quick study (``python -m study.run --quick``) in this process, with the
+    default workers as users run it: its report folder."""
     base = tmp_path_factory.mktemp("quick")
     out = base / "out"
-    proc = _run("--quick", "--out", str(out), "--cache-dir", str(base / "cache"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(["--quick", "--out", str(out), "--cache-dir", str(base / "cache")])
+    assert status == 0, err.getvalue()[-3000:]
     return out
 
 
@@ -83,30 +146,26 @@ def test_quick_numbers_are_sane_and_match_the_report(quick_report):
         assert value == pytest.approx(table.loc[key, "test_score"])
 
 
-def test_help_does_not_import_tensorflow():  # a process: only a fresh interpreter shows what is imported
-    code = ("import sys, runpy; sys.argv = ['study.run', '--help']\n"
-            "try:\n    runpy.run_module('study.run', run_name='__main__')\n"
-            "except SystemExit:\n    pass\nprint('TF_LOADED', 'tensorflow' in sys.modules, 'sklearn' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert "TF_LOADED False False" in proc.stdout
-    assert "--quick" in proc.stdout
+# A process (one new interpreter, shared: fresh_interpreter): only a fresh interpreter shows what --help imports.
+def test_help_does_not_import_tensorflow():
+    shown = fresh_interpreter()["steps"]["help"]
+    assert "tensorflow" not in shown["modules"] and "sklearn" not in shown["modules"]
+    assert "--quick" in shown["stdout"]
 
 
+# A process (one new interpreter, shared: fresh_interpreter): the import budget of a refusal (its imports, its time).
 def test_a_bad_option_value_is_refused_before_the_heavy_imports():
-    """One process, since only a fresh interpreter shows what a refusal imports: the spec's own
-    checks run before the data, the report, the runner and the workers are imported (no pandas,
-    scikit-learn, SciPy, plotting libraries or TensorFlow), so a typo is answered at once: in
-    under 1.5 s (about 0.2 s on the 2-core machine of the README's figures)."""
-    code = ("import sys, runpy; sys.argv = ['study.run', '--datasets', 'nope']\n"
-            "try:\n    runpy.run_module('study.run', run_name='__main__')\n"
-            "except SystemExit as exc:\n    print('EXIT', exc.code)\n"
-            "print('LOADED', sorted(m for m in ('tensorflow', 'seaborn', 'matplotlib', 'scipy', 'sklearn', 'pandas', "
-            "'study.report', 'study.orchestrator') if m in sys.modules))")
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    elapsed = time.perf_counter() - start
-    assert "EXIT 2" in proc.stdout and "LOADED []" in proc.stdout, proc.stdout
-    assert proc.stderr.startswith("error: Unknown dataset name(s) ['nope']") and proc.stderr.count("\n") == 1
+    """Only a fresh interpreter shows what a refusal imports: the spec's own checks run before the
+    data, the report, the runner and the workers are imported (no pandas, scikit-learn, SciPy,
+    plotting libraries or TensorFlow), so a typo is answered at once: in under 1.5 s from the
+    process's start (about 0.2 s on the 2-core machine of the README's figures)."""
+    fresh = fresh_interpreter()
+    refusal = fresh["steps"]["refusal"]
+    loaded = sorted(m for m in ('tensorflow', 'seaborn', 'matplotlib', 'scipy', 'sklearn', 'pandas', 'study.report',
+                                'study.orchestrator') if m in refusal["modules"])
+    assert refusal["value"] == 2 and loaded == [], (refusal["value"], loaded)
+    assert fresh["stderr"].startswith("error: Unknown dataset name(s) ['nope']") and fresh["stderr"].count("\n") == 1
+    elapsed = refusal["ended"] - fresh["started"]
     assert elapsed < 1.5, f"the refusal took {elapsed:.2f} s"
 
 

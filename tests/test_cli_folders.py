@@ -1,7 +1,10 @@
 """The command line's folders: checked before training, one study per folder, a report that is the
 old one or the new one whatever happens (a kill, a second study), and a report when every unit fails."""
 
+import contextlib
 import ctypes
+import io
+import json
 import os
 import shutil
 import signal
@@ -124,11 +127,12 @@ def test_a_study_killed_while_it_writes_its_report_leaves_the_old_or_the_new_rep
     out = tmp_path / "out"
     _old_report(cache, "0", out)
     current, killed_midway = "0", 0
-    for delay in (0.1, 0.5, 0.9, 1.3, 1.7):  # after the first file; writing them all takes about 1.5 s
+    for files in (2, 6, 10, 14, 18):  # killed as it starts its files-th file (of 21; the 18 tables come first)
         other = "1" if current == "0" else "0"
         proc = _slow_study(0.1, mode, *STUDY, "--seed", other, "--out", out, "--cache-dir", cache)
         _writing(proc)
-        time.sleep(delay)
+        for _ in range(files - 1):
+            proc.stdout.readline()  # "writing <name>", or "" once it has ended
         killed_midway += proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -137,7 +141,7 @@ def test_a_study_killed_while_it_writes_its_report_leaves_the_old_or_the_new_rep
             folders.recover(out)  # what the next study does first
             assert _contents(out) == contents[other]
         state = _contents(out)
-        assert state in (contents[current], contents[other]), f"a mixed report after a kill {delay} s in"
+        assert state in (contents[current], contents[other]), f"a mixed report after a kill at file {files}"
         current = "0" if state == contents["0"] else "1"
     assert killed_midway >= 3
     code, err = _cli(capsys, *STUDY, "--seed", "1", "--out", out, "--cache-dir", cache)
@@ -160,40 +164,68 @@ def test_a_kill_between_the_two_renames_is_repaired_by_the_next_study(tmp_path, 
     assert _contents(out) == contents["0"] and _leftovers(out) == []
 
 
-# Processes: two studies hold (or wait for) the same locks at the same time.
-def test_two_studies_started_together_on_one_folder_never_mix(tmp_path, reports):
-    cache, contents = reports
-    out = tmp_path / "out"
-    procs = {seed: _slow_study(0.2, "exchange", *STUDY, "--seed", seed, "--out", out, "--cache-dir", cache)
+def _cli_here(*argv) -> tuple:
+    """``python -m study.run ARGV`` in this process, outside a test (a module's fixture): (exit status, stderr)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main([str(arg) for arg in argv])
+    return code, err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def two_studies(tmp_path_factory, reports):
+    """Two studies (seeds 0 and 1) started together on one folder, each waiting for the file
+    ``gate`` once it writes its report: one gets the folders and holds them, the other exits at
+    once. While the first waits, two more studies run in this process: on its report folder, and
+    on another folder with its cache. Then the gate opens. What was seen, as a dict."""
+    cache, _ = reports
+    base = tmp_path_factory.mktemp("two_studies")
+    out, gate = base / "out", base / "gate"
+    procs = {seed: _slow_study(0.2, "exchange", *STUDY, "--seed", seed, "--out", out, "--cache-dir", cache, gate=gate)
              for seed in ("0", "1")}
-    codes = {seed: proc.wait(timeout=600) for seed, proc in procs.items()}
-    assert sorted(codes.values()) == [0, 2], {seed: proc.stderr.read()[-2000:] for seed, proc in procs.items()}
+    try:
+        first_lines = {seed: proc.stdout.readline() for seed, proc in procs.items()}  # "writing ...", or "" at exit
+        writing = [seed for seed, line in first_lines.items() if line.startswith("writing ")]
+        here = {"out": _cli_here(*STUDY, "--out", out, "--no-cache"),
+                "cache": _cli_here(*STUDY, "--out", base / "other", "--cache-dir", cache)}
+        running = {seed: proc.poll() is None for seed, proc in procs.items()}
+    finally:
+        gate.write_text("")
+        codes = {seed: proc.wait(timeout=600) for seed, proc in procs.items()}
+    return dict(out=out, cache=cache, base=base, first_lines=first_lines, writing=writing, here=here,
+                running=running, codes=codes, stderr={seed: proc.stderr.read() for seed, proc in procs.items()},
+                contents=_contents(out) if out.exists() else None, leftovers=_leftovers(out))
+
+
+# A process (two, shared with the next test: two_studies): two studies hold (or wait for) the same locks at once.
+def test_two_studies_started_together_on_one_folder_never_mix(two_studies, reports):
+    _, contents = reports
+    out, codes = two_studies["out"], two_studies["codes"]
+    assert sorted(codes.values()) == [0, 2], two_studies["stderr"]
     winner, loser = sorted(codes, key=codes.get)
-    stderr = procs[loser].stderr.read()
+    stderr = two_studies["stderr"][loser]
     assert f"error: The report folder {out} is in use by another study" in stderr and "Traceback" not in stderr
-    assert _contents(out) == contents[winner] and _leftovers(out) == []
+    assert two_studies["contents"] == contents[winner] and two_studies["leftovers"] == []
 
 
-# A process: the first study holds both folders' locks while this process runs the other two.
-def test_a_second_study_on_a_folder_in_use_exits_2_at_once(tmp_path, capsys, reports):
-    cache, contents = reports
-    out = tmp_path / "out"
-    gate = tmp_path / "gate"
-    first = _slow_study(0.0, "exchange", *STUDY, "--seed", "1", "--out", out, "--cache-dir", cache, gate=gate)
-    _writing(first)  # and waiting for the gate: it holds both folders
-    code, err = _cli(capsys, *STUDY, "--out", out, "--no-cache")
+# A process (shared: two_studies): the first study holds both folders' locks while this one runs two more.
+def test_a_second_study_on_a_folder_in_use_exits_2_at_once(two_studies, reports):
+    _, contents = reports
+    out, cache, base = two_studies["out"], two_studies["cache"], two_studies["base"]
+    assert len(two_studies["writing"]) == 1, two_studies["first_lines"]  # and waiting for the gate: it holds both
+    (first,) = two_studies["writing"]
+    code, err = two_studies["here"]["out"]
     assert code == 2 and "Traceback" not in err
     assert err == (f"error: The report folder {out} is in use by another study (it holds "
-                   f"{tmp_path / '.out.lock'}); wait until it has finished, or choose another --out.\n")
-    code, err = _cli(capsys, *STUDY, "--out", tmp_path / "other", "--cache-dir", cache)
+                   f"{base / '.out.lock'}); wait until it has finished, or choose another --out.\n")
+    code, err = two_studies["here"]["cache"]
     assert code == 2 and "Traceback" not in err
     assert err == (f"error: The cache folder (--cache-dir) {cache} is in use by another study (it holds "
                             f"{cache / 'study.lock'}); wait until it has finished, or choose another --cache-dir, "
                             "or run with --no-cache.\n")
-    assert first.poll() is None
-    gate.write_text("")
-    assert first.wait(timeout=600) == 0
-    assert _contents(out) == contents["1"] and not (tmp_path / "other").exists()
+    assert two_studies["running"][first]
+    assert two_studies["codes"][first] == 0, two_studies["stderr"][first][-2000:]
+    assert two_studies["contents"] == contents[first] and not (base / "other").exists()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -234,27 +266,53 @@ def _without_write_permission():
                 raise OSError(ctypes.get_errno(), "cannot drop root's permission override")
 
 
-# A process: dropping root's permission override cannot be undone, so it happens in a child.
-@pytest.mark.parametrize("args, message", [
+READ_ONLY_CASES = [
     (["--out", "{ro}/out", "--no-cache"], "error: The report folder {ro}/out cannot be written: creating a file in "
                                           "{ro} failed (Permission denied); choose another output folder (--out)."),
     (["--out", "{ro}/../out", "--cache-dir", "{ro}/cache"], "error: The cache folder (--cache-dir) {ro}/cache "
      "cannot be written: creating a file in {ro} failed (Permission denied); choose another --cache-dir"),
-])
-def test_read_only_folders_exit_2_before_training(tmp_path, args, message):
+]
+READ_ONLY_STUDIES = """\
+import contextlib, io, json, sys
+from study.run import main
+runs = []
+for argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(argv)
+    runs.append([code, err.getvalue()])
+print(json.dumps(runs))
+"""
+"""``study.run.main`` on each argv of the JSON list ``sys.argv[1]``: ``[[exit status, stderr], ...]``."""
+
+
+@pytest.fixture(scope="module")
+def read_only_runs(tmp_path_factory):
+    """The studies of :data:`READ_ONLY_CASES` in one child process without root's permission
+    override, on a read-only folder ``{ro}``: ``(tmp, ro, {args: (exit status, stderr)}, the child's stderr)``."""
+    tmp_path = tmp_path_factory.mktemp("read_only")
     read_only = tmp_path / "read_only"
     read_only.mkdir()
     read_only.chmod(0o555)
+    argvs = [[*STUDY, *[a.format(ro=read_only) for a in args]] for args, _ in READ_ONLY_CASES]
     try:
-        proc = subprocess.run([sys.executable, "-m", "study.run", *STUDY, *[a.format(ro=read_only) for a in args]],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120,
-                              preexec_fn=_without_write_permission)
+        proc = subprocess.run([sys.executable, "-c", READ_ONLY_STUDIES, json.dumps(argvs)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, preexec_fn=_without_write_permission)
     finally:
         read_only.chmod(0o755)
-    if "cannot drop root's permission override" in proc.stderr:
+    runs = json.loads(proc.stdout) if proc.returncode == 0 else [(None, proc.stderr)] * len(READ_ONLY_CASES)
+    return tmp_path, read_only, {tuple(args): run for (args, _), run in zip(READ_ONLY_CASES, runs)}, proc.stderr
+
+
+# A process: dropping root's permission override cannot be undone, so it happens in a child (one, for both cases).
+@pytest.mark.parametrize("args, message", READ_ONLY_CASES)
+def test_read_only_folders_exit_2_before_training(read_only_runs, args, message):
+    tmp_path, read_only, runs, stderr = read_only_runs
+    if "cannot drop root's permission override" in stderr:
         pytest.skip("root without CAP_SETPCAP ignores permission bits")
-    assert proc.returncode == 2 and message.format(ro=read_only) in proc.stderr, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+    code, err = runs[tuple(args)]
+    assert code == 2 and message.format(ro=read_only) in err, err[-2000:]
+    assert "Traceback" not in err and "Traceback" not in stderr and not (tmp_path / "out").exists()
 
 
 def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path, capsys, monkeypatch, request):
@@ -283,22 +341,27 @@ def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path, 
     assert "- unit of failing on iris: RuntimeError: cannot fit: \\| red \\|\n" in report
 
 
-# The probe of the locks is a process (a lock is held against other processes); the study runs here.
 def test_the_locks_are_released_on_every_exit_path(tmp_path, capsys):
     """main() refuses a bad option before touching the folders, and bad data after taking the
-    locks; a study runs; both locks are free again."""
+    locks; a study runs; both locks are free again. The probe opens each lock file anew: a lock
+    (flock) is held by an open file, so a lock still held by this process refuses it too."""
+    from filelock import FileLock, Timeout
+
     from study.run import main
 
     out, cache = tmp_path / "out", tmp_path / "cache"
-    probe = ("import sys; from filelock import FileLock, Timeout\nfor path in sys.argv[1:]:\n"
-             "    lock = FileLock(path)\n    try:\n        lock.acquire(timeout=0)\n"
-             "    except Timeout:\n        print('held', path)\n    else:\n        lock.release()\n")
 
     def held():
-        proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path / ".out.lock"), str(cache / "study.lock")],
-                              capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+        found = ""
+        for path in (tmp_path / ".out.lock", cache / "study.lock"):
+            lock = FileLock(path)  # not the study's own (is_singleton) object: a file opened again
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                found += f"held {path}\n"
+            else:
+                lock.release()
+        return found
 
     assert main(["--out", str(out), "--cache-dir", str(cache), "--datasets", "wine", "--models", "svm"]) == 2
     assert "Unknown model name(s) ['svm']" in capsys.readouterr().err

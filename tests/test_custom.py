@@ -22,17 +22,19 @@ from tests.helpers import fits
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_user_models_run_next_to_built_ins_on_workers(tmp_path):
+def test_user_models_run_next_to_built_ins_on_workers(tmp_path, shared_workers):
+    """On the test process's shared default workers: the user module (examples/my_models.py) is
+    imported once and never edited, so a worker that imported it before holds the same code."""
     import examples.my_models as mine
 
     knn = sklearn_model("knn", KNeighborsClassifier(), grid={"n_neighbors": [3, 7]})
     mlp = keras_model("my_mlp", mine.build_mlp_for, epochs=20)
     spec = StudySpec(datasets=("wine",), models=("ridge", knn, mlp), cv=3, quick=True, cache_dir=tmp_path / "cache",
                      diagnostics=False)
-    result = run_study(spec, progress=False)
+    result = run_study(spec, progress=False, workers=shared_workers)
     results = result.results
     assert (results["status"] == "ok").all(), results["error"].unique()
-    report = write_report(result, tmp_path / "out").read_text()
+    report = write_report(result, tmp_path / "out", shared_workers).read_text()
     wine = report.split("\n## wine\n", 1)[1].split("\n## ", 1)[0]
     assert [line.split(" | ")[0] for line in wine.splitlines() if line.startswith("| ") and " | " in line][1:] == [
         "| ridge", "| knn", "| my_mlp", "| dummy"]

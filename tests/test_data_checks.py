@@ -128,7 +128,7 @@ def _held_out_copies(frame: pd.DataFrame, held_out: set) -> int:
     return sum(rows[i] in training for i in held_out)
 
 
-def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_path):
+def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_path, shared_workers):
     from study.plan import Plan
     from study.report import write_report
     from study.orchestrator import prepare, run_study
@@ -137,7 +137,7 @@ def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_pat
 
     planted = DataSource(_planted(), target="label", name="planted", task="classification")
     spec = StudySpec(datasets=(planted,), models=("ridge",), quick=True, cache_dir=tmp_path / "cache")
-    result = run_study(spec, progress=False)
+    result = run_study(spec, progress=False, workers=shared_workers)
     checks = result.tables["data_checks"]
     assert list(checks.columns) == DATA_CHECK_COLUMNS and set(checks["dataset"]) == {"planted"}
     leak = checks[checks["check"] == "single_feature_score"]
@@ -152,7 +152,7 @@ def test_a_study_reports_its_data_checks_and_the_severe_ones_at_a_glance(tmp_pat
     _, models, datasets = prepare(spec)  # the store holds the checks under the plan's key
     assert Store(spec.cache_dir).load(Plan(spec, models, datasets).data_checks(datasets[0]).key) is not None
 
-    report = write_report(result, tmp_path / "out").read_text()
+    report = write_report(result, tmp_path / "out", shared_workers).read_text()
     glance, rest = report.split("## Contents", 1)
     assert "**Severe data findings**" in glance and "(details: [Data checks](#data-checks))" in glance
     assert "- planted, one feature predicts the target: alone, feature '&lt;img src=x onerror=alert(1)>' " in glance

@@ -1,7 +1,6 @@
 """The Python examples of README.md and docs/ and the TOML studies of examples/ run as written (quick
 settings for the TOML studies), in this process with the default workers, as users run them; only
-the worker processes are separate. (Apart from tests/test_custom.py so that the two files, each a
-few minutes of studies, run in parallel under ``--dist loadfile``.)"""
+the worker processes are separate: each example makes its own workers, as a script does."""
 
 import os
 import re

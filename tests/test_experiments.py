@@ -5,7 +5,8 @@ step (``recording_model``), run each experiment's ``run(job)`` in this process, 
 dataset rows each fit saw: the shared folds' training parts, the whole training part for refits,
 never a test row. Keras models run 2 epochs there to keep the file fast, and every fit in this
 process uses one BLAS thread, as a study's fits do. The ``run_study`` test of a user model goes
-through the worker processes (the default ``n_jobs``, what users run), so what must fail there is
+through the worker processes (the default ``n_jobs``, what users run; the test process's shared
+default workers, conftest ``shared_workers``), so what must fail there is
 an estimator class defined at module level (importable by the workers); the other ``run_study``
 test runs in this process (``n_jobs=1``).
 """
@@ -361,14 +362,14 @@ def test_an_untuned_swept_parameter_marks_the_value_in_use(wine):
     assert marked[["param_label", "chosen_source"]].values.tolist() == [["1", "default (not tuned)"]]
 
 
-def test_a_failing_experiment_is_recorded_not_raised(tmp_path):
+def test_a_failing_experiment_is_recorded_not_raised(tmp_path, shared_workers):
     from study.orchestrator import run_study
     from study.spec import StudySpec
 
     picky = sklearn_model("picky", PickyClassifier())
     spec = StudySpec(datasets=("wine",), models=(picky,), cv=3, quick=True, diagnostics=True, cache_dir=tmp_path)
     with pytest.warns(RuntimeWarning, match=re.escape("wine / picky / learning_curves failed")):
-        result = run_study(spec, progress=False)
+        result = run_study(spec, progress=False, workers=shared_workers)
     tables = result.tables
     # the unit fits ~95 rows per fold and succeeds; the smallest learning-curve subset has fewer than 60
     assert set(result.results["status"]) == {"ok"}

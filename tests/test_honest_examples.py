@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
-def _study(tmp, config: str, **changes):
-    """Run an example's TOML as written, with quick settings, into ``tmp``; return (result, out)."""
+def _study(tmp, workers, config: str, **changes):
+    """Run an example's TOML as written, with quick settings, into ``tmp`` on ``workers`` (the test
+    process's shared default workers: the TOML keeps the default ``n_jobs``); return (result, out)."""
     spec = replace(load_config(EXAMPLES / config), quick=True, out=tmp / "out", cache_dir=tmp / "cache", **changes)
-    result = run_study(spec, progress=False)
-    return result, write_report(result, spec.out).parent
+    result = run_study(spec, progress=False, workers=workers)
+    return result, write_report(result, spec.out, workers).parent
 
 
 def _cv_and_test(result, model: str, metric: str) -> tuple:
@@ -31,16 +32,17 @@ def _cv_and_test(result, model: str, metric: str) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def grouped(tmp_path_factory):
+def grouped(tmp_path_factory, shared_workers):
     tmp = tmp_path_factory.mktemp("grouped")
-    return _study(tmp / "honest", "grouped.toml"), _study(tmp / "shuffled", "grouped.toml", cv_kind="shuffled")
+    return (_study(tmp / "honest", shared_workers, "grouped.toml"),
+            _study(tmp / "shuffled", shared_workers, "grouped.toml", cv_kind="shuffled"))
 
 
 @pytest.fixture(scope="module")
-def time_ordered(tmp_path_factory):
+def time_ordered(tmp_path_factory, shared_workers):
     tmp = tmp_path_factory.mktemp("time")
-    return _study(tmp / "honest", "time_ordered.toml"), _study(tmp / "shuffled", "time_ordered.toml",
-                                                                   cv_kind="shuffled")
+    return (_study(tmp / "honest", shared_workers, "time_ordered.toml"),
+            _study(tmp / "shuffled", shared_workers, "time_ordered.toml", cv_kind="shuffled"))
 
 
 def test_grouped_folds_estimate_the_hold_out_and_shuffled_folds_are_optimistic(grouped):
@@ -80,12 +82,12 @@ def test_time_ordered_folds_are_not_fooled_by_neighbouring_days(time_ordered):
             "2023-02-04, the hold-out test split the latest 100 rows (from 2023-02-05 to 2023-05-15)") in report
 
 
-def test_halving_and_probability_metrics_on_iris(tmp_path):
+def test_halving_and_probability_metrics_on_iris(tmp_path, shared_workers):
     """--search halving reports its rounds; --metrics roc_auc_ovr neg_log_loss works on iris with its figures."""
     out = tmp_path / "out"
     code = main(["--datasets", "iris", "--models", "logistic_regression", "--search", "halving",
                  "--metrics", "roc_auc_ovr", "neg_log_loss", "--no-diagnostics", "--no-nested", "--out", str(out),
-                 "--cache-dir", str(tmp_path / "cache")])
+                 "--cache-dir", str(tmp_path / "cache")], workers=shared_workers)
     assert code == 0
     searches = pd.read_csv(out / "searches.csv")
     rounds = searches[searches["model"] == "logistic_regression"]

@@ -38,15 +38,15 @@ def _signal_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    """A quick study (default n_jobs, the cache on) of a scikit-learn and a Keras model on the signal
-    data, and its report."""
+def study(tmp_path_factory, shared_workers):
+    """A quick study (default n_jobs, the cache on, the test process's shared default workers) of a
+    scikit-learn and a Keras model on the signal data, and its report."""
     base = tmp_path_factory.mktemp("importance")
     _signal_frame().to_csv(base / "signal.csv", index=False)
     source = DataSource(base / "signal.csv", target="label", task="classification")
     spec = StudySpec(datasets=(source,), models=MODELS, cv=3, quick=True, diagnostics=False, cache_dir=base / "cache")
-    result = run_study(spec, progress=False)
-    report = write_report(result, base / "out")
+    result = run_study(spec, progress=False, workers=shared_workers)
+    report = write_report(result, base / "out", shared_workers)
     return spec, result, report
 
 

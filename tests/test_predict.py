@@ -68,6 +68,7 @@ def test_bad_model_folder_or_csv_exits_2_in_one_line(wine_study, tmp_path, capsy
         assert status == 2 and message in err and err.count("\n") == 1, err
 
 
+# A process: the documentation's bash lines run verbatim, as users type them.
 def test_readme_predict_commands_run_as_written(wine_study, tmp_path):
     """The documentation's block that runs a study and study.predict (docs/outputs.md), in a fresh folder (its /tmp/ paths there)
     whose default cache (.study_cache) is a copy of the shared study's: the same study, loaded from it."""
@@ -193,6 +194,7 @@ def test_a_reader_that_stops_reading_stdout_ends_the_command_quietly(shop, tmp_p
     assert status == 141 and err == f"loading {model / 'estimator.pkl'} (a pickle: load only models you trust)\n"
 
 
+# A process: only a process shows what Python prints at exit when its stdout is closed (| head).
 def test_predict_piped_into_head_prints_nothing_but_its_line(shop, tmp_path):
     """Only a process shows what Python prints at exit for a closed stdout."""
     pd.concat([_rows(shop, 60)] * 200).to_csv(tmp_path / "new.csv", index=False)

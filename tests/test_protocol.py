@@ -133,14 +133,14 @@ def test_skip_reason_is_the_one_applicability_rule():
     assert skip_reason(ridge, diabetes, ("r2",)) is None
 
 
-def test_same_seed_same_results_table():
+def test_same_seed_same_results_table(shared_workers):
     spec = StudySpec(datasets=("wine",), models=("ridge", "random_forest"), cv=3, quick=True, cache_dir=None,
                      diagnostics=False)
-    first, second = run_study(spec, progress=False), run_study(spec, progress=False)
+    first, second = (run_study(spec, progress=False, workers=shared_workers) for _ in range(2))
     columns = [c for c in first.results.columns if c != "fit_time"]
     assert first.results[columns].equals(second.results[columns])
     assert first.predictions.equals(second.predictions)
-    other = run_study(StudySpec(**{**spec.__dict__, "seed": 1}), progress=False)
+    other = run_study(StudySpec(**{**spec.__dict__, "seed": 1}), progress=False, workers=shared_workers)
     assert not first.results[columns].equals(other.results[columns])
 
 

@@ -212,14 +212,14 @@ def test_bad_paths_are_refused(tmp_path):
     assert (tmp_path / "file").read_text() == "x"
 
 
-# A process holds the report folder's lock (a lock is held against other processes).
+# A process: it holds the report folder's lock while this one waits for it (locks between processes).
 def test_write_report_waits_for_another_process_then_names_the_folder(tmp_path, references, two_reports, monkeypatch):
     out = tmp_path / "out"
     _old_report(references, out)
     lock = report_lock_file(out.resolve())
-    code = (f"import time; from filelock import FileLock\nlock = FileLock({str(lock)!r})\nlock.acquire()\n"
-            "print('held', flush=True)\ntime.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    code = (f"import sys; from filelock import FileLock\nlock = FileLock({str(lock)!r})\nlock.acquire()\n"
+            "print('held', flush=True)\nsys.stdin.read()")  # held until this test kills it
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "held\n"
         monkeypatch.setattr(study.report, "LOCK_WAIT", 0.3)
@@ -301,10 +301,11 @@ def test_write_report_writes_into_a_held_folder_without_opening_it_again(tmp_pat
     assert _snapshot(out) == two_reports[0] and _siblings(out) == []
 
 
-# A process: a clean sys.modules.
+# A process (one new interpreter, shared: tests.test_cli.fresh_interpreter): a clean sys.modules.
 def test_the_folder_service_imports_nothing_heavy():
     """Its refusals cost no plotting, statistics or TensorFlow import (a process: a clean sys.modules)."""
-    code = ("import sys, study.folders\nheavy = {'seaborn', 'matplotlib', 'scipy', 'tensorflow', 'study.report'}\n"
-            "print(sorted(name for name in sys.modules if name in heavy or name.split('.')[0] in heavy))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and proc.stdout == "[]\n", proc.stderr[-2000:]
+    from tests.test_cli import fresh_interpreter
+
+    heavy = {"seaborn", "matplotlib", "scipy", "tensorflow", "study.report"}
+    modules = fresh_interpreter()["steps"]["folders"]["modules"]
+    assert sorted(name for name in modules if name in heavy or name.split(".")[0] in heavy) == []

@@ -1,7 +1,8 @@
 """The runner: the store decides what is refit, metrics are checked before training, failures recorded.
 
 Fits are counted in a log file written by ``tests.helpers.CountingClassifier`` from whichever
-process fits it; every study here runs with the default ``n_jobs`` (all cores) and the cache on.
+process fits it; every study here runs with the default ``n_jobs`` (all cores) and the cache on,
+on the test process's shared default workers (conftest ``shared_workers``).
 """
 
 import os
@@ -52,33 +53,34 @@ def _spec(tmp_path, models, **changes):
     return StudySpec(**{**base, **changes})
 
 
-def test_cached_rerun_fits_nothing_and_gives_the_same_table(tmp_path, log):
+def test_cached_rerun_fits_nothing_and_gives_the_same_table(tmp_path, log, shared_workers):
     models = (_counting(log, "knn", KNeighborsClassifier()), _counting(log, "lr", LogisticRegression()))
-    first = run_study(_spec(tmp_path, models), progress=False)
+    first = run_study(_spec(tmp_path, models), progress=False, workers=shared_workers)
     assert fits(log) == {"knn": 2 * (3 + 1), "lr": 2 * (3 + 1)}  # 2 datasets x (3 folds + refit)
     os.remove(log)
-    second = run_study(_spec(tmp_path, models), progress=False)
+    second = run_study(_spec(tmp_path, models), progress=False, workers=shared_workers)
     assert fits(log) == {}
     assert first.results.equals(second.results) and first.predictions.equals(second.predictions)
 
 
-def test_changing_one_grid_refits_only_that_model(tmp_path, log):
+def test_changing_one_grid_refits_only_that_model(tmp_path, log, shared_workers):
     models = (_counting(log, "knn", KNeighborsClassifier()), _counting(log, "lr", LogisticRegression()))
-    run_study(_spec(tmp_path, models), progress=False)
+    run_study(_spec(tmp_path, models), progress=False, workers=shared_workers)
     os.remove(log)
-    run_study(_spec(tmp_path, models, grids={"knn": {"inner__n_neighbors": [3, 7]}}), progress=False)
+    run_study(_spec(tmp_path, models, grids={"knn": {"inner__n_neighbors": [3, 7]}}), progress=False,
+              workers=shared_workers)
     assert fits(log) == {"knn": 2 * (2 * 3 + 1)}  # 2 datasets x (2 candidates x 3 folds + refit)
 
 
-def test_reregistering_a_name_refits_exactly_that_model_with_the_new_scores(tmp_path, log):
+def test_reregistering_a_name_refits_exactly_that_model_with_the_new_scores(tmp_path, log, shared_workers):
     register_model("mine", CountingClassifier(log=log, inner=KNeighborsClassifier(), tag="mine"))
     register_model("other", CountingClassifier(log=log, inner=LogisticRegression(), tag="other"))
     try:
         spec = _spec(tmp_path, ("mine", "other"), datasets=("wine",))
-        first = run_study(spec, progress=False)
+        first = run_study(spec, progress=False, workers=shared_workers)
         os.remove(log)
         register_model("mine", CountingClassifier(log=log, inner=DummyClassifier(), tag="mine"))
-        second = run_study(spec, progress=False)
+        second = run_study(spec, progress=False, workers=shared_workers)
     finally:
         unregister_model("mine")
         unregister_model("other")
@@ -93,19 +95,19 @@ def test_reregistering_a_name_refits_exactly_that_model_with_the_new_scores(tmp_
     assert test_score(second, "other") == test_score(first, "other")
 
 
-def test_failed_units_are_recorded_and_not_stored(tmp_path):
+def test_failed_units_are_recorded_and_not_stored(tmp_path, shared_workers):
     flag = tmp_path / "broken"
     flag.touch()
     model = sklearn_model("flaky", Broken(flag=str(flag)))
     spec = _spec(tmp_path, (model, "ridge"), datasets=("wine",))
     with pytest.warns(RuntimeWarning, match="wine / flaky failed: RuntimeError: transient"):
-        failed = run_study(spec, progress=False)
+        failed = run_study(spec, progress=False, workers=shared_workers)
     rows = failed.results[failed.results["model"] == "flaky"]
     assert rows[["status", "error"]].values.tolist() == [["failed", "RuntimeError: transient"]]
     assert failed.tables["failures"].values.tolist() == [["wine", "flaky", "unit", "RuntimeError: transient"]]
     assert (failed.results.loc[failed.results["model"] == "ridge", "status"] == "ok").all()
     flag.unlink()
-    ok = run_study(spec, progress=False)
+    ok = run_study(spec, progress=False, workers=shared_workers)
     assert (ok.results["status"] == "ok").all() and ok.tables["failures"].empty
 
 
@@ -137,19 +139,19 @@ def test_binary_only_metric_on_string_labels_says_what_to_use(tmp_path):
         run_study(spec, progress=False)
 
 
-def test_any_scorer_works_everywhere(tmp_path):
+def test_any_scorer_works_everywhere(tmp_path, shared_workers):
     spec = _spec(tmp_path, ("logistic_regression", "ridge", "random_forest"), metrics=("f1_macro", "balanced_accuracy"),
                  nested=True)
-    result = run_study(spec, progress=False)
+    result = run_study(spec, progress=False, workers=shared_workers)
     assert (result.results["status"] == "ok").all()
     assert set(result.results["metric"]) == {"f1_macro", "balanced_accuracy"}
     assert set(result.results["split"]) == {"train", "validation", "test", "nested"}
     assert set(result.tables["verdicts"]["metric"]) == {"f1_macro"}
 
 
-def test_a_metric_a_model_cannot_compute_skips_that_model(tmp_path):
+def test_a_metric_a_model_cannot_compute_skips_that_model(tmp_path, shared_workers):
     spec = _spec(tmp_path, ("logistic_regression", "ridge"), datasets=("iris",), metrics=("roc_auc_ovr",))
-    results = run_study(spec, progress=False).results
+    results = run_study(spec, progress=False, workers=shared_workers).results
     ridge = results[results["model"] == "ridge"]
     assert ridge[["status", "error"]].values.tolist() == [
         ["skipped", "ridge has no predict_proba, which the metric roc_auc_ovr needs"]]
@@ -163,7 +165,7 @@ def test_unknown_grid_model_is_refused():
 
 
 @pytest.mark.parametrize("quick", [True, False])
-def test_the_progress_forecast_counts_the_fits_the_study_makes(quick):
+def test_the_progress_forecast_counts_the_fits_the_study_makes(quick, shared_workers):
     """The progress bar's total is known at the start (follow-ups included), so its time estimate
     is the study's: for these models it is exact (the full Keras ablation takes some variants from
     the validation curves, so there it is an upper bound)."""
@@ -173,11 +175,11 @@ def test_the_progress_forecast_counts_the_fits_the_study_makes(quick):
     models = ("logistic_regression", "random_forest", "keras_dense") if quick else ("logistic_regression", "ridge")
     spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=models, quick=quick, cache_dir=None))
     plan = Plan(spec, resolved, datasets)
-    made = run_study(spec, progress=False).tables["timings"]["fits"].sum()
+    made = run_study(spec, progress=False, workers=shared_workers).tables["timings"]["fits"].sum()
     assert plan.forecast(plan.initial()) == made
 
 
-def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp_path):
+def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp_path, shared_workers):
     """Nested CV's inner searches need nothing from the unit, so they are queued with it (the
     second core is not idle while one long unit runs); when the unit fails, the failures table
     says so once, not once more per nested fold."""
@@ -196,14 +198,14 @@ def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp
 
     broken = StudySpec(datasets=("wine",), models=(sklearn_model("broken", Broken()),), nested=True,
                        cache_dir=str(tmp_path / "cache"), diagnostics=False)
-    result = run_study(broken, progress=False)
+    result = run_study(broken, progress=False, workers=shared_workers)
     assert result.tables["failures"][["model", "work"]].values.tolist() == [["broken", "unit"]]
     assert result.results.drop_duplicates("model")["status"].tolist() == ["failed", "ok"]  # broken, the baseline
 
 
-def test_a_study_result_prints_as_a_short_summary_not_its_models(tmp_path):
+def test_a_study_result_prints_as_a_short_summary_not_its_models(tmp_path, shared_workers):
     result = run_study(StudySpec(datasets=("wine",), models=("ridge",), quick=True, cache_dir=tmp_path / "cache"),
-                       progress=False)
+                       progress=False, workers=shared_workers)
     text = repr(result)
     best = result.tables["verdicts"].set_index("model").loc["ridge", "validation_mean"]
     assert text.startswith("StudyResult(datasets=['wine'], models=['ridge'], best: wine: ridge (CV ")

@@ -108,22 +108,13 @@ def test_an_unreadable_stored_result_counts_as_missing_with_one_warning(tmp_path
     assert store.call("k", len, ("abcd",))[0] == 4 and store.load("k")[0] == 4  # computed and stored again
 
 
+# A process (one new interpreter, shared: tests.test_cli.fresh_interpreter): what planning imports.
 def test_planning_a_keras_study_does_not_start_tensorflow_here():
     """The study's process only plans, hashes and loads: TensorFlow (4 s, and its start-up lines)
     starts in the workers. Hashing a module that names a Keras module must not import it."""
-    import subprocess
+    from tests.test_cli import fresh_interpreter
 
-    code = textwrap.dedent("""
-        import sys
-        from study.plan import Plan
-        from study.orchestrator import prepare
-        from study.spec import StudySpec
-        spec, models, datasets = prepare(StudySpec(datasets=("digits",), models=("keras_dense", "keras_cnn")))
-        plan = Plan(spec, models, datasets)
-        assert plan.forecast(plan.initial()) > 0
-        print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")
-                     or m.startswith("backends.keras")))
-    """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "[]"
+    planned = fresh_interpreter()["steps"]["plan"]
+    assert planned["value"] > 0  # the plan's forecast
+    assert sorted(m for m in planned["modules"] if m.split(".")[0] in ("tensorflow", "keras")
+                  or m.startswith("backends.keras")) == []

@@ -11,7 +11,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from backends.custom import sklearn_model
-from study.data import Dataset
 from study.results import BASELINE, COLUMNS
 from study.orchestrator import run_study
 from study.spec import StudySpec
@@ -174,10 +173,10 @@ def test_verdict_table_reads_the_results_table(linear):
     assert "Nadeau & Bengio 2003" in VERDICT_RULE
 
 
-def test_a_user_model_at_chance_is_no_better_than_chance_in_a_study(tmp_path):
+def test_a_user_model_at_chance_is_no_better_than_chance_in_a_study(tmp_path, shared_workers):
     spec = StudySpec(datasets=("breast_cancer",), models=("logistic_regression", sklearn_model(
         "constant", DummyClassifier(strategy="most_frequent"))), quick=True, cache_dir=tmp_path / "cache")
-    table = run_study(spec, progress=False).tables["verdicts"].set_index("model")
+    table = run_study(spec, progress=False, workers=shared_workers).tables["verdicts"].set_index("model")
     assert table.loc["constant", "verdict"] == "no better than chance"
     assert table.loc["constant", "advice"] == "use logistic_regression"
     assert table.loc["logistic_regression", "verdict"] == "good fit"
