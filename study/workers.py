@@ -208,7 +208,7 @@ def _is_kill_race(args) -> bool:
     """Whether an uncaught thread exception (``threading.excepthook``'s ``args``) is loky's race at
     ``shutdown(kill_workers=True)``: its executor manager thread drops every pending work item, then
     looks one up whose id was still queued (``KeyError`` in ``add_call_item_to_queue``; seen with
-    joblib 1.5.3's loky when Ctrl-C comes just after a work item was submitted)."""
+    joblib 1.6.0's loky when Ctrl-C comes just after a work item was submitted)."""
     frames = traceback.extract_tb(args.exc_traceback) if args.exc_traceback is not None else []
     return (args.exc_type is KeyError and args.thread is not None and args.thread.name == "ExecutorManagerThread"
             and bool(frames) and frames[-1].name == "add_call_item_to_queue"
