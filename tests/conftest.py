@@ -11,25 +11,23 @@ ROOT = Path(__file__).resolve().parents[1]
 QUICK_MODELS = ("logistic_regression", "keras_dense")
 
 
-SHARED_STUDIES = {
-    "wine_study": None, "wine_result": None,  # session-scoped: one group across files
-    "quick_report": "module", "reports": "module", "stored": "module", "grouped": "module",
-    "time_ordered": "module", "hostile": "module", "study": "module", "executed": "module", "shop": "module",
-    "first_report": "module", "references": "module", "clean": "module", "wine": "module", "spied": "module",
-    "two_workers": "module",
-}
-"""Fixtures that run a study (or start workers) once for several tests: their tests run in one
-test process (``pytest-xdist``'s ``--dist loadgroup``, pyproject.toml), so the study runs once;
-every other test goes to whichever test process is free."""
+SESSION_STUDIES = ("wine_study", "wine_result")
+MODULE_STUDIES = ("quick_report", "reports", "stored", "grouped", "time_ordered", "hostile", "study", "executed",
+                  "shop", "first_report", "references", "clean", "wine", "spied", "two_workers")
+"""Fixtures that run a study (or start workers) once for several tests (of the session; of a test
+file): their tests run in one test process (``pytest-xdist``'s ``--dist loadgroup``,
+pyproject.toml), so the study runs once; every other test goes to whichever test process is free."""
 
 
 def pytest_itemcollected(item):
-    """Mark a test that uses a fixture of :data:`SHARED_STUDIES` with its group (as it is collected:
-    before pytest-xdist reads the marks in ``pytest_collection_modifyitems``)."""
-    shared = next((name for name in getattr(item, "fixturenames", ()) if name in SHARED_STUDIES), None)
-    if shared is not None:
-        group = "wine_study" if SHARED_STUDIES[shared] is None else f"{item.module.__name__}::{shared}"
-        item.add_marker(pytest.mark.xdist_group(group))
+    """Mark a test that uses a fixture of :data:`MODULE_STUDIES` or :data:`SESSION_STUDIES` with its
+    group (as it is collected: before pytest-xdist reads the marks in ``pytest_collection_modifyitems``)."""
+    names = getattr(item, "fixturenames", ())
+    shared = next((name for name in names if name in MODULE_STUDIES), None)
+    if any(name in SESSION_STUDIES for name in names):
+        item.add_marker(pytest.mark.xdist_group("wine_study"))
+    elif shared is not None:
+        item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}::{shared}"))
 
 
 @pytest.fixture(scope="module")

@@ -53,14 +53,21 @@ def _neg_rmse(y_true, y_pred, axis=-1):
     return -np.sqrt(np.mean((y_true - y_pred) ** 2, axis=axis))
 
 
+def _counts(values, size: int) -> np.ndarray:
+    """How often each of ``0 .. size - 1`` occurs in every row of ``values`` (integers of shape
+    (..., n)): shape (..., size), one ``np.bincount`` for all the rows."""
+    values = np.asarray(values, dtype=np.int64)
+    lead = values.shape[:-1]
+    offsets = np.arange(int(np.prod(lead)), dtype=np.int64).reshape(*lead, 1) * size
+    return np.bincount((values + offsets).ravel(), minlength=offsets.size * size).reshape(*lead, size)
+
+
 def _confusion(y_true, y_pred, axis=-1):
     """Confusion counts of integer class codes: shape (..., K, K), true class by predicted class."""
     y_true, y_pred = np.moveaxis(np.asarray(y_true), axis, -1), np.moveaxis(np.asarray(y_pred), axis, -1)
     k = int(max(y_true.max(), y_pred.max())) + 1
-    lead = y_true.shape[:-1]
-    offsets = np.arange(int(np.prod(lead)), dtype=np.int64).reshape(*lead, 1) * k * k
-    cells = (offsets + y_true.astype(np.int64) * k + y_pred).ravel()
-    return np.bincount(cells, minlength=offsets.size * k * k).reshape(*lead, k, k)
+    counts = _counts(y_true.astype(np.int64) * k + y_pred, k * k)
+    return counts.reshape(*counts.shape[:-1], k, k)
 
 
 def _set_wise(kind: str, average: str):
@@ -207,8 +214,7 @@ def _ovr_auc(outputs: dict, resamples: np.ndarray, weighted: bool) -> np.ndarray
     if np.any(truth >= len(classes)) or np.any(np.asarray(classes)[np.minimum(truth, len(classes) - 1)]
                                                 != outputs["y_true"]):
         return None  # a label without its column, or columns out of order: the scorer itself decides
-    offsets = np.arange(n_resamples, dtype=np.int64)[:, None] * n
-    counts = np.bincount((resamples + offsets).ravel(), minlength=n_resamples * n).reshape(n_resamples, n)
+    counts = _counts(resamples, n)  # how often each resample draws each row
     aucs, support = np.empty((n_resamples, len(classes))), np.empty((n_resamples, len(classes)))
     for c in range(len(classes)):
         order = np.argsort(proba[:, c], kind="stable")
