@@ -15,7 +15,6 @@ import json
 import os
 import re
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -31,9 +30,6 @@ SHUTDOWN_WAIT = 30.0
 """The kernel manager's ``shutdown_wait_time`` here (Jupyter's default is 5 s: SIGTERM after half
 of it, SIGKILL after all of it): long enough that the kernel always ends by itself, so the test
 sees what the kernel does at shutdown however loaded the machine is."""
-SHUTDOWN_SECONDS = 10.0
-"""A kernel that waits for children ignoring SIGTERM (loky's resource trackers) takes ipykernel's
-whole SIGTERM sequence (0.01 + 0.03 + ... + 10 s = 14.4 s) before it sends SIGKILL."""
 
 PROBE = """import json, os, sys, psutil
 print(json.dumps({"kernel": os.getpid(), "executable": sys.executable,
@@ -74,8 +70,8 @@ def test_readme_cells_are_read():
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """The notebook example's cells, then ``print(repr(result))``, :data:`NOISY` and :data:`PROBE`, run in a python3 kernel
-    in a fresh folder; returns (notebook, saved path, probe, seconds to shut the kernel down, the
-    kernel's own standard error at debug level: Jupyter's log, not the notebook's)."""
+    in a fresh folder; returns (notebook, saved path, probe, the kernel's own standard error at
+    debug level: Jupyter's log, not the notebook's)."""
     folder = tmp_path_factory.mktemp("notebook")
     cells = readme_cells() + ["print(repr(result))", NOISY, PROBE]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
@@ -90,15 +86,14 @@ def executed(tmp_path_factory):
             client.execute_cell(cell, index)
         probe = json.loads(nb.cells[-1].outputs[0]["text"])
         processes = [psutil.Process(pid) for pid in [probe["kernel"], *probe["children"]]]
-        start = time.perf_counter()
-    shutdown = time.perf_counter() - start  # leaving setup_kernel shuts the kernel down
+    # leaving setup_kernel shuts the kernel down
     gone, alive = psutil.wait_procs(processes, timeout=10)
     probe["alive"] = [p.pid for p in alive]
     for process in alive:  # do not leave them running after a failed test
         process.kill()
     path = folder / "example.ipynb"
     nbformat.write(nb, path)
-    return nb, path, probe, shutdown, log.read_text()
+    return nb, path, probe, log.read_text()
 
 
 def test_notebook_runs_in_a_kernel_of_this_python(executed):
@@ -144,12 +139,15 @@ def test_saved_notebook_is_small(executed):
 def test_kernel_and_workers_end_at_shutdown(executed):
     """The workers and loky's resource trackers end in order before the kernel
     (``study.progress.end_workers_with_kernel``), so ipykernel finds no child process to signal
-    and wait for at its shutdown; nothing is left running, and no "leaked semlock objects"."""
-    _, _, probe, shutdown, log = executed
+    and wait for at its shutdown; nothing is left running, and no "leaked semlock objects".
+
+    A kernel that waited for children ignoring SIGTERM (loky's resource trackers) would log
+    ipykernel's SIGTERM sequence (0.01 + 0.03 + ... + 10 s = 14.4 s) before its SIGKILL: the log is
+    checked, not the seconds, which depend on the machine's load (11 s once in CI with no SIGTERM)."""
+    _, _, probe, log = executed
     assert not probe["alive"], f"still running after the kernel's shutdown: {probe['alive']}"
     assert "Kernel has no children." in log and "SIGTERM" not in log, log[-3000:]
     assert "leaked" not in log and "Traceback" not in log, log[-3000:]
-    assert shutdown < SHUTDOWN_SECONDS, f"the kernel took {shutdown:.1f} s to shut down"
 
 
 def test_warnings_in_a_notebook_are_one_line_each_and_shown_once(executed):
