@@ -1,12 +1,15 @@
-"""Execution: the study's work items on its workers (``study.workers``), the longest first, one error policy.
+"""Execution: the study's work items on its workers (``study.workers``), the main comparison first,
+then the longest first, one error policy.
 
 A study's work differs in cost by two orders of magnitude (a ridge unit on wine vs a CNN unit
 on digits), and its items arrive in waves: a model's diagnostics can start only when its unit
-has chosen the parameters. :func:`execute` keeps one queue of ready items, ordered by expected
-cost, and as many in flight as there are workers; an item that finishes may add new items,
-which start at once (no barrier between the units and the diagnostics). Running the longest
-first keeps every core busy until the end: the "longest processing time first" rule, whose
-makespan is at most 4/3 of the optimum (Graham, 1969, SIAM J. Appl. Math. 17(2)).
+has chosen the parameters. :func:`execute` keeps one queue of ready items and as many in flight
+as there are workers; an item that finishes may add new items, which start at once (no barrier
+between the units and the diagnostics). The queue starts the main comparison (the units and the
+data checks: :data:`FIRST`) before anything else, so that it is known, and can be reported
+(``on_main_comparison``), while nested CV and the diagnostics still run; within that order the
+longest first, which keeps every core busy until the end: the "longest processing time first"
+rule, whose makespan is at most 4/3 of the optimum (Graham, 1969, SIAM J. Appl. Math. 17(2)).
 
 The error policy, the same for every item (as scikit-learn's ``_fit_and_score`` with
 ``error_score``): an exception becomes a failed :class:`Outcome` whose error is one line
@@ -31,8 +34,10 @@ from study.records import WorkKind
 
 from study.workers import Workers, fit_threads, using
 
-__all__ = ["WorkItem", "Outcome", "Interrupted", "execute"]
+__all__ = ["WorkItem", "Outcome", "Interrupted", "execute", "FIRST"]
 
+FIRST = frozenset({WorkKind.UNIT, WorkKind.DATA_CHECKS})
+"""The work of the main comparison (the units and the checks of the data), started before any other."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,8 +160,9 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
 
 
 def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int = -1, follow_up=None,
-            progress: bool = True, expected_fits: int = 0) -> list:
-    """Run work items, longest first, and every item their outcomes add.
+            progress: bool = True, expected_fits: int = 0, on_main_comparison=None) -> list:
+    """Run work items, the main comparison's first (:data:`FIRST`), then the longest first, and
+    every item their outcomes add.
 
     Parameters
     ----------
@@ -176,6 +182,12 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
     expected_fits : int, default=0
         Fits expected in all, follow-ups included (the progress bar's total until the queued
         items' fits exceed it).
+    on_main_comparison : callable or None, default=None
+        ``on_main_comparison(outcomes)``, called once in this process with the outcomes so far
+        (a list of Outcome) when every item of :data:`FIRST` has finished and other work is
+        still to be computed: while the workers go on with it (the items in flight keep
+        running; one worker is idle meanwhile when ``n_jobs`` is 1). Not called when nothing is
+        left to compute then (e.g. everything else is stored).
 
     Returns
     -------
@@ -183,10 +195,11 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
         In completion order.
     """
     with using(workers, lambda: Workers(n_jobs)) as workers:
-        return _execute(items, store, workers, follow_up, progress, expected_fits)
+        return _execute(items, store, workers, follow_up, progress, expected_fits, on_main_comparison)
 
 
-def _execute(items: list, store, workers: Workers, follow_up, progress: bool, expected_fits: int) -> list:
+def _execute(items: list, store, workers: Workers, follow_up, progress: bool, expected_fits: int,
+             on_main_comparison=None) -> list:
     """:func:`execute` on entered ``workers``."""
     from study.progress import Progress
 
@@ -194,11 +207,22 @@ def _execute(items: list, store, workers: Workers, follow_up, progress: bool, ex
     ready: list = []
     outcomes: list = []
     bar = Progress(progress, expected_fits)
+    first_left = [0]  # items of FIRST queued and not finished
+    milestone = [on_main_comparison]  # called once, then None
 
     def push(new):
         for item in new:
-            heapq.heappush(ready, (-item.cost, next(counter), item))
+            first = item.kind in FIRST
+            first_left[0] += first
+            heapq.heappush(ready, (not first, -item.cost, next(counter), item))
         bar.expect(sum(item.fits for item in new))
+
+    def main_comparison_done():
+        """Call ``on_main_comparison`` once, when the main comparison's items have all finished."""
+        if milestone[0] is not None and first_left[0] == 0:
+            call, milestone[0] = milestone[0], None
+            with bar.paused():
+                call(list(outcomes))
 
     settled, failed, held = set(), set(), {}
 
@@ -211,6 +235,7 @@ def _execute(items: list, store, workers: Workers, follow_up, progress: bool, ex
                 return
         outcome = _outcome(item, result, loaded)
         outcomes.append(outcome)
+        first_left[0] -= item.kind in FIRST
         bar.finished(outcome)
         settled.add(item.label)
         failed.update(() if outcome.ok else (item.label,))
@@ -225,20 +250,23 @@ def _execute(items: list, store, workers: Workers, follow_up, progress: bool, ex
         try:
             while ready or in_flight:
                 while ready and (n_workers == 1 or len(in_flight) < n_workers):
-                    item = heapq.heappop(ready)[2]
+                    item = heapq.heappop(ready)[-1]
                     if item.beside in failed:
                         continue
                     stored = store.load(item.key)
                     if stored is not None:  # a stored result: loaded here, no worker needed
                         finish(item, (stored[0], "", stored[1], stored[2], []), loaded=True)
                         continue
-                    bar.started(item)
                     if n_workers == 1:
+                        main_comparison_done()  # before computing the next item here
+                        bar.started(item)
                         with workers.in_process():
                             finish(item, _perform(item, store))
                     else:
+                        bar.started(item)
                         in_flight[workers.submit(_perform, item, store)] = item
                 if in_flight:
+                    main_comparison_done()  # while the workers compute
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in done:
                         finish(in_flight.pop(future), future.result())

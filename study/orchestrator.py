@@ -21,7 +21,7 @@ import pandas as pd
 from joblib import cpu_count
 
 from study.data import check_dataset, load_data
-from study.execution import execute
+from study.execution import FIRST, execute
 from study.experiments import EXPERIMENTS
 from study.plan import Plan, draw_splits
 from study.progress import notebook_warnings
@@ -68,6 +68,10 @@ class StudyResult:
     protocols : dict of str to str
         The splits of each grouped or time-ordered dataset in words
         (``study.splits.describe_splits``), by dataset name; shuffled ones are left out.
+    pending : tuple of str
+        Empty for a finished study. The result ``run_study`` passes to its
+        ``on_main_comparison`` (the main comparison, written first) names the work still
+        running: "nested CV", "diagnostics"; its tables have none of their rows yet.
     """
 
     spec: StudySpec
@@ -77,6 +81,7 @@ class StudyResult:
     notes: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
     protocols: dict = field(default_factory=dict)
+    pending: tuple = ()
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -255,9 +260,32 @@ def _tables(plan: Plan, outcomes: list) -> tuple:
     return results, predictions, {name: tables[name] for name in TABLES}
 
 
+def _study_result(plan: Plan, outcomes: list, pending: tuple = ()) -> StudyResult:
+    """The study's result from the outcomes of its work (``pending``: see :class:`StudyResult`;
+    the outcomes of pending work are left out)."""
+    if pending:
+        outcomes = [o for o in outcomes if o.item.kind in FIRST]
+    results, predictions, tables = _tables(plan, outcomes)
+    models = {(o.item.dataset, o.item.model): o.value.model for o in outcomes
+              if o.item.kind is WorkKind.UNIT and o.ok and o.value.model is not None}
+    protocols = {d.name: describe_splits(plan.splits[d.name], d) for d in plan.datasets}
+    return StudyResult(plan.spec, results, predictions, tables,
+                       {d.name: tuple(d.notes) for d in plan.datasets if d.notes},
+                       models={key: models[key] for key in ((d.name, m.name) for d, m, _ in plan.pairs())
+                               if key in models},
+                       protocols={name: text for name, text in protocols.items() if text}, pending=pending)
+
+
+def _pending(spec: StudySpec, initial: list) -> tuple:
+    """What still runs once the main comparison is done: nested CV and the diagnostics, when the
+    study has them."""
+    nested = any(item.kind is WorkKind.NESTED for item in initial)
+    return (("nested CV",) if nested else ()) + (("diagnostics",) if spec.use_diagnostics else ())
+
+
 @notebook_warnings()  # in a notebook: the study's warnings one line each, each once
 def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, progress: bool = True,
-              workers: Workers | None = None) -> StudyResult:
+              workers: Workers | None = None, on_main_comparison=None) -> StudyResult:
     """Run every applicable dataset x model unit of a study on shared splits, and its diagnostics.
 
     Parameters
@@ -271,6 +299,13 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
     workers : study.workers.Workers or None, default=None
         Where the work runs (entered; the command line's, which it closes after the report); None:
         ``Workers.from_spec(spec)``, made here and closed when the study ends.
+    on_main_comparison : callable or None, default=None
+        ``on_main_comparison(result)``, called once, in this process, as soon as every unit and
+        the data checks are done while nested CV or the diagnostics still have work to compute
+        (they go on meanwhile): ``result`` is a :class:`StudyResult` of the main comparison,
+        whose ``pending`` names what still runs (the command line writes it as a first report,
+        replaced at the end). Not called when nothing is left to compute then. An exception it
+        raises stops the study (as Ctrl-C does: what finished is stored).
 
     Returns
     -------
@@ -289,13 +324,8 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
     store = Store(spec.cache_dir)
     with using(workers, lambda: own) as workers:  # a scheduler is connected to only now
         initial = plan.initial()
+        first = None if on_main_comparison is None else (
+            lambda so_far: on_main_comparison(_study_result(plan, so_far, _pending(spec, initial))))
         outcomes = execute(initial, store=store, workers=workers, follow_up=plan.follow_up, progress=progress,
-                           expected_fits=plan.forecast(initial))
-    results, predictions, tables = _tables(plan, outcomes)
-    models = {(o.item.dataset, o.item.model): o.value.model for o in outcomes
-              if o.item.kind is WorkKind.UNIT and o.ok and o.value.model is not None}
-    protocols = {d.name: describe_splits(plan.splits[d.name], d) for d in datasets}
-    return StudyResult(spec, results, predictions, tables, {d.name: tuple(d.notes) for d in datasets if d.notes},
-                       models={key: models[key] for key in ((d.name, m.name) for d, m, _ in plan.pairs())
-                               if key in models},
-                       protocols={name: text for name, text in protocols.items() if text})
+                           expected_fits=plan.forecast(initial), on_main_comparison=first)
+    return _study_result(plan, outcomes)

@@ -246,6 +246,16 @@ class Progress(contextlib.AbstractContextManager):
             self.done += outcome.fits
         self._refresh()
 
+    @contextlib.contextmanager
+    def paused(self):
+        """The bar cleared and not redrawn during the block (which may print lines), then drawn again."""
+        with self.lock:
+            self.bar.clear()
+            try:
+                yield
+            finally:
+                self.bar.refresh()
+
     def _refresh(self) -> None:
         with self.lock:
             _set_total(self.bar, max(self.bar.total, self.done))

@@ -176,6 +176,29 @@ def _not_written(exc: OSError, spec: StudySpec) -> int:
     return EXIT_NOT_WRITTEN
 
 
+QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
+"""The ``PYTHONWARNINGS`` entry that hides the resource tracker's routine cleanup at a Ctrl-C."""
+
+
+def _first_report(out, write_report):
+    """``on_main_comparison`` of the command line's study: the main comparison written as the
+    report as soon as it is known (its figures drawn in this process, while the workers go on),
+    and its path printed; replaced by the whole report at the end. A report that cannot be
+    written then is a warning: the study goes on (the last write reports its own failure)."""
+    from study.workers import Workers
+
+    def write(result):
+        try:
+            path = write_report(result, out, Workers(1))
+        except OSError as exc:
+            warnings.warn(f"the main comparison could not be written to {out.path} ({plain_line(exc)}); the study "
+                          "goes on and writes its whole report at the end", RuntimeWarning, stacklevel=2)
+            return
+        print(f"wrote {path}: the main comparison ({' and '.join(result.pending)} still running)", flush=True)
+
+    return write
+
+
 def _tracking_uri(store: str | None) -> str:
     from study.tracking import tracking_uri
 
@@ -250,6 +273,12 @@ def main(argv: list | None = None, *, workers=None) -> int:
     # TensorFlow's C++ log (CUDA probing on CPU machines, graph notes) is noise here; its errors
     # that matter surface as Python exceptions. TF_CPP_MIN_LOG_LEVEL=0 shows it again.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # loky's resource tracker, a process of its own started with this environment, removes at its
+    # exit the semaphores of workers killed by a Ctrl-C, and warns "resource_tracker: There appear
+    # to be 1 leaked semlock objects" or "resource_tracker: /loky-...: FileNotFoundError" (already
+    # removed) under the study's one line: its routine cleanup, hidden as such (this message only)
+    if QUIET_TRACKER not in os.environ.get("PYTHONWARNINGS", ""):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_TRACKER]))
     with _terminal():
         try:
             spec = spec_from_args(args)
@@ -271,7 +300,7 @@ def main(argv: list | None = None, *, workers=None) -> int:
 
                 # one set of workers for the fits and the figures, ended in order (killed on Ctrl-C)
                 with using(workers, lambda: Workers.from_spec(spec)) as pool:
-                    result = run_study(spec, workers=pool)
+                    result = run_study(spec, workers=pool, on_main_comparison=_first_report(out, write_report))
                     try:
                         path = write_report(result, out, pool)  # the folder held: checked and locked once
                     except OSError as exc:  # disk full, quota, a folder made read-only meanwhile

@@ -280,3 +280,41 @@ def test_workers_holding_the_gil_end_within_2_seconds_of_a_killed_study():
                 worker.kill()
             except psutil.NoSuchProcess:
                 pass
+
+
+def _kinds(named_kinds):
+    """Work items of the given ``(label, kind, cost)``."""
+    return [WorkItem(name, kind, "d", name, cost, 1, _describe, Named(name)) for name, kind, cost in named_kinds]
+
+
+MIXED = [("nested", WorkKind.NESTED, 9.0), ("unit", WorkKind.UNIT, 1.0), ("curves", WorkKind.EXPERIMENT, 8.0),
+         ("checks", WorkKind.DATA_CHECKS, 0.5), ("unit2", WorkKind.UNIT, 2.0)]
+"""Nested CV and an experiment costlier than the main comparison's units and checks."""
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_the_main_comparison_runs_first_and_is_handed_over_while_the_rest_is_to_compute(n_jobs, two_workers):
+    handed = []
+    outcomes = execute(_kinds(MIXED), workers=two_workers if n_jobs == 2 else None, n_jobs=n_jobs,
+                       store=Store(None), progress=False,
+                       on_main_comparison=lambda so_far: handed.append([o.item.label for o in so_far]))
+    assert len(handed) == 1, handed  # once
+    assert {"unit", "unit2", "checks"} <= set(handed[0]) and len(handed[0]) < len(MIXED), handed
+    if n_jobs == 1:  # in this process: in order, the main comparison (longest first), then the rest
+        assert [o.item.label for o in outcomes] == ["unit2", "unit", "checks", "nested", "curves"]
+        assert handed[0] == ["unit2", "unit", "checks"]
+    else:
+        assert sorted(o.item.label for o in outcomes) == sorted(name for name, _, _ in MIXED)
+
+
+def test_the_main_comparison_is_not_handed_over_when_nothing_is_left_to_compute(tmp_path, two_workers):
+    store = Store(tmp_path)
+    stored = [WorkItem(name, kind, "d", name, cost, 1, _describe, Named(name), key=name) for name, kind, cost in MIXED]
+    handed = []
+    execute(stored, workers=two_workers, store=store, progress=False, on_main_comparison=handed.append)
+    assert len(handed) == 1
+    again = execute(stored, workers=two_workers, store=store, progress=False, on_main_comparison=handed.append)
+    assert len(handed) == 1 and all(o.loaded for o in again)  # everything loaded: the whole result comes at once
+    only_units = _kinds(MIXED[1:2])
+    execute(only_units, n_jobs=1, store=Store(None), progress=False, on_main_comparison=handed.append)
+    assert len(handed) == 1  # nothing after the main comparison

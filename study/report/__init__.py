@@ -128,6 +128,8 @@ def _write(result, out: Path, workers) -> None:
         settings["data_notes"] = {name: list(notes) for name, notes in result.notes.items()}
     if result.protocols:  # grouped or time-ordered splits, in words
         settings["splits"] = dict(result.protocols)
+    if result.pending:  # the main comparison, written first: what still runs
+        settings["pending"] = list(result.pending)
     tables = result.tables
     atomic_write_text(out / "results.csv", result.results.to_csv(index=False))
     atomic_write_text(out / "predictions.csv", result.predictions.to_csv(index=False))
@@ -147,7 +149,7 @@ def _write(result, out: Path, workers) -> None:
         parts += [search_section(tables), score_curves_section(tables, fig_dir)]
         parts.append(verdicts_section(tables, fig_dir))
         parts.append(importance_section(tables, fig_dir))  # what each model learned
-        if settings["diagnostics"]:
+        if settings["diagnostics"] and "diagnostics" not in result.pending:
             parts += [section(tables, fig_dir) for section in DIAGNOSTIC_SECTIONS]
         parts += [per_class_section(tables, fig_dir), models_section(stored, out), failures_section(tables, fig_dir)]
     parts = [part for part in parts if part]
@@ -158,6 +160,10 @@ def _write(result, out: Path, workers) -> None:
               f"{', '.join(escape(m) for m in settings['models'])}, and the chance baseline `{BASELINE}`. "
               "Tables and figures come from `results.csv` (one row per dataset x model x split x fold x metric) "
               "and the other CSV files beside this report; the settings are in `study.json`.\n")
+    if result.pending:
+        header += (f"\n**The main comparison, written first: {' and '.join(result.pending)} still running.** "
+                   "This report is replaced when they finish; until then its verdicts rest on the scores "
+                   "alone (no learning or validation curves yet).\n")
     report = "\n".join([header, glance, f"## Contents\n\n{contents}\n", *parts])
     _drop_unlinked_figures(out, report)
     atomic_write_text(out / "report.html", report_html(report, out))
