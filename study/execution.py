@@ -160,7 +160,8 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
 
 
 def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int = -1, follow_up=None,
-            progress: bool = True, expected_fits: int = 0, on_main_comparison=None) -> list:
+            progress: bool = True, expected_fits: int = 0, expected_cost: float = 0.0,
+            on_main_comparison=None) -> list:
     """Run work items, the main comparison's first (:data:`FIRST`), then the longest first, and
     every item their outcomes add.
 
@@ -178,10 +179,13 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
         ``follow_up(outcome) -> list of WorkItem``, called in this process for every outcome:
         the items it returns are queued at once (e.g. a model's diagnostics after its unit).
     progress : bool, default=True
-        A progress bar over the fits (``study.progress``; its total grows as items are added).
+        A progress bar: the share of the time gone, the time left, the fits (``study.progress``).
     expected_fits : int, default=0
-        Fits expected in all, follow-ups included (the progress bar's total until the queued
-        items' fits exceed it).
+        Fits expected in all, follow-ups included (the bar's count until the queued items' fits
+        exceed it).
+    expected_cost : float, default=0.0
+        The predicted cost (:attr:`WorkItem.cost`) of all the work, follow-ups included (for the
+        time left until the queued items' cost exceeds it).
     on_main_comparison : callable or None, default=None
         ``on_main_comparison(outcomes)``, called once in this process with the outcomes so far
         (a list of Outcome) when every item of :data:`FIRST` has finished and other work is
@@ -195,10 +199,11 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
         In completion order.
     """
     with using(workers, lambda: Workers(n_jobs)) as workers:
-        return _execute(items, store, workers, follow_up, progress, expected_fits, on_main_comparison)
+        return _execute(items, store, workers, follow_up, progress, (expected_fits, expected_cost),
+                        on_main_comparison)
 
 
-def _execute(items: list, store, workers: Workers, follow_up, progress: bool, expected_fits: int,
+def _execute(items: list, store, workers: Workers, follow_up, progress: bool, expected: tuple,
              on_main_comparison=None) -> list:
     """:func:`execute` on entered ``workers``."""
     from study.progress import Progress
@@ -206,7 +211,7 @@ def _execute(items: list, store, workers: Workers, follow_up, progress: bool, ex
     counter = itertools.count()
     ready: list = []
     outcomes: list = []
-    bar = Progress(progress, expected_fits)
+    bar = Progress(progress, *expected, workers=workers.processes)
     first_left = [0]  # items of FIRST queued and not finished
     milestone = [on_main_comparison]  # called once, then None
 
@@ -215,14 +220,17 @@ def _execute(items: list, store, workers: Workers, follow_up, progress: bool, ex
             first = item.kind in FIRST
             first_left[0] += first
             heapq.heappush(ready, (not first, -item.cost, next(counter), item))
-        bar.expect(sum(item.fits for item in new))
+        bar.expect(new)
 
     def main_comparison_done():
         """Call ``on_main_comparison`` once, when the main comparison's items have all finished."""
         if milestone[0] is not None and first_left[0] == 0:
             call, milestone[0] = milestone[0], None
             with bar.paused():
+                start = time.perf_counter()
                 call(list(outcomes))
+                # the whole report at the end: drawn by all the workers (this one here, beside them)
+                bar.remaining.afterwards = (time.perf_counter() - start) / workers.processes
 
     settled, failed, held = set(), set(), {}
 

@@ -326,6 +326,7 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
         initial = plan.initial()
         first = None if on_main_comparison is None else (
             lambda so_far: on_main_comparison(_study_result(plan, so_far, _pending(spec, initial))))
+        fits, cost = plan.forecast(initial)
         outcomes = execute(initial, store=store, workers=workers, follow_up=plan.follow_up, progress=progress,
-                           expected_fits=plan.forecast(initial), on_main_comparison=first)
+                           expected_fits=fits, expected_cost=cost, on_main_comparison=first)
     return _study_result(plan, outcomes)

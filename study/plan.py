@@ -41,6 +41,13 @@ def _builder_module(model) -> str:
     return builder.partition(":")[0] if isinstance(builder, str) else getattr(builder, "func", builder).__module__
 
 
+UNIT_FIT_COST = 2.0
+"""A unit's cost per fit over that of its nested CV and diagnostics: on top of its search a unit
+refits on the whole training part, scores the hold-out test and computes permutation importance.
+Measured on the default study (``timings.csv``, seconds per predicted cost unit): 1.4-2.7 times
+nested CV's for every model (median about 2), about 2 times the learning and validation curves'."""
+
+
 def _fit_cost(model, dataset) -> float:
     """Expected cost of one fit: Keras fits cost seconds of graph tracing however small the data,
     image models most; then larger datasets."""
@@ -71,7 +78,7 @@ class Plan:
         grid = self.spec.search_for(model)
         n_fits = grid.planned_fits(len(job.splits.folds), len(job.splits.train)) + 1
         return WorkItem(f"{dataset.name} / {model.name}", WorkKind.UNIT, dataset.name, model.name,
-                        _fit_cost(model, dataset) * n_fits, n_fits, run_unit,
+                        UNIT_FIT_COST * _fit_cost(model, dataset) * n_fits, n_fits, run_unit,
                         UnitArguments(job, grid, self.search_n_jobs),
                         work_key(WorkKind.UNIT.value, ("study.protocol", _builder_module(model)), job, grid))
 
@@ -126,18 +133,28 @@ class Plan:
             items += self._study_level()
         return items
 
-    def forecast(self, initial: list) -> int:
-        """Fits the whole study is expected to make: the ``initial`` items' and those of the
-        diagnostics that will follow each unit; for the progress bar's total and its time
-        estimate from the start."""
-        fits = sum(item.fits for item in initial)
+    def forecast(self, initial: list) -> tuple:
+        """The fits and the predicted cost (:attr:`WorkItem.cost`) of the whole study: the
+        ``initial`` items' and those of the diagnostics that will follow each unit (their items
+        are made as :meth:`experiment` makes them); for the progress bar's count and its time
+        left from the start.
+
+        Returns
+        -------
+        (int, float)
+        """
+        fits, cost = sum(item.fits for item in initial), sum(item.cost for item in initial)
         if self.spec.use_diagnostics:
             units = [item.arguments.job for item in initial if item.kind is WorkKind.UNIT]
             for job in units:
-                if not job.model.baseline:
-                    fits += sum(e.n_fits(replace(job, options=e.options(job.model))) for e in EXPERIMENTS
-                                if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick))
-        return fits
+                if job.model.baseline:
+                    continue
+                for e in EXPERIMENTS:
+                    if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick):
+                        n_fits = e.n_fits(replace(job, options=e.options(job.model)))
+                        fits += n_fits
+                        cost += _fit_cost(job.model, job.dataset) * n_fits * e.fit_weight
+        return fits, cost
 
     def _study_level(self) -> list:
         imbalanced = ClassImbalance.study_dataset(self.datasets, self.spec.seed)

@@ -1,11 +1,13 @@
-"""What a study shows while it runs: the progress bar (fits done out of fits expected, with an
-ETA and the work in flight) and, in a notebook, its warnings one line each.
+"""What a study shows while it runs: the progress bar (the share of the study's time gone, the time
+left, the fits made out of those expected and the work in flight) and, in a notebook, its
+warnings one line each.
 
 Every estimator of the study is a ``backends.preprocessing.CountedPipeline``, whose fits are
-counted in the work item that makes them (``Outcome.fits``, in whichever process it runs): the bar
-advances by a work item's fits when it finishes, loaded from the store or computed. A thread of
-the study's process redraws the bar twice a second, so its elapsed time and ETA keep moving
-during long work items.
+counted in the work item that makes them (``Outcome.fits``, in whichever process it runs): the
+count grows by a work item's fits when it finishes, loaded from the store or computed. The time
+left is estimated from the work items' predicted costs, corrected by the seconds the finished
+ones took (``study.remaining``). A thread of the study's process redraws the bar twice a second,
+so its time and estimate keep moving during long work items.
 
 Where the bar goes (:func:`progress_bar`): in a terminal, tqdm on standard error; in a Jupyter
 notebook, one output that is updated in place: tqdm's widget when ipywidgets is installed, else
@@ -29,6 +31,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 import warnings
 
 from study.text import plain_line
@@ -133,13 +136,16 @@ class _DisplayLine:
         pass
 
 
-def progress_bar(total: int, enabled: bool = True):
-    """A tqdm bar over a study's fits, drawn where the study runs (see the module's docstring).
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}{postfix}]"
+"""The bar's line: the share of the study's time gone, the time gone, then (:meth:`Progress._refresh`)
+the time left, the fits made out of those expected and the work in flight."""
+
+
+def progress_bar(enabled: bool = True):
+    """A tqdm bar over a study's time (percent), drawn where the study runs (see the module's docstring).
 
     Parameters
     ----------
-    total : int
-        Fits expected.
     enabled : bool, default=True
         False: a disabled bar (it shows nothing anywhere).
 
@@ -149,7 +155,7 @@ def progress_bar(total: int, enabled: bool = True):
         ``tqdm.notebook.tqdm`` in a notebook with ipywidgets; else ``tqdm.tqdm``, on standard
         error in a terminal, on one updated IPython display in a notebook.
     """
-    options = dict(total=total, desc="fits", unit="fit", disable=not enabled, smoothing=0.05)
+    options = dict(total=100, desc="study", bar_format=BAR_FORMAT, disable=not enabled)
     if not (enabled and in_notebook()):
         from tqdm import tqdm
 
@@ -162,14 +168,6 @@ def progress_bar(total: int, enabled: bool = True):
     from tqdm import tqdm
 
     return tqdm(**options, file=_DisplayLine())
-
-
-def _set_total(bar, total: int) -> None:
-    """Set a bar's total (a notebook widget's maximum too: tqdm's widget reads it only once)."""
-    bar.total = total
-    container = getattr(bar, "container", None)  # tqdm.notebook: (text, progress, text)
-    if container is not None:
-        container.children[1].max = total
 
 
 @contextlib.contextmanager
@@ -202,24 +200,34 @@ def notebook_warnings():
 
 
 class Progress(contextlib.AbstractContextManager):
-    """Fits done / expected, ETA, and the labels of the work in flight.
+    """The share of the study's time gone, the time left, the fits made and the work in flight.
 
-    The fits done are the ``fits`` of the work items that have finished (:meth:`finished`):
-    computed here or in a worker process, or loaded from the store (a failed item has none). While
-    the bar is shown, a thread redraws it every :data:`REDRAW_SECONDS`.
+    The time left is :class:`study.remaining.RemainingTime`'s: the work items' predicted costs,
+    corrected by the seconds the finished ones took; the bar shows the time gone over the time
+    gone plus the time left (it never moves back), "estimating the time left" until a first
+    item has been computed. The fits made are the ``fits`` of the work items that have finished
+    (:meth:`finished`): computed here or in a worker process, or loaded from the store (a failed
+    item has none). While the bar is shown, a thread redraws it every :data:`REDRAW_SECONDS`.
 
     Parameters
     ----------
     enabled : bool, default=True
         Show the bar (False: nothing is shown and no thread runs).
-    expected : int, default=0
-        Fits expected in all (the total from the start, so the time estimate is the study's);
-        the total grows past it if the queued work or the fits done turn out larger.
+    expected_fits : int, default=0
+        Fits expected in all (shown as "made/expected"; the queued fits count when more).
+    expected_cost : float, default=0.0
+        Predicted cost of the whole study (``study.plan.Plan.forecast``).
+    workers : int, default=1
+        Work items that run at once.
     """
 
-    def __init__(self, enabled: bool = True, expected: int = 0):
-        self.bar = progress_bar(expected, enabled)
-        self.expected, self.queued, self.done = expected, 0, 0
+    def __init__(self, enabled: bool = True, expected_fits: int = 0, expected_cost: float = 0.0, workers: int = 1):
+        from study.remaining import RemainingTime
+
+        self.bar = progress_bar(enabled)
+        self.remaining = RemainingTime(workers, expected_cost)
+        self.expected, self.queued, self.done = expected_fits, 0, 0
+        self.started_at = time.monotonic()
         self.running: dict = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -227,23 +235,24 @@ class Progress(contextlib.AbstractContextManager):
         if self.thread is not None:
             self.thread.start()
 
-    def expect(self, fits: int) -> None:
-        """More work was queued: ``fits`` more fits expected."""
+    def expect(self, items) -> None:
+        """Work items were queued (``study.execution.WorkItem``: their fits and predicted cost)."""
         with self.lock:
-            self.queued += fits
-            _set_total(self.bar, max(self.expected, self.queued, self.bar.n))
-            self.bar.refresh()
+            self.queued += sum(item.fits for item in items)
+            self.remaining.queue(items)
 
     def started(self, item) -> None:
-        """``item`` (a ``study.execution.WorkItem``) is running: its label is shown."""
+        """``item`` (a ``study.execution.WorkItem``) started computing: its label is shown."""
         with self.lock:
             self.running[id(item)] = item.label
+            self.remaining.start(item)
 
     def finished(self, outcome) -> None:
-        """A work item ended (``outcome``, a ``study.execution.Outcome``): its ``fits`` are done."""
+        """A work item ended (``outcome``, a ``study.execution.Outcome``): its ``fits`` are made."""
         with self.lock:
             self.running.pop(id(outcome.item), None)
             self.done += outcome.fits
+            self.remaining.finish(outcome.item, outcome.seconds, computed=outcome.ok and not outcome.loaded)
         self._refresh()
 
     @contextlib.contextmanager
@@ -257,10 +266,18 @@ class Progress(contextlib.AbstractContextManager):
                 self.bar.refresh()
 
     def _refresh(self) -> None:
+        from tqdm import tqdm
+
         with self.lock:
-            _set_total(self.bar, max(self.bar.total, self.done))
-            self.bar.n = self.done
-            self.bar.set_postfix_str(", ".join(list(self.running.values())[:2]), refresh=False)
+            left = self.remaining.seconds_left()
+            if left is None:
+                words = "estimating the time left"
+            else:
+                gone = time.monotonic() - self.started_at
+                self.bar.n = max(self.bar.n, round(100.0 * gone / max(gone + left, 1e-9), 1))
+                words = f"about {tqdm.format_interval(left)} left"
+            fits = f"{self.done}/{max(self.expected, self.queued, self.done)} fits"
+            self.bar.set_postfix_str(", ".join([words, fits, *list(self.running.values())[:2]]), refresh=False)
             self.bar.refresh()
 
     def _redraw(self) -> None:
@@ -271,8 +288,11 @@ class Progress(contextlib.AbstractContextManager):
         self.stop.set()
         if self.thread is not None:
             self.thread.join()
-        self._refresh()
-        if exc[0] is None:  # finished: the expected number of fits was an estimate
-            _set_total(self.bar, self.bar.n)
-            self.bar.refresh()
+        if exc[0] is None:  # finished
+            with self.lock:
+                self.bar.n = 100
+                self.bar.set_postfix_str(f"{self.done} fits", refresh=False)
+        else:
+            self._refresh()
+        self.bar.refresh()
         self.bar.close()

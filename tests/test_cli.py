@@ -47,7 +47,7 @@ def plan():
     from study.spec import StudySpec
     spec, models, datasets = prepare(StudySpec(datasets=("digits",), models=("keras_dense", "keras_cnn")))
     plan = Plan(spec, models, datasets)
-    return float(plan.forecast(plan.initial()))
+    return float(plan.forecast(plan.initial())[0])
 
 step("refusal", lambda: run_cli("--datasets", "nope"))  # its error line: this process's only stderr
 step("help", lambda: run_cli("--help"), io.StringIO())

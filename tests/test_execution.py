@@ -4,6 +4,7 @@
 import os
 import re
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -154,8 +155,8 @@ def test_a_work_items_fits_are_in_its_outcome_and_on_the_bar_and_nothing_in_the_
     again = execute(items, workers=two_workers, store=store, progress=True)
     assert {o.item.label: (o.fits, o.loaded) for o in again} == {"a": (1, True), "bb": (2, True), "ccc": (3, True)}
     assert _apart_from_threads(os.environ) == before
-    bars = [line.rsplit("\r", 1)[-1] for line in capsys.readouterr().err.split("\n") if "fits:" in line]
-    assert len(bars) == 2 and all(re.match(r"fits: 100%\|\S+\| 6/6 \[", bar) for bar in bars), bars
+    bars = [line.rsplit("\r", 1)[-1] for line in capsys.readouterr().err.split("\n") if "study:" in line]
+    assert len(bars) == 2 and all(re.fullmatch(r"study: 100%\|\S+\| \[[\d:]+, 6 fits\]", bar) for bar in bars), bars
 
 
 def test_every_fit_runs_on_one_thread_unless_the_user_says_otherwise(monkeypatch):
@@ -298,20 +299,46 @@ def test_the_main_comparison_runs_first_and_is_handed_over_while_the_rest_is_to_
     outcomes = execute(_kinds(MIXED), workers=two_workers if n_jobs == 2 else None, n_jobs=n_jobs,
                        store=Store(None), progress=False,
                        on_main_comparison=lambda so_far: handed.append([o.item.label for o in so_far]))
-    assert len(handed) == 1, handed  # once
-    assert {"unit", "unit2", "checks"} <= set(handed[0]) and len(handed[0]) < len(MIXED), handed
     if n_jobs == 1:  # in this process: in order, the main comparison (longest first), then the rest
         assert [o.item.label for o in outcomes] == ["unit2", "unit", "checks", "nested", "curves"]
-        assert handed[0] == ["unit2", "unit", "checks"]
-    else:
+        assert handed == [["unit2", "unit", "checks"]]  # once, before the rest is computed
+    else:  # started in that order, but these items take microseconds: the rest may be done first
         assert sorted(o.item.label for o in outcomes) == sorted(name for name, _, _ in MIXED)
+        assert len(handed) <= 1 and all({"unit", "unit2", "checks"} <= set(labels) for labels in handed), handed
+
+
+def _wait_for_file(path):
+    """Return when ``path`` exists (at most a minute)."""
+    deadline = time.monotonic() + 60
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, f"{path} was never made"
+        time.sleep(0.005)
+    return path, os.getpid()
+
+
+def test_on_workers_the_main_comparison_is_handed_over_while_the_rest_is_computed(tmp_path, two_workers):
+    """The rest waits for a file that only the hand-over makes: it cannot finish first."""
+    flag = tmp_path / "handed"
+    rest = [WorkItem(name, WorkKind.NESTED, "d", name, 9.0, 1, _wait_for_file, Named(str(flag))) for name in "xy"]
+    handed = []
+
+    def hand_over(so_far):
+        handed.append(sorted(o.item.label for o in so_far))
+        flag.touch()
+
+    outcomes = execute(_kinds(MIXED[1:2] + MIXED[3:]) + rest, workers=two_workers, store=Store(None),
+                       progress=False, on_main_comparison=hand_over)
+    assert handed == [["checks", "unit", "unit2"]] and all(o.ok for o in outcomes)
+    assert os.getpid() not in {pid for _, pid in _values(outcomes).values()}
 
 
 def test_the_main_comparison_is_not_handed_over_when_nothing_is_left_to_compute(tmp_path, two_workers):
     store = Store(tmp_path)
     stored = [WorkItem(name, kind, "d", name, cost, 1, _describe, Named(name), key=name) for name, kind, cost in MIXED]
     handed = []
-    execute(stored, workers=two_workers, store=store, progress=False, on_main_comparison=handed.append)
+    # in this process, in order: handed over once (on workers, when the last of the main
+    # comparison's items is the last to finish, nothing is left then: not handed over)
+    execute(stored, n_jobs=1, store=store, progress=False, on_main_comparison=handed.append)
     assert len(handed) == 1
     again = execute(stored, workers=two_workers, store=store, progress=False, on_main_comparison=handed.append)
     assert len(handed) == 1 and all(o.loaded for o in again)  # everything loaded: the whole result comes at once

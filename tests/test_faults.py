@@ -52,7 +52,7 @@ def user_folder(tmp_path, monkeypatch):
 
 def _messages(stderr: str) -> list:
     """The lines a user reads (the progress bar's redraws left out)."""
-    return [line for line in stderr.replace("\r", "\n").splitlines() if line.strip() and not line.startswith("fits")]
+    return [line for line in stderr.replace("\r", "\n").splitlines() if line.strip() and not line.startswith("study:")]
 
 
 def _results(out: Path):

@@ -58,7 +58,7 @@ def test_killed_study_resumes_and_equals_a_clean_run(tmp_path, sig, clean, capsy
     code = proc.wait(timeout=120)
     if sig == signal.SIGINT:  # Ctrl-C: one line saying what is stored, no traceback, no warning noise
         lines = [line for line in proc.stderr.read().replace("\r", "\n").splitlines()
-                 if line.strip() and not line.startswith("fits")]
+                 if line.strip() and not line.startswith("study:")]
         assert code == 130 and len(lines) == 1 and lines[0].startswith("interrupted; "), lines
         assert f"stored in {cache}; run the same command again to resume" in lines[0]
     still_running(workers, 10.0)  # a worker of the killed study ends within a second (one it was writing is kept)

@@ -165,18 +165,26 @@ def test_unknown_grid_model_is_refused():
 
 
 @pytest.mark.parametrize("quick", [True, False])
-def test_the_progress_forecast_counts_the_fits_the_study_makes(quick, shared_workers):
-    """The progress bar's total is known at the start (follow-ups included), so its time estimate
-    is the study's: for these models it is exact (the full Keras ablation takes some variants from
-    the validation curves, so there it is an upper bound)."""
+def test_the_progress_forecast_counts_the_fits_and_the_cost_of_the_work_the_study_does(quick, shared_workers):
+    """The progress bar's fits and the predicted cost behind its time left are known at the start
+    (follow-ups included), so its estimate is the study's: for these models both are exact (the
+    full Keras ablation takes some variants from the validation curves, so there the fits are an
+    upper bound)."""
+    from study.execution import execute
     from study.plan import Plan
     from study.orchestrator import prepare
+    from study.store import Store
 
     models = ("logistic_regression", "random_forest", "keras_dense") if quick else ("logistic_regression", "ridge")
     spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=models, quick=quick, cache_dir=None))
     plan = Plan(spec, resolved, datasets)
-    made = run_study(spec, progress=False, workers=shared_workers).tables["timings"]["fits"].sum()
-    assert plan.forecast(plan.initial()) == made
+    outcomes = execute(plan.initial(), store=Store(None), workers=shared_workers, follow_up=plan.follow_up,
+                       progress=False)
+    fits, cost = plan.forecast(plan.initial())
+    assert fits == sum(o.fits for o in outcomes)
+    assert cost == pytest.approx(sum(o.item.cost for o in outcomes), rel=1e-12) and cost > 0
+    if not quick:  # the follow-ups are in it
+        assert {"nested", "learning_curves", "validation_curves"} <= {o.item.work for o in outcomes}
 
 
 def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp_path, shared_workers):

@@ -82,7 +82,8 @@ class Experiment:
         return {}
 
     fit_weight = 1.0
-    """Cost of one of its fits relative to one fit of the unit (e.g. longer training)."""
+    """Cost of one of its fits relative to one fit of nested CV (e.g. longer training); a unit's
+    fit costs ``study.plan.UNIT_FIT_COST`` of them. For the order of the work and the time left."""
 
     def n_fits(self, job: Job) -> int:
         """Expected number of fits (for the progress bar and longest-first scheduling)."""

@@ -1,0 +1,138 @@
+"""The remaining time of a running study: the work items' predicted costs, corrected by the
+seconds the finished ones took.
+
+Every work item has a predicted cost (:attr:`study.execution.WorkItem.cost`, in arbitrary units:
+the fits it makes, times a cost per fit from the model's framework and the dataset's rows; see
+``study.plan``). The prediction orders the work; its scale, and how far it is off for a model or
+a kind of work, are learned as items finish (only computed ones: not those loaded from the
+store). An item's seconds per cost unit:
+
+1. those of the finished items of its dataset, model and work (``WorkItem.work``: "unit",
+   "nested", "learning_curves", ...);
+2. else those of its dataset and model's unit, which finishes first (the main comparison
+   runs first, ``study.execution``), times the work's factor: how much more or less a cost
+   unit of this work takes than one of the unit, the median over the datasets and models where
+   both have finished, 1 until one is (the unit's predicted cost counts its extra work,
+   ``study.plan.UNIT_FIT_COST``, so a cost unit of nested CV or the curves takes about as long
+   as one of the unit);
+3. else those of all its model's finished items, else those of all finished items.
+
+Without any computed item there is no estimate. The time left is the predicted work not yet
+done, in seconds, shared by the workers: the items queued and not started, what the running
+ones have left (their prediction minus the time they have run, at least nothing), and the work
+expected but not queued yet (the diagnostics of units still running: the study's forecast minus
+what was queued), at the scale of all items. Divided by the number of workers, and never less
+than what the longest running or queued item has left (the last item runs alone). Plus
+:attr:`RemainingTime.afterwards`, the seconds the study takes after its last item, once known
+(the whole report: the time the first report took, in this process beside the busy workers,
+over the number of workers, which draw the last one's figures; ``study.execution``).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import defaultdict
+
+__all__ = ["RemainingTime"]
+
+UNIT = "unit"
+"""``WorkItem.work`` of a unit (``study.records.WorkKind.UNIT``'s value)."""
+
+
+class RemainingTime:
+    """Estimate of a study's remaining wall time while it runs.
+
+    Parameters
+    ----------
+    workers : int
+        Work items that run at once (the worker processes; 1 in this process).
+    expected_cost : float, default=0.0
+        The predicted cost of the whole study, the work that finished items will add included
+        (``study.plan.Plan.forecast``); the cost queued counts when it is larger.
+    clock : callable, default=time.monotonic
+        Seconds, for the running items' elapsed time.
+    """
+
+    def __init__(self, workers: int, expected_cost: float = 0.0, clock=time.monotonic):
+        self.workers = max(1, int(workers))
+        self.expected = float(expected_cost)
+        self.clock = clock
+        self.queued_cost = 0.0
+        self.waiting: dict = {}  # id(item) -> item: queued, not started
+        self.running: dict = {}  # id(item) -> (item, start)
+        self.measured = defaultdict(lambda: [0.0, 0.0])  # (dataset, model, work) -> [seconds, cost], computed items
+        self.afterwards = 0.0  # seconds after the last item (the whole report), once known
+
+    def queue(self, items) -> None:
+        """Work items were queued (``study.execution.WorkItem``: ``dataset``, ``model``, ``work``, ``cost``)."""
+        for item in items:
+            self.waiting[id(item)] = item
+            self.queued_cost += item.cost
+
+    def start(self, item) -> None:
+        """``item`` started computing now."""
+        self.waiting.pop(id(item), None)
+        self.running[id(item)] = (item, self.clock())
+
+    def finish(self, item, seconds: float, computed: bool) -> None:
+        """``item`` ended after ``seconds``; ``computed``: False when loaded from the store (or
+        failed), whose seconds say nothing about the work left."""
+        self.waiting.pop(id(item), None)
+        self.running.pop(id(item), None)
+        if computed and item.cost > 0:
+            measured = self.measured[item.dataset, item.model, item.work]
+            measured[0] += seconds
+            measured[1] += item.cost
+
+    def _ratios(self) -> dict:
+        """Seconds per cost unit by (dataset, model, work) measured."""
+        return {key: seconds / cost for key, (seconds, cost) in self.measured.items() if cost > 0}
+
+    @staticmethod
+    def _work_factors(ratios: dict) -> dict:
+        """work -> the median, over the datasets and models where both were measured, of its
+        seconds per cost unit over the unit's."""
+        by_work: dict = defaultdict(list)
+        for (dataset, model, work), ratio in ratios.items():
+            unit = ratios.get((dataset, model, UNIT))
+            if work != UNIT and unit:
+                by_work[work].append(ratio / unit)
+        return {work: statistics.median(values) for work, values in by_work.items()}
+
+    def _pooled(self, model: str | None = None) -> float | None:
+        """Seconds per cost unit over all measured items (of ``model`` if given)."""
+        chosen = [v for key, v in self.measured.items() if model is None or key[1] == model]
+        cost = sum(c for _, c in chosen)
+        return sum(s for s, _ in chosen) / cost if cost > 0 else None
+
+    def _scale(self, item, ratios: dict, factors: dict) -> float:
+        """Seconds per cost unit of ``item`` (the module's rules 1-3; some item was measured)."""
+        own = ratios.get((item.dataset, item.model, item.work))
+        if own is not None:
+            return own
+        unit = ratios.get((item.dataset, item.model, UNIT))
+        if unit is not None:
+            return unit * factors.get(item.work, 1.0)
+        model = self._pooled(item.model)
+        return model if model is not None else self._pooled()
+
+    def seconds_left(self) -> float | None:
+        """Wall seconds left, estimated; None while no item has been computed.
+
+        Returns
+        -------
+        float or None
+            Seconds (>= 0).
+        """
+        scale = self._pooled()
+        if scale is None:
+            return None
+        ratios = self._ratios()
+        factors = self._work_factors(ratios)
+        now = self.clock()
+        parts = [item.cost * self._scale(item, ratios, factors) for item in self.waiting.values()]
+        parts += [max(item.cost * self._scale(item, ratios, factors) - (now - start), 0.0)
+                  for item, start in self.running.values()]
+        later = max(self.expected - self.queued_cost, 0.0) * scale
+        return max((sum(parts) + later) / self.workers, max(parts, default=0.0)) + self.afterwards

@@ -1,0 +1,118 @@
+"""The time left of a running study (study.remaining): predicted costs corrected by measured seconds."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from study.remaining import RemainingTime
+
+
+@dataclass(frozen=True, eq=False)
+class Item:
+    """What RemainingTime reads of a work item."""
+
+    dataset: str
+    model: str
+    cost: float
+    work: str = "unit"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _estimate(workers=1, expected=0.0):
+    clock = Clock()
+    return RemainingTime(workers, expected, clock=clock), clock
+
+
+def test_no_estimate_until_an_item_was_computed():
+    left, _ = _estimate()
+    a, b = Item("d", "m", 10.0), Item("d", "m", 10.0)
+    left.queue([a, b])
+    assert left.seconds_left() is None
+    left.start(a)
+    left.finish(a, 3.0, computed=False)  # loaded from the store (or failed): says nothing
+    assert left.seconds_left() is None
+    left.start(b)
+    left.finish(b, 5.0, computed=True)
+    assert left.seconds_left() == 0.0
+
+
+def test_each_item_at_the_scale_of_its_own_model_then_of_all():
+    left, _ = _estimate(workers=2)
+    fast, slow = Item("d", "fast", 10.0), Item("d", "slow", 10.0)
+    later = [Item("d", "fast", 40.0), Item("d", "slow", 40.0), Item("e", "slow", 20.0), Item("e", "new", 20.0)]
+    left.queue([fast, slow, *later])
+    for item, seconds in ((fast, 10.0), (slow, 30.0)):  # 1 s and 3 s per cost unit
+        left.start(item)
+        left.finish(item, seconds, computed=True)
+    # fast: 40 x 1; slow on d: 40 x 3; slow on e: the model's scale, 20 x 3; new: all items' (40 s / 20) = 20 x 2
+    assert left.seconds_left() == pytest.approx((40 + 120 + 60 + 40) / 2)
+
+
+def test_the_same_dataset_and_model_first():
+    left, _ = _estimate()
+    items = [Item("small", "m", 10.0), Item("big", "m", 10.0), Item("big", "m", 10.0), Item("small", "m", 10.0)]
+    left.queue(items)
+    for item, seconds in zip(items[:2], (10.0, 50.0)):
+        left.start(item)
+        left.finish(item, seconds, computed=True)
+    assert left.seconds_left() == pytest.approx(50.0 + 10.0)  # big at 5 s per unit, small at 1
+
+
+def test_other_work_at_its_units_scale_times_what_that_work_takes_elsewhere():
+    left, _ = _estimate()
+    done = [(Item("d", "a", 10.0), 20.0), (Item("d", "a", 10.0, "nested"), 10.0),  # a: nested at half the unit's
+            (Item("d", "b", 10.0), 40.0), (Item("d", "b", 10.0, "nested"), 40.0),  # b: nested as the unit
+            (Item("d", "c", 10.0), 60.0)]                                             # c: 6 s per unit
+    left.queue([item for item, _ in done])
+    for item, seconds in done:
+        left.start(item)
+        left.finish(item, seconds, computed=True)
+    assert left.seconds_left() == 0.0
+    left.queue([Item("d", "c", 10.0, "nested"), Item("d", "a", 10.0, "nested"), Item("d", "c", 10.0, "curves")])
+    # c nested: 6 x the median factor 0.75; a nested: its own 1 s; c curves: no factor known, the unit's 6
+    assert left.seconds_left() == pytest.approx(10 * 6 * 0.75 + 10 * 1 + 10 * 6)
+
+
+def test_running_items_count_what_they_have_left_and_the_longest_bounds_it():
+    left, clock = _estimate(workers=4)
+    done, long, short = Item("d", "m", 1.0), Item("d", "m", 100.0), Item("d", "m", 4.0)
+    left.queue([done, long, short])
+    left.start(done)
+    left.finish(done, 1.0, computed=True)  # 1 s per unit
+    left.start(long)
+    left.start(short)
+    clock.now = 10.0
+    assert left.seconds_left() == pytest.approx(90.0)  # (90 + 0) / 4 < 90: the long item alone
+    clock.now = 200.0
+    assert left.seconds_left() == 0.0  # longer than predicted: nothing left, never less
+
+
+def test_work_expected_but_not_queued_yet_counts_at_the_scale_of_all():
+    left, _ = _estimate(workers=1, expected=100.0)
+    unit = Item("d", "m", 20.0)
+    left.queue([unit])
+    left.start(unit)
+    left.finish(unit, 40.0, computed=True)  # 2 s per unit; 80 units of diagnostics to come
+    assert left.seconds_left() == pytest.approx(80 * 2)
+    left.queue([Item("d", "m", 30.0)])  # some of them queued: counted once
+    assert left.seconds_left() == pytest.approx(80 * 2)
+    left.queue([Item("d", "m", 100.0)])  # more than forecast: what is queued counts
+    assert left.seconds_left() == pytest.approx(130 * 2)
+
+
+def test_the_time_after_the_last_item_is_added_once_known():
+    left, _ = _estimate()
+    unit, curves = Item("d", "m", 10.0), Item("d", "m", 10.0, "curves")
+    left.queue([unit, curves])
+    left.start(unit)
+    left.finish(unit, 10.0, computed=True)
+    assert left.seconds_left() == pytest.approx(10.0)
+    left.afterwards = 4.0  # the whole report, as long as the first one took
+    assert left.seconds_left() == pytest.approx(14.0)
