@@ -190,8 +190,8 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
         ``on_main_comparison(outcomes)``, called once in this process with the outcomes so far
         (a list of Outcome) when every item of :data:`FIRST` has finished and other work is
         still to be computed: while the workers go on with it (the items in flight keep
-        running; one worker is idle meanwhile when ``n_jobs`` is 1). Not called when nothing is
-        left to compute then (e.g. everything else is stored).
+        running; with ``n_jobs=1`` the work waits meanwhile). Not called when nothing is left to
+        compute then (e.g. everything else is stored).
 
     Returns
     -------
