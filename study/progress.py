@@ -34,6 +34,7 @@ import threading
 import time
 import warnings
 
+from study.remaining import RemainingTime
 from study.text import plain_line
 
 __all__ = ["Progress", "in_notebook", "progress_bar", "notebook_warnings", "watch_kernel_exit"]
@@ -222,8 +223,6 @@ class Progress(contextlib.AbstractContextManager):
     """
 
     def __init__(self, enabled: bool = True, expected_fits: int = 0, expected_cost: float = 0.0, workers: int = 1):
-        from study.remaining import RemainingTime
-
         self.bar = progress_bar(enabled)
         self.remaining = RemainingTime(workers, expected_cost)
         self.expected, self.queued, self.done = expected_fits, 0, 0

@@ -100,13 +100,17 @@ class RemainingTime:
                 by_work[work].append(ratio / unit)
         return {work: statistics.median(values) for work, values in by_work.items()}
 
-    def _pooled(self, model: str | None = None) -> float | None:
-        """Seconds per cost unit over all measured items (of ``model`` if given)."""
-        chosen = [v for key, v in self.measured.items() if model is None or key[1] == model]
-        cost = sum(c for _, c in chosen)
-        return sum(s for s, _ in chosen) / cost if cost > 0 else None
+    def _pooled(self) -> tuple:
+        """Seconds per cost unit over all measured items: ``(by model, over all)`` (None: none)."""
+        sums: dict = defaultdict(lambda: [0.0, 0.0])
+        for (_, model, _), (seconds, cost) in self.measured.items():
+            for key in (model, None):
+                sums[key][0] += seconds
+                sums[key][1] += cost
+        scales = {key: seconds / cost for key, (seconds, cost) in sums.items() if cost > 0}
+        return scales, scales.pop(None, None)
 
-    def _scale(self, item, ratios: dict, factors: dict) -> float:
+    def _scale(self, item, ratios: dict, factors: dict, models: dict, overall: float) -> float:
         """Seconds per cost unit of ``item`` (the module's rules 1-3; some item was measured)."""
         own = ratios.get((item.dataset, item.model, item.work))
         if own is not None:
@@ -114,8 +118,7 @@ class RemainingTime:
         unit = ratios.get((item.dataset, item.model, UNIT))
         if unit is not None:
             return unit * factors.get(item.work, 1.0)
-        model = self._pooled(item.model)
-        return model if model is not None else self._pooled()
+        return models.get(item.model, overall)
 
     def seconds_left(self) -> float | None:
         """Wall seconds left, estimated; None while no item has been computed.
@@ -125,14 +128,14 @@ class RemainingTime:
         float or None
             Seconds (>= 0).
         """
-        scale = self._pooled()
+        models, scale = self._pooled()
         if scale is None:
             return None
         ratios = self._ratios()
-        factors = self._work_factors(ratios)
+        rates = (ratios, self._work_factors(ratios), models, scale)
         now = self.clock()
-        parts = [item.cost * self._scale(item, ratios, factors) for item in self.waiting.values()]
-        parts += [max(item.cost * self._scale(item, ratios, factors) - (now - start), 0.0)
+        parts = [item.cost * self._scale(item, *rates) for item in self.waiting.values()]
+        parts += [max(item.cost * self._scale(item, *rates) - (now - start), 0.0)
                   for item, start in self.running.values()]
         later = max(self.expected - self.queued_cost, 0.0) * scale
         return max((sum(parts) + later) / self.workers, max(parts, default=0.0)) + self.afterwards
