@@ -13,6 +13,7 @@ Example
     # grouped rows: { path = "visits.csv", target = "y", groups = "patient" }
     # time-ordered rows: { path = "sales.csv", target = "y", time = "date" }  (time_features = true)
     # search = "random"; n_iter = 10; cv_kind = "auto"; gap = 0
+    # time_budget = "10m"                        # diagnostics and nested CV reduced to fit (study.budget)
     # a ;-separated file: { path = "sales.csv", target = "y", sep = ";" }  (default: detected)
 
     [[models]]
@@ -51,6 +52,7 @@ TOP_KEYS = {
     "datasets": list, "models": list, "cv": int, "repeats": int, "nested": bool, "test_size": float,
     "seed": int, "quick": bool, "n_jobs": int, "out": str, "metrics": list, "scheduler": str,
     "cache_dir": str, "diagnostics": bool, "cv_kind": str, "gap": int, "search": str, "n_iter": int,
+    "time_budget": str,
 }
 DATASET_KEYS = {"name", "path", "openml", "target", "task", "sep", "groups", "time", "time_features"}
 KERAS_KEYS = {"epochs", "batch_size", "early_stopping", "patience", "validation_fraction", "class_weight", "image"}
@@ -73,6 +75,11 @@ def _check_keys(path: Path, where: str, table: dict, allowed) -> None:
 
 
 def _typed(path: Path, key: str, value, kind):
+    if key == "time_budget":  # a duration such as "10m", or seconds (StudySpec.validate checks both)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise _fail(path, f"time_budget must be a duration such as '10m' or a number of seconds; got {value!r} "
+                              f"({type(value).__name__}).")
+        return value
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

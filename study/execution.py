@@ -161,7 +161,7 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
 
 def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int = -1, follow_up=None,
             progress: bool = True, expected_fits: int = 0, expected_cost: float = 0.0,
-            on_main_comparison=None) -> list:
+            on_main_comparison=None, deadline=None) -> list:
     """Run work items, the main comparison's first (:data:`FIRST`), then the longest first, and
     every item their outcomes add.
 
@@ -192,6 +192,10 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
         still to be computed: while the workers go on with it (the items in flight keep
         running; with ``n_jobs=1`` the work waits meanwhile). Not called when nothing is left to
         compute then (e.g. everything else is stored).
+    deadline : study.budget.Deadline or None, default=None
+        A time budget's: an item outside :data:`FIRST` that is not stored starts only when
+        ``deadline.allows(item, predicted seconds)`` (the progress bar's prediction); one it
+        refuses is not started, and nothing follows it.
 
     Returns
     -------
@@ -200,11 +204,11 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
     """
     with using(workers, lambda: Workers(n_jobs)) as workers:
         return _execute(items, store, workers, follow_up, progress, (expected_fits, expected_cost),
-                        on_main_comparison)
+                        on_main_comparison, deadline)
 
 
 def _execute(items: list, store, workers: Workers, follow_up, progress: bool, expected: tuple,
-             on_main_comparison=None) -> list:
+             on_main_comparison=None, deadline=None) -> list:
     """:func:`execute` on entered ``workers``."""
     from study.progress import Progress
 
@@ -264,6 +268,10 @@ def _execute(items: list, store, workers: Workers, follow_up, progress: bool, ex
                     stored = store.load(item.key)
                     if stored is not None:  # a stored result: loaded here, no worker needed
                         finish(item, (stored[0], "", stored[1], stored[2], []), loaded=True)
+                        continue
+                    if (deadline is not None and item.kind not in FIRST
+                            and not deadline.allows(item, bar.remaining.item_seconds(item))):
+                        bar.dropped(item)  # the time budget runs out before it would end
                         continue
                     if n_workers == 1:
                         main_comparison_done()  # before computing the next item here

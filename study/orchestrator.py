@@ -14,6 +14,8 @@ failures and the timings.
 from __future__ import annotations
 
 import json
+import sys
+import time
 import warnings
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +23,7 @@ import pandas as pd
 from joblib import cpu_count
 
 from study.data import check_dataset, load_data
+from study.budget import GROWTH, Deadline, FitSeconds, Reductions, choose, duration_text
 from study.execution import FIRST, execute
 from study.experiments import EXPERIMENTS
 from study.plan import Plan, draw_splits
@@ -72,6 +75,10 @@ class StudyResult:
         Empty for a finished study. The result ``run_study`` passes to its
         ``on_main_comparison`` (the main comparison, written first) names the work still
         running: "nested CV", "diagnostics"; its tables have none of their rows yet.
+    budget : dict
+        Under a time budget, what it reduced and the predictions behind it
+        (``study.budget.Reductions.as_dict``, with ``lines``: the protocol's words); empty
+        without one.
     """
 
     spec: StudySpec
@@ -82,6 +89,7 @@ class StudyResult:
     models: dict = field(default_factory=dict)
     protocols: dict = field(default_factory=dict)
     pending: tuple = ()
+    budget: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -273,7 +281,33 @@ def _study_result(plan: Plan, outcomes: list, pending: tuple = ()) -> StudyResul
                        {d.name: tuple(d.notes) for d in plan.datasets if d.notes},
                        models={key: models[key] for key in ((d.name, m.name) for d, m, _ in plan.pairs())
                                if key in models},
-                       protocols={name: text for name, text in protocols.items() if text}, pending=pending)
+                       protocols={name: text for name, text in protocols.items() if text}, pending=pending,
+                       budget=_budget_record(plan.reductions))
+
+
+def _budget_record(reductions: Reductions) -> dict:
+    """What a time budget reduced, for the report and ``study.json`` (empty without a budget)."""
+    return {} if reductions.budget is None else {**reductions.as_dict(), "lines": reductions.lines()}
+
+
+def _reductions(plan: Plan, workers: Workers, started: float) -> Reductions:
+    """What of ``plan`` fits in its spec's time budget (``study.budget``): every model timed on a
+    subsample of each dataset it runs on (``study.pilot``, in the workers), then the least
+    reduced study predicted to fit."""
+    from study.pilot import pilot_sizes, time_fits
+
+    initial = plan.initial()
+    jobs = {}
+    for item in initial:
+        if item.kind is not WorkKind.DATA_CHECKS:
+            jobs.setdefault((item.arguments.job.dataset.name, item.model), item.arguments.job)
+    sizes = {key: pilot_sizes(len(job.splits.folds[0][0])) for key, job in jobs.items()}
+    timed = workers.map(time_fits, [(job, sizes[key]) for key, job in jobs.items()])
+    seconds = {key: FitSeconds.from_pilot(sizes[key], t, 1.0 if jobs[key].keras else GROWTH) if t
+               else FitSeconds(0.0, 0.0, 1) for key, t in zip(jobs, timed)}
+    return choose(plan.planned(initial), seconds, budget=plan.spec.budget_seconds,
+                  elapsed=time.monotonic() - started, workers=workers.processes,
+                  n_folds={name: len(splits.folds) for name, splits in plan.splits.items()})
 
 
 def _pending(spec: StudySpec, initial: list) -> tuple:
@@ -318,15 +352,24 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
     InputError
         If the spec, a model, a dataset or a metric is invalid (raised before any training).
     """
+    started = time.monotonic()
     spec, models, datasets = prepare(spec, datasets)
     own = Workers.from_spec(spec) if workers is None else None
     plan = Plan(spec, models, datasets, search_n_jobs=(workers or own).search_n_jobs)  # the splits drawn (or refused)
     store = Store(spec.cache_dir)
     with using(workers, lambda: own) as workers:  # a scheduler is connected to only now
+        if spec.time_budget is not None:
+            if progress:  # the pilot takes seconds before the progress bar starts
+                print(f"study: timing one fit per model for the time budget of {duration_text(spec.budget_seconds)}",
+                      file=sys.stderr, flush=True)
+            plan.reduce(_reductions(plan, workers, started))
         initial = plan.initial()
         first = None if on_main_comparison is None else (
             lambda so_far: on_main_comparison(_study_result(plan, so_far, _pending(spec, initial))))
         fits, cost = plan.forecast(initial)
+        deadline = None if spec.time_budget is None else Deadline(started, spec.budget_seconds)
         outcomes = execute(initial, store=store, workers=workers, follow_up=plan.follow_up, progress=progress,
-                           expected_fits=fits, expected_cost=cost, on_main_comparison=first)
+                           expected_fits=fits, expected_cost=cost, on_main_comparison=first, deadline=deadline)
+    if deadline is not None and deadline.left_out:
+        plan.reductions = replace(plan.reductions, left_out=tuple(deadline.left_out))
     return _study_result(plan, outcomes)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import replace
 
+from study.budget import DIAGNOSTIC_ROWS, UNIT_FITS, Planned, Reductions
 from study.data_checks import LEAK_CANDIDATES, run_data_checks
 from study.execution import WorkItem
 from study.experiments import EXPERIMENTS, ClassImbalance
@@ -48,22 +49,62 @@ Measured on the default study (``timings.csv``, seconds per predicted cost unit)
 nested CV's for every model (median about 2), about 2 times the learning and validation curves'."""
 
 
-def _fit_cost(model, dataset) -> float:
+def _fit_cost(model, dataset, splits=None) -> float:
     """Expected cost of one fit: Keras fits cost seconds of graph tracing however small the data,
-    image models most; then larger datasets."""
+    image models most; then larger datasets (``splits`` of a subsample: its share of the rows)."""
     weight = 40.0 if model.framework == "keras" else 1.0
-    return weight * (2.0 if model.needs_image else 1.0) * (1.0 + dataset.n_samples / 1000)
+    share = len(splits.train) / len(splits.whole.train) if splits is not None and splits.whole is not None else 1.0
+    return weight * (2.0 if model.needs_image else 1.0) * (1.0 + share * dataset.n_samples / 1000)
+
+
+def _can_subsample(splits, rows: int) -> bool:
+    """Whether the diagnostics can fit on a subsample of ``rows`` rows of these splits' training part."""
+    return splits.kind == "shuffled" and len(splits.train) > rows
+
+
+def _fit_rows(splits, inner: bool = False) -> int:
+    """Rows of a fit on a fold's fitting part (``inner``: of an inner fold inside it)."""
+    rows = len(splits.folds[0][0])
+    return rows * (splits.n_splits - 1) // splits.n_splits if inner else rows
+
+
+def _subsample_rows(splits) -> int | None:
+    """Rows of a fit on a fold of the diagnostics' subsample, or None when there is none."""
+    if not _can_subsample(splits, DIAGNOSTIC_ROWS):
+        return None
+    return DIAGNOSTIC_ROWS * len(splits.folds[0][0]) // len(splits.train)
 
 
 class Plan:
     """The work of one study: units and their nested CV first, each model's diagnostics as its unit
-    finishes (``follow_up``)."""
+    finishes (``follow_up``); under a time budget, as its :attr:`reductions` leave it."""
 
     def __init__(self, spec: StudySpec, models: tuple, datasets: list, search_n_jobs: int = 1):
         self.spec, self.models, self.datasets = spec, models, datasets
         self.splits = draw_splits(spec, datasets)
         self.metrics = {d.name: study_metrics(spec.metrics, d.task) for d in datasets}
         self.search_n_jobs = search_n_jobs  # a unit's search: -1 on a Dask cluster (study.workers.Workers)
+        self.reductions = Reductions()  # what a time budget reduced (study.budget): nothing, until reduce()
+        self._subsamples: dict = {}
+
+    def reduce(self, reductions: Reductions) -> None:
+        """Plan the work as ``reductions`` leave it (before :meth:`initial`)."""
+        self.reductions, self._subsamples = reductions, {}
+
+    def _diagnostic_splits(self, dataset, splits):
+        """The splits the diagnostics fit on: a subsample's (``Splits.subsample``) when the
+        reductions ask for one and the dataset has more rows (shuffled splits only), else ``splits``."""
+        rows = self.reductions.diagnostic_rows
+        if not rows or splits.whole is not None or not _can_subsample(splits, rows):
+            return splits
+        if dataset.name not in self._subsamples:
+            self._subsamples[dataset.name] = splits.subsample(rows, dataset.y[splits.train])
+        return self._subsamples[dataset.name]
+
+    def _runs(self, experiment, job: Job) -> bool:
+        """Whether ``experiment`` runs on ``job``'s model and dataset (it applies, and no budget left it out)."""
+        return (experiment.name not in self.reductions.skipped
+                and experiment.applies(job.model, job.dataset, self.spec.quick))
 
     def job(self, dataset, model, **extra) -> Job:
         return Job(dataset, self.splits[dataset.name], model, self.metrics[dataset.name], self.spec.seed,
@@ -87,22 +128,24 @@ class Plan:
         queued beside the ``unit`` item of that label."""
         n_fits = grid.planned_fits(job.splits.n_splits, len(job.splits.train))
         modules = ("study.protocol", _builder_module(job.model))
+        outer = len(job.splits.folds) if self.reductions.nested_folds is None else self.reductions.nested_folds
         return [WorkItem(f"{job.dataset.name} / {job.model.name} / nested fold {k}", WorkKind.NESTED,
                          job.dataset.name, job.model.name, _fit_cost(job.model, job.dataset) * n_fits, n_fits,
                          inner_search, NestedArguments(job, grid, k),
                          work_key(WorkKind.NESTED.value, modules, job, grid, k), beside=unit)
-                for k in range(len(job.splits.folds))]
+                for k in range(min(outer, len(job.splits.folds)))]
 
     def experiment(self, experiment, job: Job, earlier: list | None = None) -> WorkItem:
         options = experiment.options(job.model)
         if experiment.after not in (None, WorkKind.UNIT):
             options["earlier"] = list(earlier or [])
-        job = replace(job, options=options)
+        job = replace(job, options=options, splits=self._diagnostic_splits(job.dataset, job.splits))
         n_fits = experiment.n_fits(job)
         key = work_key(experiment.name, (type(experiment).__module__, _builder_module(job.model)), job)
         return WorkItem(f"{job.dataset.name} / {job.model.name} / {experiment.name}", WorkKind.EXPERIMENT,
                         job.dataset.name, job.model.name,
-                        _fit_cost(job.model, job.dataset) * n_fits * experiment.fit_weight, n_fits, experiment.run,
+                        _fit_cost(job.model, job.dataset, job.splits) * n_fits * experiment.fit_weight, n_fits,
+                        experiment.run,
                         ExperimentArguments(job), key, experiment=experiment.name)
 
     def data_checks(self, dataset) -> WorkItem:
@@ -126,7 +169,8 @@ class Plan:
         for dataset, model, reason in self.pairs():
             if reason is None:
                 unit = self.unit(dataset, model)
-                nested = self.spec.use_nested and not model.baseline  # the baseline has nothing to tune
+                nested = (self.spec.use_nested and not model.baseline  # the baseline has nothing to tune
+                          and self.reductions.nested_folds != 0)
                 items += [unit] + (self.nested(unit.arguments.job, unit.arguments.search, unit.label) if nested else [])
         items += [self.data_checks(dataset) for dataset in self.datasets]
         if self.spec.use_diagnostics:
@@ -144,17 +188,52 @@ class Plan:
         (int, float)
         """
         fits, cost = sum(item.fits for item in initial), sum(item.cost for item in initial)
-        if self.spec.use_diagnostics:
-            units = [item.arguments.job for item in initial if item.kind is WorkKind.UNIT]
-            for job in units:
-                if job.model.baseline:
-                    continue
-                for e in EXPERIMENTS:
-                    if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick):
-                        n_fits = e.n_fits(replace(job, options=e.options(job.model)))
-                        fits += n_fits
-                        cost += _fit_cost(job.model, job.dataset) * n_fits * e.fit_weight
+        for job, experiment, n_fits in self._following(initial):
+            fits += n_fits
+            cost += _fit_cost(job.model, job.dataset, job.splits) * n_fits * experiment.fit_weight
         return fits, cost
+
+    def _following(self, initial: list):
+        """``(job, experiment, fits)`` of each diagnostic that will follow a unit of ``initial``
+        (the job as the experiment will have it: its splits a subsample's under a budget)."""
+        if not self.spec.use_diagnostics:
+            return
+        for item in initial:
+            job = item.arguments.job if item.kind is WorkKind.UNIT else None
+            if job is None or job.model.baseline:
+                continue
+            for e in EXPERIMENTS:
+                if e.after is not None and self._runs(e, job):
+                    planned = replace(job, options=e.options(job.model),
+                                      splits=self._diagnostic_splits(job.dataset, job.splits))
+                    yield planned, e, e.n_fits(planned)
+
+    def planned(self, initial: list) -> list:
+        """The study's work as a time budget weighs it (``study.budget.choose``): the ``initial``
+        items (the data checks left out: a fiftieth of a fit each) and the diagnostics that will
+        follow the units, as the plan stands before any reduction.
+
+        Returns
+        -------
+        list of study.budget.Planned
+            Fits weighted as the items' costs are (a unit's: ``study.budget.UNIT_FITS`` each, its
+            fixed costs being the pilot's); rows: a fold's fitting part (nested CV: an
+            inner fold's); ``subsample``: a fold's fitting part of the diagnostics' subsample,
+            where the dataset can have one.
+        """
+        work = []
+        for item in initial:
+            if item.kind is WorkKind.DATA_CHECKS:
+                continue
+            job = item.arguments.job
+            inner = item.kind is WorkKind.NESTED
+            fits = item.fits * UNIT_FITS if item.kind is WorkKind.UNIT else item.cost / _fit_cost(job.model, job.dataset)
+            work.append(Planned(item.dataset, item.model, item.work, fits, _fit_rows(job.splits, inner),
+                                None if inner else _subsample_rows(job.splits)))
+        for job, experiment, n_fits in self._following(initial):
+            work.append(Planned(job.dataset.name, job.model.name, experiment.name, n_fits * experiment.fit_weight,
+                                _fit_rows(job.splits), _subsample_rows(job.splits)))
+        return work
 
     def _study_level(self) -> list:
         imbalanced = ClassImbalance.study_dataset(self.datasets, self.spec.seed)
@@ -167,15 +246,15 @@ class Plan:
             warnings.warn(f"the class-imbalance experiment is left out: {exc}", UserWarning, stacklevel=2)
             return []
         metrics = study_metrics(None, imbalanced.task)
-        return [self.experiment(e, Job(imbalanced, splits, m, metrics, self.spec.seed, self.spec.quick))
-                for e in EXPERIMENTS if e.after is None for m in self.models
-                if skip_reason(m, imbalanced, metrics) is None and e.applies(m, imbalanced, self.spec.quick)]
+        jobs = [Job(imbalanced, splits, m, metrics, self.spec.seed, self.spec.quick) for m in self.models
+                if skip_reason(m, imbalanced, metrics) is None]
+        return [self.experiment(e, job) for e in EXPERIMENTS if e.after is None for job in jobs if self._runs(e, job)]
 
     def _waits_for(self, experiment, job: Job) -> str:
         """What ``experiment`` waits for on ``job``'s model, as :attr:`WorkItem.work` names it:
         the unit (``WorkKind.UNIT``), or an experiment that applies."""
         earlier = next((e for e in EXPERIMENTS if e.name == experiment.after), None)
-        if earlier is None or not earlier.applies(job.model, job.dataset, self.spec.quick):
+        if earlier is None or not self._runs(earlier, job):
             return WorkKind.UNIT
         return earlier.name
 
@@ -197,5 +276,4 @@ class Plan:
             return []
         earlier = outcome.value if not unit and outcome.ok else []
         return [self.experiment(e, job, earlier) for e in EXPERIMENTS
-                        if e.after is not None and e.applies(job.model, job.dataset, self.spec.quick)
-                        and self._waits_for(e, job) == item.work]
+                if e.after is not None and self._runs(e, job) and self._waits_for(e, job) == item.work]

@@ -254,6 +254,14 @@ class Progress(contextlib.AbstractContextManager):
             self.remaining.finish(outcome.item, outcome.seconds, computed=outcome.ok and not outcome.loaded)
         self._refresh()
 
+    def dropped(self, item) -> None:
+        """``item`` was queued and will not run (a time budget's deadline): its fits and time leave
+        the expected ones."""
+        with self.lock:
+            self.queued -= item.fits
+            self.expected -= item.fits
+            self.remaining.drop(item)
+
     @contextlib.contextmanager
     def paused(self):
         """The bar cleared and not redrawn during the block (which may print lines), then drawn again."""

@@ -85,6 +85,21 @@ class RemainingTime:
             measured[0] += seconds
             measured[1] += item.cost
 
+    def drop(self, item) -> None:
+        """``item`` was queued and will not run (nor will what would have followed it)."""
+        if self.waiting.pop(id(item), None) is not None:
+            self.queued_cost -= item.cost
+            self.expected -= item.cost
+
+    def item_seconds(self, item) -> float | None:
+        """Wall seconds ``item`` is expected to take (its cost scaled as in :meth:`seconds_left`);
+        None while no item has been computed."""
+        models, scale = self._pooled()
+        if scale is None:
+            return None
+        ratios = self._ratios()
+        return item.cost * self._scale(item, ratios, self._work_factors(ratios), models, scale)
+
     def _ratios(self) -> dict:
         """Seconds per cost unit by (dataset, model, work) measured."""
         return {key: seconds / cost for key, (seconds, cost) in self.measured.items() if cost > 0}

@@ -90,6 +90,11 @@ class StudySpec:
         Per model, overrides of ``search`` and ``n_iter`` and the distributions to sample from,
         e.g. ``{"logistic_regression": {"search": "random", "n_iter": 5, "distributions":
         {"C": {"loguniform": [1e-3, 1e2]}}}}`` (``study.search.check_distributions``).
+    time_budget : str, float or None, default=None
+        How long the study may take: a duration such as ``"10m"``, ``"90s"`` or ``"1.5h"``, or
+        seconds (:attr:`budget_seconds`). From one timed fit per model, the
+        plan reduces the diagnostics and nested CV until the study is predicted to fit
+        (``study.budget``; the main comparison is never reduced). None: no budget, nothing reduced.
 
     Raises
     ------
@@ -117,11 +122,19 @@ class StudySpec:
     search: str = "grid"
     n_iter: int = 10
     searches: dict = field(default_factory=dict)
+    time_budget: str | float | None = None
 
     @property
     def use_nested(self) -> bool:
         """Whether nested CV runs: ``nested`` if set, else on unless ``quick``."""
         return (not self.quick) if self.nested is None else bool(self.nested)
+
+    @property
+    def budget_seconds(self) -> float | None:
+        """:attr:`time_budget` in seconds (None: no budget). Raises ValueError as :meth:`validate`."""
+        from study.budget import parse_duration
+
+        return None if self.time_budget is None else parse_duration(self.time_budget)
 
     @property
     def use_diagnostics(self) -> bool:
@@ -182,7 +195,7 @@ class StudySpec:
                         nested=self.use_nested, test_size=self.test_size, seed=self.seed, quick=self.quick,
                         diagnostics=self.use_diagnostics, metrics=list(self.metrics) if self.metrics else None)
         extra = dict(cv_kind=(self.cv_kind, "auto"), gap=(self.gap, 0), search=(self.search, "grid"),
-                     n_iter=(self.n_iter, 10), searches=(self.searches, {}))
+                     n_iter=(self.n_iter, 10), searches=(self.searches, {}), time_budget=(self.time_budget, None))
         settings.update({key: value for key, (value, default) in extra.items() if value != default})
         return settings
 
@@ -196,8 +209,9 @@ class StudySpec:
             ``repeats < 1``, ``test_size`` outside (0, 1), a seed outside [0, 2**32 - 1],
             ``n_jobs == 0``, a dataset with both groups and a time column, a grid or distributions
             naming a parameter the model does not have (built-in models too), an unknown
-            ``cv_kind`` or ``search``, ``gap < 0``, ``n_iter < 1``, or bad per-model searches
-            (unknown model or key, bad distributions).
+            ``cv_kind`` or ``search``, ``gap < 0``, ``n_iter < 1``, bad per-model searches
+            (unknown model or key, bad distributions), or a ``time_budget`` that is not a
+            positive number of seconds.
         """
         from backends import list_models
 
@@ -235,6 +249,10 @@ class StudySpec:
         _check_search_settings(self, names)
         if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs == 0 or self.n_jobs < -1:
             raise ValueError(f"n_jobs must be -1 (all cores) or a positive integer; got {self.n_jobs!r}.")
+        if self.time_budget is not None:
+            from study.budget import parse_duration
+
+            parse_duration(self.time_budget)
         return self
 
 

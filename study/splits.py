@@ -28,7 +28,7 @@ training part) and every diagnostic.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,9 @@ class Splits:
         Distinct times left out between training and validation rows (kind "timeseries").
     seed : int, default=0
         Seed of the shuffles.
+    whole : Splits or None, default=None
+        When these are the splits of a subsample of the training part (:meth:`subsample`), the
+        splits they were drawn from; None otherwise.
     """
 
     train: np.ndarray
@@ -94,11 +97,50 @@ class Splits:
     order: np.ndarray | None = None
     gap: int = 0
     seed: int = 0
+    whole: "Splits | None" = None
 
     @property
     def first_repetition(self) -> list:
         """The first k folds (fold indices 0 .. k-1): the folds the diagnostics use."""
         return list(self.folds)[:self.n_splits]
+
+    def subsample(self, rows: int, y: np.ndarray) -> "Splits":
+        """These splits on a seeded subsample of ``rows`` rows of the training part (stratified
+        for classification): each fold keeps its fitting and validation rows that are in it; the
+        hold-out test split is unchanged. Shuffled splits only (a subsample of groups or times
+        would change what the folds mean).
+
+        Parameters
+        ----------
+        rows : int
+            Rows to keep, fewer than the training part's.
+        y : ndarray of shape (n_train,)
+            The training part's targets.
+
+        Returns
+        -------
+        Splits
+            With :attr:`whole` set to these splits.
+
+        Raises
+        ------
+        ValueError
+            Splits of another kind than "shuffled", or ``rows`` not below the training part's rows.
+        """
+        if self.kind != "shuffled" or not 0 < rows < len(self.train):
+            raise ValueError(f"A subsample of {rows} rows needs shuffled splits with more training rows; got "
+                             f"{self.kind} splits of {len(self.train)} training rows.")
+        positions = np.arange(len(self.train))
+        try:
+            keep = train_test_split(positions, train_size=rows, random_state=self.seed,
+                                    stratify=y if self.task == "classification" else None)[0]
+        except ValueError:  # a class too small to stratify: a plain seeded subsample
+            keep = train_test_split(positions, train_size=rows, random_state=self.seed)[0]
+        keep = np.sort(keep)
+        new = np.full(len(self.train), -1)
+        new[keep] = np.arange(len(keep))
+        folds = [(new[fit][new[fit] >= 0], new[val][new[val] >= 0]) for fit, val in self.folds]
+        return replace(self, train=self.train[keep], folds=folds, whole=self)
 
     def training_part(self, dataset: Dataset):
         """``(X, y)`` of the training part."""

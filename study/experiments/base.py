@@ -32,7 +32,7 @@ from study.protocol import Job
 from study.records import WorkKind
 
 __all__ = ["Job", "Experiment", "QUICK_FOLDS", "QUICK_KERAS_FOLDS", "FITTED", "FROM_UNIT", "experiment_folds",
-           "from_search", "settings_key", "score_rows", "label"]
+           "from_search", "unit_fits", "settings_key", "score_rows", "label"]
 
 FITTED = "fitted"
 """``source`` of rows an experiment fitted itself."""
@@ -101,7 +101,14 @@ def _settings(estimator) -> dict:
 
 
 def from_search(job: Job, n_folds: int, **overrides):
-    """The unit's fits of this very estimator, when its grid search made them.
+    """The unit's fits of this very estimator, when its grid search made them on these folds:
+    :func:`unit_fits`, or None when the job's splits are a subsample (``Splits.subsample``, under
+    a time budget), whose fits the unit did not make."""
+    return None if job.splits.whole is not None else unit_fits(job, n_folds, **overrides)
+
+
+def unit_fits(job: Job, n_folds: int, **overrides):
+    """The unit's fits of this very estimator on the whole folds, when its grid search made them.
 
     The estimator ``job.estimator(**overrides)`` is looked up among the unit's candidates (the
     model's estimator with a candidate's parameters): when one has exactly its settings, its

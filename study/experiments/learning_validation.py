@@ -11,7 +11,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import learning_curve, validation_curve
 
-from study.experiments.base import FITTED, FROM_UNIT, Experiment, Job, experiment_folds, from_search, label, score_rows
+from study.experiments.base import (FITTED, FROM_UNIT, Experiment, Job, experiment_folds, from_search, label, score_rows,
+                                    unit_fits)
 from study.results import LEARNING_CURVE_COLUMNS, VALIDATION_CURVE_COLUMNS
 
 __all__ = ["LearningCurves", "ValidationCurves", "Sweep", "SWEEPS", "TRAIN_SIZES", "positions"]
@@ -34,7 +35,10 @@ class LearningCurves(Experiment):
     fold's training part. Sizes: :data:`TRAIN_SIZES` (quick: :data:`QUICK_TRAIN_SIZES`, Keras
     :data:`QUICK_KERAS_TRAIN_SIZES`). The largest size (1.0) is each fold's whole training
     part: the very fits of the chosen candidate the unit's grid search made, taken from it
-    (``source`` "unit's grid search") rather than fitted again.
+    (``source`` "unit's grid search") rather than fitted again. On a subsample of the training
+    part (``Splits.subsample``, under a time budget) every size is fitted on the subsample's
+    folds, and the unit's fits on the whole folds follow as the last point, so the curve ends
+    at the rows the unit was fitted on.
 
     Rows (:data:`study.results.LEARNING_CURVE_COLUMNS`): ``train_size`` (training examples),
     ``train_fraction`` (of the first fold's training part), ``fold``, ``split`` ("train" |
@@ -46,18 +50,20 @@ class LearningCurves(Experiment):
 
     def n_fits(self, job: Job) -> int:
         sizes = (QUICK_KERAS_TRAIN_SIZES if job.keras else QUICK_TRAIN_SIZES) if job.quick else TRAIN_SIZES
-        return (len(sizes) - (sizes[-1] == 1.0)) * len(experiment_folds(job))  # the whole part: the unit's fits
+        taken = sizes[-1] == 1.0 and job.splits.whole is None  # the whole part: the unit's fits
+        return (len(sizes) - taken) * len(experiment_folds(job))
 
     def run(self, job: Job) -> list:
         X, y = job.training_part()
         folds = experiment_folds(job)
         sizes = (QUICK_KERAS_TRAIN_SIZES if job.keras else QUICK_TRAIN_SIZES) if job.quick else TRAIN_SIZES
-        whole = from_search(job, len(folds)) if sizes[-1] == 1.0 else None
-        n_max = len(folds[0][0])
+        whole = unit_fits(job, len(folds)) if sizes[-1] == 1.0 else None
+        subsample = job.splits.whole is not None
+        n_max = len(job.splits.whole.first_repetition[0][0]) if subsample else len(folds[0][0])
         base = dict(dataset=job.dataset.name, model=job.model.name, metric=job.metric)
         rows = []
         if whole is not None:  # each fold's whole training part: the unit's own fits
-            sizes = sizes[:-1]
+            sizes = sizes if subsample else sizes[:-1]
             rows += score_rows({**base, "train_size": n_max, "train_fraction": 1.0, "source": FROM_UNIT},
                                whole["train"], whole["validation"], range(len(folds)))
         sizes_abs, train_scores, val_scores = learning_curve(

@@ -130,6 +130,8 @@ def _write(result, out: Path, workers) -> None:
         settings["splits"] = dict(result.protocols)
     if result.pending:  # the main comparison, written first: what still runs
         settings["pending"] = list(result.pending)
+    if result.budget:  # what a time budget reduced
+        settings["budget"] = dict(result.budget)
     tables = result.tables
     atomic_write_text(out / "results.csv", result.results.to_csv(index=False))
     atomic_write_text(out / "predictions.csv", result.predictions.to_csv(index=False))

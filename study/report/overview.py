@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from study.budget import duration_text
 from study.names import figure_file
 from study.report.figures import chance_line, figure
 from study.report.format import axis_floor, escape, fmt, metric_label, params_text, pm, markdown_table
@@ -50,6 +51,7 @@ def protocol_section(settings: dict) -> str:
         + ("- **nested CV**: the shared folds as outer folds, the whole grid search repeated inside each "
            "outer training part; its mean is an estimate of the tuned model's performance that did not "
            "select on the same folds (Cawley & Talbot 2010).\n" if settings.get("nested") else "")
+        + _budget_notes(settings.get("budget") or {})
         + _splits_notes(settings.get("splits") or {})
         + _data_notes(settings.get("data_notes") or {})
     )
@@ -69,6 +71,13 @@ def _search_words(settings: dict) -> str:
     if overrides:
         text += f" (own settings: {'; '.join(overrides)}; see the 'Hyperparameter search' section)"
     return text
+
+
+def _budget_notes(budget: dict) -> str:
+    """What a time budget reduced, in words (``study.budget.Reductions.lines``)."""
+    seconds = budget.get("budget_seconds")
+    lines = [f"- **time budget {duration_text(seconds)}**: {escape(line)}" for line in budget.get("lines", [])]
+    return "\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 def _splits_notes(splits: dict) -> str:
