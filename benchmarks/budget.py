@@ -58,7 +58,7 @@ def main() -> None:
         print(f"  {line}")
     print(f"  predicted {record['predicted_seconds']:.0f} s as reduced ({record['unreduced_seconds']:.0f} s "
           f"unreduced); measured {run.wall:.0f} s wall, {run.cpu:.0f} CPU-s, mean busy cores {run.cpu / run.wall:.2f}")
-    print(f"  pilot (one fit on a fold's rows, predicted): {record['pilot']}")
+    print(f"  predicted seconds of one fit on a fold's rows: {record['fit_seconds']}")
     _measure.ratio_line(NAME, run.wall / record["budget_seconds"], "<=", TARGET)
 
 

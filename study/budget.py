@@ -180,8 +180,8 @@ class Reductions:
         The steps taken (:data:`STEPS`).
     left_out : tuple of str
         Labels of the work items not started because the time ran out (:class:`Deadline`).
-    pilot : dict
-        ``{"dataset / model": seconds of one fit on its rows}``, for the record.
+    fit_seconds : dict
+        ``{"dataset / model": predicted seconds of one fit on a fold's rows}``, for the record.
     """
 
     budget: float | None = None
@@ -193,7 +193,7 @@ class Reductions:
     elapsed: float = 0.0
     steps: tuple = ()
     left_out: tuple = ()
-    pilot: dict = field(default_factory=dict)
+    fit_seconds: dict = field(default_factory=dict)
 
     @property
     def over(self) -> bool:
@@ -206,8 +206,8 @@ class Reductions:
         if self.budget is None:
             return []
         head = (f"the whole study was predicted to take "
-                f"{duration_text(self.elapsed + self.unreduced)} (from one timed fit per model on a subsample, "
-                f"scaled to each fit's rows; {duration_text(self.elapsed)} of loading and timing included)")
+                f"{duration_text(self.elapsed + self.unreduced)} (from each model's fits timed on a subsample, "
+                f"scaled to each work item's rows; {duration_text(self.elapsed)} of loading and timing included)")
         late = (f" When the time ran out, {len(self.left_out)} work item(s) were not started: "
                 f"{', '.join(self.left_out)}." if self.left_out else "")
         if not self.steps:
@@ -235,7 +235,7 @@ class Reductions:
                     unreduced_seconds=round(self.elapsed + self.unreduced, 1), steps=list(self.steps),
                     diagnostic_rows=self.diagnostic_rows, nested_folds=self.nested_folds,
                     skipped=list(self.skipped), left_out=list(self.left_out),
-                    pilot={k: round(v, 3) for k, v in self.pilot.items()})
+                    fit_seconds={k: round(v, 3) for k, v in self.fit_seconds.items()})
 
 
 class Deadline:
@@ -331,8 +331,8 @@ def choose(work: list, seconds: dict, *, budget: float, elapsed: float, workers:
     experiments = tuple(dict.fromkeys(item.work for item in work if item.work not in ("unit", "nested")))
     nested = any(item.work == "nested" for item in work)
     unreduced = _wall(work, seconds, Reductions(), workers, n_folds)
-    pilot = {f"{d} / {m}": fit(max((i.rows for i in work if (i.dataset, i.model) == (d, m)), default=0))
-             for (d, m), fit in seconds.items()}
+    per_fit = {f"{d} / {m}": fit(max((i.rows for i in work if (i.dataset, i.model) == (d, m)), default=0))
+               for (d, m), fit in seconds.items()}
     chosen = Reductions()
     predicted = unreduced
     for candidate in ([] if elapsed + unreduced <= MARGIN * budget else _candidates(work, experiments, nested,
@@ -340,4 +340,5 @@ def choose(work: list, seconds: dict, *, budget: float, elapsed: float, workers:
         chosen, predicted = candidate, _wall(work, seconds, candidate, workers, n_folds)
         if elapsed + predicted <= MARGIN * budget:
             break
-    return replace(chosen, budget=budget, predicted=predicted, unreduced=unreduced, elapsed=elapsed, pilot=pilot)
+    return replace(chosen, budget=budget, predicted=predicted, unreduced=unreduced, elapsed=elapsed,
+                   fit_seconds=per_fit)

@@ -253,7 +253,7 @@ def _tables(plan: Plan, outcomes: list) -> tuple:
     tables["timings"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, seconds=o.seconds,
                                     fits=o.fits) for o in order], TIMING_COLUMNS)
     tables["verdicts"] = (verdict_table(results, tables["learning_curves"], tables["validation_curves"],
-                                        histories=tables["histories"])
+                                        histories=tables["histories"], subsamples=plan.subsamples)
                           if (results["status"] == "ok").any() else frame([], TABLES["verdicts"]))
     names = {d.name: d.target_names for d in plan.datasets if d.target_names}
     classified = predictions[predictions["dataset"].isin([d.name for d in plan.datasets

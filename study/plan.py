@@ -101,6 +101,12 @@ class Plan:
             self._subsamples[dataset.name] = splits.subsample(rows, dataset.y[splits.train])
         return self._subsamples[dataset.name]
 
+    @property
+    def subsamples(self) -> dict:
+        """Training rows of the subsample each dataset's diagnostics fit on, by dataset name (those
+        with one)."""
+        return {name: len(splits.train) for name, splits in self._subsamples.items()}
+
     def _runs(self, experiment, job: Job) -> bool:
         """Whether ``experiment`` runs on ``job``'s model and dataset (it applies, and no budget left it out)."""
         return (experiment.name not in self.reductions.skipped

@@ -102,9 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --mlflow: register each unit's model (not dummy's) as a new version of the registered model "
              "NAME-<dataset>-<model>")
     add("--time-budget", metavar="DURATION",
-        help="how long the study may take, e.g. 10m, 90s or 1.5h: from one timed fit per model, the diagnostics and "
-             "nested CV are reduced (subsampled, fewer folds, or left out) until the study is predicted to fit; the "
-             "report says what was reduced (default: no budget)")
+        help="how long the study may take, e.g. 10m, 90s or 1.5h: from each model's fits timed on a subsample, the "
+             "diagnostics and nested CV are reduced (subsampled, fewer folds, or left out) until the study is "
+             "predicted to fit; the report says what was reduced (default: no budget)")
     add("--quick", action="store_true",
         help="small grids and few epochs, no nested CV and no diagnostics unless asked (about a minute)")
     return parser

@@ -92,7 +92,7 @@ class StudySpec:
         {"C": {"loguniform": [1e-3, 1e2]}}}}`` (``study.search.check_distributions``).
     time_budget : str, float or None, default=None
         How long the study may take: a duration such as ``"10m"``, ``"90s"`` or ``"1.5h"``, or
-        seconds (:attr:`budget_seconds`). From one timed fit per model, the
+        seconds (:attr:`budget_seconds`). From each model's fits timed on a subsample, the
         plan reduces the diagnostics and nested CV until the study is predicted to fit
         (``study.budget``; the main comparison is never reduced). None: no budget, nothing reduced.
 

@@ -63,9 +63,9 @@ def test_nothing_is_reduced_when_the_study_fits():
     # unit 400 s, nested 5 x 192 s, diagnostics 3 x 200 s: 1,960 s on 2 workers = 980 s
     chosen = _choose(budget=980 / MARGIN + 1)
     assert chosen.unreduced == pytest.approx(980) and chosen.steps == () and not chosen.over
-    assert chosen.lines() == ["the whole study was predicted to take 16 min (from one timed fit per model on a "
-                              "subsample, scaled to each fit's rows; 0 s of loading and timing included), within the "
-                              "budget: nothing was reduced."]
+    assert chosen.lines() == ["the whole study was predicted to take 16 min (from each model's fits timed on a "
+                              "subsample, scaled to each work item's rows; 0 s of loading and timing included), "
+                              "within the budget: nothing was reduced."]
 
 
 @pytest.mark.parametrize("budget, steps, predicted", [
@@ -159,8 +159,8 @@ def test_nested_cv_runs_on_the_first_outer_folds_and_the_units_on_all(budgeted):
 
 def test_the_report_and_study_json_say_what_the_budget_reduced(budgeted):
     result, folder = budgeted
-    expected = ("the whole study was predicted to take 15 min (from one timed fit per model on "
-                "a subsample, scaled to each fit's rows; 5 s of loading and timing included); so the diagnostics "
+    expected = ("the whole study was predicted to take 15 min (from each model's fits timed on a subsample, "
+                "scaled to each work item's rows; 5 s of loading and timing included); so the diagnostics "
                 "were fitted on a stratified subsample of 150 training rows (datasets with more; the learning "
                 "curve's last point is the unit's own fits on the whole folds); nested CV ran on the first 3 outer "
                 "folds only (predicted then at 8 min).")
@@ -175,7 +175,7 @@ def test_a_budget_below_what_anything_takes_keeps_the_main_comparison_and_says_i
     result = run_study(StudySpec(datasets=("wine",), models=("ridge",), quick=True, nested=True, diagnostics=True,
                                  cache_dir=None, time_budget="1s"), progress=False)
     assert result.budget["steps"][-2:] == list(STEPS[3:]) and "over the budget" in result.budget["lines"][0]
-    assert set(result.budget["pilot"]) == {"wine / ridge", "wine / dummy"}
+    assert set(result.budget["fit_seconds"]) == {"wine / ridge", "wine / dummy"}
     assert "nested" not in set(result.results["split"]) and result.tables["learning_curves"].empty
     assert set(result.results.loc[result.results["split"] == "test", "model"]) == {"ridge", "dummy"}
 
@@ -294,3 +294,18 @@ def test_the_report_line_names_the_work_left_out_when_the_time_ran_out():
     line, = Reductions(budget=600.0, unreduced=100.0, left_out=("d / m / ablation", "d / m / histories")).lines()
     assert line.endswith("nothing was reduced. When the time ran out, 2 work item(s) were not started: "
                          "d / m / ablation, d / m / histories."), line
+
+
+def test_a_remedy_from_validation_curves_on_the_subsample_says_so(budgeted):
+    from study.statistics.verdicts import _on_subsample
+
+    note = "(validation curves on a 5,000-row subsample of the training part: the time budget's)"
+    cited = "regularize more: C 1 -> 0.1 (gap 0.20 -> 0.01, CV -0.001) closes the gap (validation curve)"
+    assert _on_subsample(cited, 5000) == f"{cited} {note}"
+    assert _on_subsample("no setting of alpha closes it; a simpler model", 5000).endswith(note)
+    assert _on_subsample("a more flexible model or better features", 5000) == "a more flexible model or better features"
+    assert _on_subsample(cited, None) == cited
+    result, _ = budgeted
+    for remedy in result.tables["verdicts"]["remedy"]:
+        cites = "validation curve" in remedy.replace("validation curves on a", "") or "no setting of" in remedy
+        assert remedy.endswith("subsample of the training part: the time budget's)") == cites, remedy

@@ -241,7 +241,7 @@ def _above_chance(paired, sizes, dataset: str, model: str) -> bool:
 
 def verdict_table(results: pd.DataFrame, learning_curves: pd.DataFrame | None = None,
                   validation_curves: pd.DataFrame | None = None, metric: str | None = None,
-                  histories: pd.DataFrame | None = None) -> pd.DataFrame:
+                  histories: pd.DataFrame | None = None, subsamples: dict | None = None) -> pd.DataFrame:
     """Apply :func:`verdict` to every dataset x model of the main results table but the baseline.
 
     Parameters
@@ -254,6 +254,10 @@ def verdict_table(results: pd.DataFrame, learning_curves: pd.DataFrame | None = 
         The experiments' tables (``study.experiments``), for the evidence (d), (e) and (f).
     metric : str or None, default=None
         Default: ``study.results.primary_metric(results)``.
+    subsamples : dict of str to int or None, default=None
+        Training rows of the subsample each dataset's diagnostics were fitted on (a time budget's,
+        ``study.budget``), by dataset: a remedy resting on a validation curve says so (a gap there
+        is larger than on the whole training part).
 
     Returns
     -------
@@ -290,4 +294,12 @@ def verdict_table(results: pd.DataFrame, learning_curves: pd.DataFrame | None = 
                          curves=vcs.get((dataset, model)), history=histories.get((dataset, model)),
                          keras=frameworks.get((dataset, model)) == "keras")
         rows.append(dict(dataset=dataset, model=model, metric=metric, best_model=best_model, **result))
+        rows[-1]["remedy"] = _on_subsample(rows[-1]["remedy"], (subsamples or {}).get(dataset))
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+
+
+def _on_subsample(remedy: str, rows: int | None) -> str:
+    """``remedy``, saying that its validation curves were fitted on a subsample of ``rows`` rows."""
+    if rows is None or not ("validation curve" in remedy or "no setting of" in remedy):
+        return remedy
+    return f"{remedy} (validation curves on a {rows:,}-row subsample of the training part: the time budget's)"
