@@ -210,6 +210,8 @@ class Reductions:
                 f"scaled to each work item's rows; {duration_text(self.elapsed)} of loading and timing included)")
         late = (f" When the time ran out, {len(self.left_out)} work item(s) were not started: "
                 f"{', '.join(self.left_out)}." if self.left_out else "")
+        if not self.steps and self.over:
+            return [head + ", over the budget: only the main comparison runs, and it is not reduced." + late]
         if not self.steps:
             return [head + ", within the budget: nothing was reduced." + late]
         superseded = {STEPS[3]: (STEPS[1],), STEPS[4]: (STEPS[0], STEPS[2])}  # a later step covers them

@@ -92,6 +92,14 @@ def test_a_budget_below_the_main_comparison_leaves_out_everything_else_and_says_
     assert "subsample of" not in line and "first 3 outer folds" not in line  # covered by the later steps
 
 
+def test_a_study_of_units_alone_over_the_budget_says_it_is_over():
+    chosen = _choose(budget=100, work=[Planned("d", "m", "unit", 10, 40_000)])
+    assert chosen.steps == () and chosen.over
+    assert chosen.lines()[0].endswith("(from each model's fits timed on a subsample, scaled to each work item's rows; "
+                                      "0 s of loading and timing included), over the budget: only the main comparison "
+                                      "runs, and it is not reduced."), chosen.lines()
+
+
 def test_without_a_subsample_or_nested_cv_those_steps_are_not_taken():
     small = [Planned("d", "m", "unit", 10, 40_000)] + [Planned("d", "m", name, 5, 40_000)
                                                         for name in ("learning_curves", "ablation")]
@@ -309,3 +317,13 @@ def test_a_remedy_from_validation_curves_on_the_subsample_says_so(budgeted):
     for remedy in result.tables["verdicts"]["remedy"]:
         cites = "validation curve" in remedy.replace("validation curves on a", "") or "no setting of" in remedy
         assert remedy.endswith("subsample of the training part: the time budget's)") == cites, remedy
+
+
+def test_a_hostile_name_in_the_budget_line_is_escaped_where_the_report_writes_it():
+    from study.report.format import escape
+    from study.report.overview import _budget_notes
+
+    label = "<img src=x onerror=alert(1)> / **m** / ablation"
+    line, = Reductions(budget=60.0, left_out=(label,)).lines()
+    written = _budget_notes({"budget_seconds": 60.0, "lines": [line]})
+    assert "<img" not in written and escape(label) in written and written.startswith("\n- **time budget 60 s**: ")
