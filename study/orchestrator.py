@@ -341,6 +341,12 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
         replaced at the end). Not called when nothing is left to compute then. An exception it
         raises stops the study (as Ctrl-C does: what finished is stored).
 
+    With ``spec.time_budget``, every model is first timed on a subsample of each dataset (in the
+    workers), the diagnostics and nested CV are reduced until the study is predicted to fit, and
+    while it runs, work outside the main comparison that would end past the budget is not
+    started (``study.budget``); :attr:`StudyResult.budget` says what was reduced. The choice
+    depends on the machine's speed at the time.
+
     Returns
     -------
     StudyResult
