@@ -327,3 +327,17 @@ def test_a_hostile_name_in_the_budget_line_is_escaped_where_the_report_writes_it
     line, = Reductions(budget=60.0, left_out=(label,)).lines()
     written = _budget_notes({"budget_seconds": 60.0, "lines": [line]})
     assert "<img" not in written and escape(label) in written and written.startswith("\n- **time budget 60 s**: ")
+
+
+def test_a_learning_curve_from_the_subsample_to_the_units_rows_is_drawn_on_a_log_axis(budgeted):
+    from study.report.learning_validation import _learning_curves_figure
+
+    result, _ = budgeted
+    curves = result.tables["learning_curves"]  # quick sizes of a 150-row subsample, then 364 rows: < 20 times
+
+    def scales(block):
+        return {ax.get_xscale() for ax in _learning_curves_figure.__wrapped__(block, "d").axes if ax.get_title()}
+
+    assert scales(curves) == {"linear"}
+    larger = curves.assign(train_size=np.where(curves["source"] == FROM_UNIT, 40_000, curves["train_size"]))
+    assert scales(larger) == {"log"}  # as on a 50,000-row table: 400 to 4,000 rows, then 40,000

@@ -31,6 +31,11 @@ def _place_legend(grid, n_panels: int, ncol: int) -> None:
         sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.95), title="split", frameon=True)
 
 
+LOG_SPAN = 20
+"""A learning curve whose largest size is more than this many times its smallest is drawn on a log
+axis (under a time budget: the subsample's sizes, then the unit's fits on the whole folds)."""
+
+
 @figure
 def _learning_curves_figure(block: pd.DataFrame, dataset: str, chance=None):
     metric = block["metric"].iloc[0]
@@ -42,7 +47,11 @@ def _learning_curves_figure(block: pd.DataFrame, dataset: str, chance=None):
                        hue_order=list(CURVE_SPLITS.values()), style_order=list(CURVE_SPLITS.values()),
                        palette=[PALETTE["train"], PALETTE["validation"]], facet_kws={"sharex": False})
     grid.set_titles("{col_name}")
-    grid.set_axis_labels("training examples (n)", metric_label(metric))
+    sizes = block["train_size"]
+    wide = sizes.max() > LOG_SPAN * sizes.min()  # a time budget's subsample, then the unit's own rows
+    if wide:
+        grid.set(xscale="log")
+    grid.set_axis_labels("training examples (n, log scale)" if wide else "training examples (n)", metric_label(metric))
     floor = axis_floor([*block["score"], chance if chance is not None else float("nan")])
     grid.set(ylim=(floor, 1.01 if block["score"].max() <= 1.0 else None))
     where = [chance_line(ax, chance, floor) for ax in grid.axes.flat][0]
