@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-from sklearn.model_selection import train_test_split
-
 from study.data import take_rows
+from study.folds import subsample_positions
 
 __all__ = ["time_fits", "pilot_sizes", "PILOT_ROWS", "MIN_ROWS"]
 
@@ -32,18 +30,6 @@ def pilot_sizes(fold_rows: int) -> tuple:
     """``(small, large)`` rows of the pilot's fits for a fold's fitting part of ``fold_rows`` rows."""
     large = min(PILOT_ROWS, fold_rows)
     return min(max(large // 4, MIN_ROWS), large), large
-
-
-def _rows(y: np.ndarray, n: int, seed: int, classification: bool) -> np.ndarray:
-    """``n`` positions into ``y``, seeded, stratified for classification when the classes allow."""
-    if n >= len(y):
-        return np.arange(len(y))
-    positions = np.arange(len(y))
-    try:
-        return np.sort(train_test_split(positions, train_size=n, random_state=seed,
-                                        stratify=y if classification else None)[0])
-    except ValueError:  # a class too small to stratify
-        return np.sort(train_test_split(positions, train_size=n, random_state=seed)[0])
 
 
 def time_fits(job, sizes: tuple) -> tuple | None:
@@ -66,7 +52,7 @@ def time_fits(job, sizes: tuple) -> tuple | None:
     classification = job.dataset.task == "classification"
     seconds = []
     for n in (sizes[0], sizes[0], sizes[1], sizes[1]):
-        rows = _rows(y, n, job.seed, classification)
+        rows = subsample_positions(y, n, job.seed, classification)
         start = time.perf_counter()
         try:
             job.estimator().fit(take_rows(X, rows), y[rows], **job.fit_params(rows))

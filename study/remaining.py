@@ -94,11 +94,17 @@ class RemainingTime:
     def item_seconds(self, item) -> float | None:
         """Wall seconds ``item`` is expected to take (its cost scaled as in :meth:`seconds_left`);
         None while no item has been computed."""
+        rates = self._rates()
+        return None if rates is None else item.cost * self._scale(item, *rates)
+
+    def _rates(self) -> tuple | None:
+        """``_scale``'s measured rates ``(ratios, work factors, by model, over all)``; None while no
+        item has been computed."""
         models, scale = self._pooled()
         if scale is None:
             return None
         ratios = self._ratios()
-        return item.cost * self._scale(item, ratios, self._work_factors(ratios), models, scale)
+        return ratios, self._work_factors(ratios), models, scale
 
     def _ratios(self) -> dict:
         """Seconds per cost unit by (dataset, model, work) measured."""
@@ -143,11 +149,10 @@ class RemainingTime:
         float or None
             Seconds (>= 0).
         """
-        models, scale = self._pooled()
-        if scale is None:
+        rates = self._rates()
+        if rates is None:
             return None
-        ratios = self._ratios()
-        rates = (ratios, self._work_factors(ratios), models, scale)
+        scale = rates[-1]
         now = self.clock()
         parts = [item.cost * self._scale(item, *rates) for item in self.waiting.values()]
         parts += [max(item.cost * self._scale(item, *rates) - (now - start), 0.0)

@@ -18,7 +18,7 @@ dataset):
   times left out between them (and between the training part and the hold-out test split).
   These splits cannot be stratified: a hold-out test split or a fold's training rows holding a
   single class (rows sorted by class) are refused, and so is a validation period of fewer than
-  :data:`MIN_VALIDATION_ROWS` rows.
+  :data:`study.folds.MIN_VALIDATION_ROWS` rows.
 
 Everything downstream takes its folds from :class:`Splits`: the units' searches, nested CV's
 inner searches (:meth:`Splits.inner_folds`: the same kind of folds inside an outer fold's
@@ -33,19 +33,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import (
-    GroupKFold,
     GroupShuffleSplit,
-    KFold,
     RepeatedKFold,
     RepeatedStratifiedKFold,
     StratifiedGroupKFold,
-    StratifiedKFold,
-    TimeSeriesSplit,
     train_test_split,
 )
-from sklearn.utils import check_random_state
 
 from study.data import Dataset, take_rows
+from study.folds import group_folds, shuffled_folds, subsample_positions, time_folds
 
 __all__ = ["Splits", "make_splits", "resolve_kind", "describe_splits", "KINDS", "CV_KINDS"]
 
@@ -130,13 +126,7 @@ class Splits:
         if self.kind != "shuffled" or not 0 < rows < len(self.train):
             raise ValueError(f"A subsample of {rows} rows needs shuffled splits with more training rows; got "
                              f"{self.kind} splits of {len(self.train)} training rows.")
-        positions = np.arange(len(self.train))
-        try:
-            keep = train_test_split(positions, train_size=rows, random_state=self.seed,
-                                    stratify=y if self.task == "classification" else None)[0]
-        except ValueError:  # a class too small to stratify: a plain seeded subsample
-            keep = train_test_split(positions, train_size=rows, random_state=self.seed)[0]
-        keep = np.sort(keep)
+        keep = subsample_positions(y, rows, self.seed, self.task == "classification")
         new = np.full(len(self.train), -1)
         new[keep] = np.arange(len(keep))
         folds = [(new[fit][new[fit] >= 0], new[val][new[val] >= 0]) for fit, val in self.folds]
@@ -172,10 +162,10 @@ class Splits:
             Fewer groups or distinct times there than the folds need.
         """
         if self.kind == "group":
-            return _group_folds(self.groups[positions], y, self.n_splits, self.seed, 1, self.task, "an outer fold")
+            return group_folds(self.groups[positions], y, self.n_splits, self.seed, 1, self.task, "an outer fold")
         if self.kind == "timeseries":
-            return _time_folds(self.order[positions], self.n_splits, self.gap, "an outer fold")
-        return list(_kfold(self.task, self.n_splits, self.seed).split(np.zeros(len(y)), y))
+            return time_folds(self.order[positions], self.n_splits, self.gap, "an outer fold")
+        return list(shuffled_folds(self.task, self.n_splits, self.seed).split(np.zeros(len(y)), y))
 
     def inner_validation(self, positions: np.ndarray | None = None) -> dict:
         """Fit parameters for a Keras model's inner validation split (early stopping) on rows of
@@ -198,11 +188,6 @@ class Splits:
             return {}
         key = "model__validation_groups" if self.kind == "group" else "model__validation_time"
         return {key: values if positions is None else values[positions]}
-
-
-def _kfold(task: str, cv: int, seed: int):
-    cls = StratifiedKFold if task == "classification" else KFold
-    return cls(n_splits=cv, shuffle=True, random_state=seed)
 
 
 def resolve_kind(dataset: Dataset, cv_kind: str | None = None) -> str:
@@ -271,7 +256,7 @@ def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int
     ValueError
         A class with fewer members than the stratified splits need, fewer groups than the
         folds need, too few distinct times for the folds and the gap (every time-ordered
-        validation period needs :data:`MIN_VALIDATION_ROWS` rows), a time-ordered hold-out
+        validation period needs :data:`study.folds.MIN_VALIDATION_ROWS` rows), a time-ordered hold-out
         test split or a fold's training rows holding a single class (classification: these
         splits cannot be stratified; rows sorted by class), ``repeats > 1`` with time-ordered
         splits, and the errors of :func:`resolve_kind`.
@@ -294,26 +279,12 @@ def make_splits(dataset: Dataset, cv: int = 5, test_size: float = 0.2, seed: int
         splitter = (RepeatedStratifiedKFold if classification else RepeatedKFold)(
             n_splits=cv, n_repeats=repeats, random_state=seed)
     else:
-        splitter = _kfold(dataset.task, cv, seed)
+        splitter = shuffled_folds(dataset.task, cv, seed)
     folds = [(fit, val) for fit, val in splitter.split(take_rows(dataset.X, train), dataset.y[train])]
     return Splits(train=train, test=test, folds=folds, n_splits=cv, task=dataset.task, seed=seed)
 
 
 # --------------------------------------------------------------------------- grouped
-
-def _group_folds(groups: np.ndarray, y: np.ndarray, k: int, seed: int, repeats: int, task: str, where: str) -> list:
-    n_groups = len(np.unique(groups))
-    if n_groups < k:
-        raise ValueError(f"The training rows of {where} hold {n_groups} groups, fewer than the {k} folds; grouped "
-                         "folds need at least one group per fold. Use fewer folds (--cv), data with more groups, "
-                         "or --no-nested.")
-    rng = check_random_state(seed)  # one random state for every repetition, as the Repeated* splitters
-    cls = StratifiedGroupKFold if task == "classification" else GroupKFold
-    folds = []
-    for _ in range(repeats):
-        folds += list(cls(n_splits=k, shuffle=True, random_state=rng).split(np.zeros(len(groups)), y, groups))
-    return folds
-
 
 def _group_splits(dataset: Dataset, cv: int, test_size: float, seed: int, repeats: int) -> Splits:
     groups, name, column = dataset.groups, dataset.name, dataset.groups_name or "groups"
@@ -339,49 +310,12 @@ def _group_splits(dataset: Dataset, cv: int, test_size: float, seed: int, repeat
                     else GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed))
         train, test = (np.sort(part) for part in next(splitter.split(indices, dataset.y, groups)))
     where = f"the training part of dataset {name!r} (groups column {column!r})"
-    folds = _group_folds(groups[train], dataset.y[train], cv, seed, repeats, dataset.task, where)
+    folds = group_folds(groups[train], dataset.y[train], cv, seed, repeats, dataset.task, where)
     return Splits(train=train, test=test, folds=folds, n_splits=cv, kind="group", task=dataset.task,
                   groups=groups[train], seed=seed)
 
 
 # --------------------------------------------------------------------------- time-ordered
-
-MIN_VALIDATION_ROWS = 2
-"""Rows a time-ordered validation period must hold: scores on one row are undefined (R^2) or
-mean nothing (an accuracy of 0 or 1)."""
-
-
-def _needed_times(k: int, gap: int, per_fold: int = 1) -> int:
-    """The fewest distinct times ``TimeSeriesSplit(k, gap=gap)`` can split: a validation period of
-    ``n // (k + 1)`` times per fold, at least ``per_fold`` of them, and a first training period of
-    at least one time."""
-    n = per_fold * (k + 1)
-    while n - gap - (n // (k + 1)) * k <= 0:
-        n += 1
-    return n
-
-
-def _time_folds(times: np.ndarray, k: int, gap: int, where: str) -> list:
-    """``TimeSeriesSplit`` over the distinct times (rows sharing a time stay together)."""
-    distinct, codes = np.unique(times, return_inverse=True)
-    if len(distinct) < _needed_times(k, gap):
-        raise ValueError(f"The training rows of {where} have {len(distinct)} distinct times; {k} time-ordered folds"
-                         f"{f' with a gap of {gap}' if gap else ''} need at least {_needed_times(k, gap)}. Use fewer "
-                         f"folds (--cv){', a smaller --gap' if gap else ''}, more data, or --no-nested.")
-    folds = []
-    for fit, val in TimeSeriesSplit(n_splits=k, gap=gap).split(distinct):
-        folds.append((np.flatnonzero(np.isin(codes, fit)), np.flatnonzero(np.isin(codes, val))))
-    smallest = min(len(val) for _, val in folds)
-    if smallest < MIN_VALIDATION_ROWS:
-        needed = _needed_times(k, gap, MIN_VALIDATION_ROWS)
-        fix = "more data, or --no-nested" if where == "an outer fold" else "a smaller --test-size, or more data"
-        raise ValueError(f"The training rows of {where} have {len(distinct)} distinct times ({len(times)} rows): "
-                         f"{k} time-ordered folds{f' with a gap of {gap}' if gap else ''} would validate the smallest "
-                         f"on {smallest} row, and a fold needs at least {MIN_VALIDATION_ROWS} rows to be scored (R^2 "
-                         f"is undefined on one); expected at least {needed} distinct times. Use fewer folds (--cv), "
-                         f"{fix}.")
-    return folds
-
 
 def _time_splits(dataset: Dataset, cv: int, test_size: float, seed: int, repeats: int, gap: int) -> Splits:
     name = dataset.name
@@ -407,7 +341,7 @@ def _time_splits(dataset: Dataset, cv: int, test_size: float, seed: int, repeats
     train, test = order[train_mask[order]], order[in_test[order]]
     column = f"time column {dataset.time_name!r}" if dataset.time_name else "row order"
     where = f"the training part of dataset {name!r} ({column})"
-    folds = _time_folds(times[train], cv, gap, where)
+    folds = time_folds(times[train], cv, gap, where)
     if dataset.task == "classification":
         _check_time_classes(dataset, train, test, folds, column)
     return Splits(train=train, test=test, folds=folds, n_splits=cv, kind="timeseries", task=dataset.task,
