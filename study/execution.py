@@ -69,6 +69,10 @@ class WorkItem:
         failure is not reported a second time (a failure is held until that item's outcome).
     experiment : str, default=""
         The experiment's name, when ``kind`` is ``WorkKind.EXPERIMENT``.
+    framework : str, default=""
+        The model's framework (``ModelSpec.framework``: "scikit-learn" or "keras"; "" without a
+        model): the progress bar's time left learns how long a kind of work takes from models of
+        the same framework (``study.remaining``).
     """
 
     label: str
@@ -82,6 +86,7 @@ class WorkItem:
     key: str | None = None
     beside: str | None = None
     experiment: str = ""
+    framework: str = ""
 
     @property
     def work(self) -> str:

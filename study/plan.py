@@ -127,7 +127,8 @@ class Plan:
         return WorkItem(f"{dataset.name} / {model.name}", WorkKind.UNIT, dataset.name, model.name,
                         UNIT_FIT_COST * _fit_cost(model, dataset) * n_fits, n_fits, run_unit,
                         UnitArguments(job, grid, self.search_n_jobs),
-                        work_key(WorkKind.UNIT.value, ("study.protocol", _builder_module(model)), job, grid))
+                        work_key(WorkKind.UNIT.value, ("study.protocol", _builder_module(model)), job, grid),
+                        framework=model.framework)
 
     def nested(self, job: Job, grid, unit: str | None = None) -> list:
         """Nested CV's inner searches, one work item per outer fold (``protocol.inner_search``),
@@ -138,7 +139,8 @@ class Plan:
         return [WorkItem(f"{job.dataset.name} / {job.model.name} / nested fold {k}", WorkKind.NESTED,
                          job.dataset.name, job.model.name, _fit_cost(job.model, job.dataset) * n_fits, n_fits,
                          inner_search, NestedArguments(job, grid, k),
-                         work_key(WorkKind.NESTED.value, modules, job, grid, k), beside=unit)
+                         work_key(WorkKind.NESTED.value, modules, job, grid, k), beside=unit,
+                         framework=job.model.framework)
                 for k in range(min(outer, len(job.splits.folds)))]
 
     def experiment(self, experiment, job: Job, earlier: list | None = None) -> WorkItem:
@@ -152,7 +154,7 @@ class Plan:
                         job.dataset.name, job.model.name,
                         _fit_cost(job.model, job.dataset, job.splits) * n_fits * experiment.fit_weight, n_fits,
                         experiment.run,
-                        ExperimentArguments(job), key, experiment=experiment.name)
+                        ExperimentArguments(job), key, experiment=experiment.name, framework=job.model.framework)
 
     def data_checks(self, dataset) -> WorkItem:
         """The checks of one dataset's data (``study.data_checks``): a work item with no model

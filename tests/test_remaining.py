@@ -15,6 +15,7 @@ class Item:
     model: str
     cost: float
     work: str = "unit"
+    framework: str = ""
 
 
 class Clock:
@@ -76,8 +77,33 @@ def test_other_work_at_its_units_scale_times_what_that_work_takes_elsewhere():
         left.finish(item, seconds, computed=True)
     assert left.seconds_left() == 0.0
     left.queue([Item("d", "c", 10.0, "nested"), Item("d", "a", 10.0, "nested"), Item("d", "c", 10.0, "curves")])
-    # c nested: 6 x the median factor 0.75; a nested: its own 1 s; c curves: no factor known, the unit's 6
-    assert left.seconds_left() == pytest.approx(10 * 6 * 0.75 + 10 * 1 + 10 * 6)
+    # c nested: 6 x the lower middle factor 0.5 (of 0.5 and 1: a mean would carry one slow outlier);
+    # a nested: its own 1 s; c curves: no factor known, the unit's 6
+    assert left.seconds_left() == pytest.approx(10 * 6 * 0.5 + 10 * 1 + 10 * 6)
+
+
+def test_a_works_factor_is_learned_from_models_of_the_same_framework_only():
+    # the 8,000-row CSV's case: keras_dense's nested CV took 1.7 times its unit's seconds per cost
+    # unit, random_forest's 1.2: the Keras factor put random_forest's nested CV 40% too high
+    left, _ = _estimate()
+    done = [(Item("d", "keras_dense", 10.0, framework="keras"), 10.0),
+            (Item("d", "keras_dense", 10.0, "nested", "keras"), 17.0),
+            (Item("d", "random_forest", 10.0, framework="scikit-learn"), 10.0)]
+    left.queue([item for item, _ in done])
+    for item, seconds in done:
+        left.start(item)
+        left.finish(item, seconds, computed=True)
+    forest_nested = Item("d", "random_forest", 10.0, "nested", "scikit-learn")
+    left.queue([forest_nested])
+    assert left.seconds_left() == pytest.approx(10.0)  # the forest's unit's 1 s, factor 1: none known
+    assert left.item_seconds(Item("e", "keras_cnn", 10.0, "nested", "keras")) == pytest.approx(10 * 37 / 30)  # all items: 37 s / 30
+    left.queue([ridge := Item("d", "ridge", 10.0, framework="scikit-learn"),
+                ridge_nested := Item("d", "ridge", 10.0, "nested", "scikit-learn")])
+    for item, seconds in ((ridge, 2.0), (ridge_nested, 2.4)):
+        left.start(item)
+        left.finish(item, seconds, computed=True)
+    assert left.item_seconds(forest_nested) == pytest.approx(10 * 1.2)  # ridge's factor, not keras_dense's 1.7
+    assert left.item_seconds(Item("d", "keras_dense", 10.0, "nested", "keras")) == pytest.approx(17.0)
 
 
 def test_running_items_count_what_they_have_left_and_the_longest_bounds_it():
