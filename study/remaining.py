@@ -9,19 +9,20 @@ store). An item's seconds per cost unit:
 
 1. those of the finished items of its dataset, model and work (``WorkItem.work``: "unit",
    "nested", "learning_curves", ...);
-2. else those of its dataset and model's unit, which finishes first (the main comparison
-   runs first, ``study.execution``), times the work's factor: how much more or less a cost
-   unit of this work takes than one of the unit, the median (the lower middle value: with
-   two values a mean would carry an outlier, e.g. logistic regression's validation curve on
-   digits, 29 times its unit's rate) over the datasets and models of the same framework
-   (``WorkItem.framework``) where both have finished, 1 until one is (the unit's predicted
-   cost counts its extra work, ``study.plan.UNIT_FIT_COST``, so a cost unit of nested CV or
-   the curves takes about as long as one of the unit). The factor is not taken across
-   frameworks: the unit's extra work (the permutation importance's predictions, the refit on
-   the whole training part) weighs differently beside a Keras fit and a scikit-learn one. On
-   an 8,000-row CSV, nested CV's factor was 1.71 for keras_dense and 1.03-1.22 for the
-   scikit-learn models; keras_dense's, finishing first and applied to random_forest, put the
-   time left 43% too high;
+2. else those of its dataset and model's unit, which finishes first (the main comparison runs
+   first, ``study.execution``), times the work's factor: how much more or less a cost unit of
+   this work takes than one of the unit: the median over the datasets and models of the same
+   framework (``WorkItem.framework``) where both have finished, and a prior of 1 counted as one
+   of them (the unit's predicted cost counts its extra work, ``study.plan.UNIT_FIT_COST``, and
+   the experiments' their measured ``fit_weight``, so a cost unit of nested CV or the curves
+   takes about as long as one of the unit). The prior keeps one outlier among few values from
+   carrying the others: logistic regression's validation curve on digits took 29 times its
+   unit's rate, and the median of it and random_forest's 0.87 alone put the time left 44% too
+   high at 80% of the default study. The factor is not taken across frameworks: the unit's extra
+   work (the permutation importance's predictions, the refit on the whole training part) weighs
+   differently beside a Keras fit and a scikit-learn one. On an 8,000-row CSV, nested CV's
+   factor was 1.71 for keras_dense and 1.03-1.22 for the scikit-learn models; keras_dense's,
+   finishing first and applied to random_forest, put the time left 43% too high;
 3. else those of all its model's finished items, else those of all finished items.
 
 Without any computed item there is no estimate. The time left is the predicted work not yet
@@ -121,15 +122,14 @@ class RemainingTime:
         return {key: seconds / cost for key, (seconds, cost) in self.measured.items() if cost > 0}
 
     def _work_factors(self, ratios: dict) -> dict:
-        """(framework, work) -> the median (the lower middle value), over the datasets and models
-        of that framework where both were measured, of the work's seconds per cost unit over the
-        unit's."""
+        """(framework, work) -> the median of the work's seconds per cost unit over the unit's,
+        over the datasets and models of that framework where both were measured, and 1 (the prior)."""
         by_work: dict = defaultdict(list)
         for (dataset, model, work), ratio in ratios.items():
             unit = ratios.get((dataset, model, UNIT))
             if work != UNIT and unit:
                 by_work[self.frameworks.get(model, ""), work].append(ratio / unit)
-        return {key: statistics.median_low(values) for key, values in by_work.items()}
+        return {key: statistics.median([*values, 1.0]) for key, values in by_work.items()}
 
     def _pooled(self) -> tuple:
         """Seconds per cost unit over all measured items: ``(by model, over all)`` (None: none)."""
