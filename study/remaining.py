@@ -16,13 +16,15 @@ store). An item's seconds per cost unit:
    of them (the unit's predicted cost counts its extra work, ``study.plan.UNIT_FIT_COST``, and
    the experiments' their measured ``fit_weight``, so a cost unit of nested CV or the curves
    takes about as long as one of the unit). The prior keeps one outlier among few values from
-   carrying the others: logistic regression's validation curve on digits took 29 times its
-   unit's rate, and the median of it and random_forest's 0.87 alone put the time left 44% too
-   high at 80% of the default study. The factor is not taken across frameworks: the unit's extra
-   work (the permutation importance's predictions, the refit on the whole training part) weighs
-   differently beside a Keras fit and a scikit-learn one. On an 8,000-row CSV, nested CV's
-   factor was 1.71 for keras_dense and 1.03-1.22 for the scikit-learn models; keras_dense's,
-   finishing first and applied to random_forest, put the time left 43% too high;
+   carrying the others: at 80% of one default study the scikit-learn validation curves had taken
+   0.85 (random_forest, digits), 2.7 (logistic regression, breast_cancer) and 27 times (logistic
+   regression, digits) their unit's rate; their median, 2.7, put the time left 18% too high
+   there (40% in another run), the median with the prior, 1.9, 7%. The factor is not taken
+   across frameworks: the unit's extra work (the permutation importance's predictions, the refit
+   on the whole training part) weighs differently beside a Keras fit and a scikit-learn one. On
+   an 8,000-row CSV, nested CV's factor was 1.71 for keras_dense and 1.03-1.22 for the
+   scikit-learn models; keras_dense's, finishing first and applied to random_forest, put the
+   time left 43% too high;
 3. else those of all its model's finished items, else those of all finished items.
 
 Without any computed item there is no estimate. The time left is the predicted work not yet
