@@ -1,8 +1,11 @@
 """The study's workers (``study.workers.Workers``): one object, its pool started at the first task and
 ended when it closes, killed when its block raises."""
 
+import gc
 import os
+import sys
 import time
+import weakref
 
 import pytest
 
@@ -15,6 +18,27 @@ def _describe(name):
 
 def _fail(name):
     raise RuntimeError(f"{name} broke")
+
+
+class _Node:
+    """An object that can sit in a reference cycle and be referred to weakly."""
+
+
+_LEFT = {}
+"""In a worker: a weak reference to the cycle a task left behind (its garbage)."""
+
+
+def _import_and_leave_a_cycle(module: str):
+    """A task that imports ``module`` (new in a worker) and leaves a reference cycle as garbage."""
+    __import__(module)
+    node = _Node()
+    node.self = node
+    _LEFT["cycle"] = weakref.ref(node)
+    return os.getpid(), gc.get_freeze_count(), module in sys.modules
+
+
+def _frozen_and_cycle_left():
+    return os.getpid(), gc.get_freeze_count(), _LEFT["cycle"]() is not None
 
 
 def _alive(pid: int) -> bool:
@@ -119,3 +143,15 @@ def test_only_lokys_race_at_a_kill_goes_unprinted(capsys):
         assert "KeyError: 3" in crash(race, "SomeOtherThread")
     finally:
         threading.excepthook = previous
+
+
+def test_a_worker_freezes_what_its_imports_made_and_collects_the_garbage_first():
+    """After a task that imported modules, the worker has collected its garbage (the cycle the
+    task left is gone) and frozen the rest (``gc.freeze``): the garbage collector's full passes,
+    after each task in loky, then skip the libraries' objects (study.workers._settle_imports)."""
+    with Workers(1) as workers:  # one worker process: both tasks run in it
+        pid, frozen_before, imported = workers.submit(_import_and_leave_a_cycle, "xml.dom.minidom").result()
+        same, frozen_after, cycle_left = workers.submit(_frozen_and_cycle_left).result()
+    assert same == pid != os.getpid() and imported
+    assert frozen_after > frozen_before
+    assert not cycle_left
