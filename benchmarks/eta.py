@@ -56,6 +56,40 @@ def timed_estimates(cmd: list, cwd: Path) -> tuple:
     return estimates, time.perf_counter() - start
 
 
+def checkpoint_errors(estimates: list, total: float, echo: bool = True) -> list:
+    """The time left's relative error at each of :data:`CHECKPOINTS` of a run of ``total`` seconds.
+
+    Parameters
+    ----------
+    estimates : list of (float, float)
+        ``(seconds since start, estimated seconds left)`` as shown (:func:`timed_estimates`).
+    total : float
+        Seconds the run took.
+    echo : bool, default=True
+        Print each checkpoint's estimate, actual time left and error.
+
+    Returns
+    -------
+    list of float
+        ``(estimate - actual) / actual`` per checkpoint; ``inf`` where no estimate was shown yet.
+    """
+    errors = []
+    for share in CHECKPOINTS:
+        at = share * total
+        shown = [(t, left) for t, left in estimates if t <= at]
+        if not shown:
+            if echo:
+                print(f"  {share:.0%} ({at:.0f} s): no estimate shown yet")
+            errors.append(float("inf"))
+            continue
+        t, left = shown[-1]
+        actual = total - t
+        errors.append((left - actual) / actual)
+        if echo:
+            print(f"  {share:.0%} ({at:.0f} s): estimate {left:.0f} s left, actually {actual:.0f} s: error {errors[-1]:+.0%}")
+    return errors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=0, help="a CSV of this many rows (0: the bundled default study)")
@@ -71,18 +105,7 @@ def main() -> None:
         cmd += ["--quick"] if args.quick else []
         estimates, total = timed_estimates(cmd, source)
     print(f"{'the bundled study' if not args.rows else f'{args.rows} rows'}: {total:.1f} s, {len(estimates)} estimates")
-    errors = []
-    for share in CHECKPOINTS:
-        at = share * total
-        shown = [(t, left) for t, left in estimates if t <= at]
-        if not shown:
-            print(f"  {share:.0%} ({at:.0f} s): no estimate shown yet")
-            errors.append(float("inf"))
-            continue
-        t, left = shown[-1]
-        actual = total - t
-        errors.append((left - actual) / actual)
-        print(f"  {share:.0%} ({at:.0f} s): estimate {left:.0f} s left, actually {actual:.0f} s: error {errors[-1]:+.0%}")
+    errors = checkpoint_errors(estimates, total)
     _measure.ratio_line(NAME, max(abs(e) for e in errors), "<=", TARGET)
 
 
