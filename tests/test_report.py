@@ -1,5 +1,6 @@
 """Figures are drawn again only when their data (or the code drawing them) changed."""
 
+import os
 import shutil
 from collections import Counter
 
@@ -38,7 +39,7 @@ def _write(results, out):
 @pytest.fixture(scope="module")
 def first_report(tmp_path_factory):
     """The report of :func:`make_results`, written once for the file into a new folder (so every
-    figure drawn, in this process: fewer than ``TOGETHER_MIN``): its folder and the figures saved."""
+    figure drawn, in this process: fewer than ``figures.together_min``): its folder and the figures saved."""
     out = tmp_path_factory.mktemp("first") / "out"
     counts = Counter()
     real_save = figures.save_figure
@@ -117,12 +118,33 @@ def test_figure_key_follows_content_and_code(tmp_path, monkeypatch):
     assert calls == ["a", "b", "b", "b", "b"]
 
 
+@figures.figure
+def _tiny_figure(label):
+    fig = figures.plt.figure(figsize=(1, 1))
+    fig.gca().set_title(label)
+    return fig
+
+
+@pytest.mark.parametrize("fewer", [True, False])
+def test_figures_are_drawn_in_new_workers_only_from_together_min(tmp_path, fewer):
+    """Starting workers to draw pays only from ``together_min`` figures: fewer are drawn here."""
+    from study.workers import Workers
+
+    count = figures.together_min(2) - fewer
+    with Workers(2) as workers:
+        with figures.drawing_together(workers):
+            paths = [_tiny_figure(str(i), path=tmp_path / f"{i}.png") for i in range(count)]
+        started = workers._pool is not None
+    assert started is not fewer and all(path.exists() for path in paths)
+    assert figures.together_min(1) > 10 ** 9 and figures.together_min(2) > figures.together_min(8) > 1
+
+
 def test_figures_drawn_together_in_workers_are_the_figures_drawn_here(tmp_path, first_report, monkeypatch):
     results = make_results()
-    _copy_of(first_report, tmp_path / "here")  # n_jobs=-1, but fewer figures than TOGETHER_MIN: drawn here
+    _copy_of(first_report, tmp_path / "here")  # n_jobs=-1, but fewer figures than together_min: drawn here
     here = sorted((tmp_path / "here" / "figures").glob("*.png"))
-    assert 1 < len(here) < figures.TOGETHER_MIN
-    monkeypatch.setattr(figures, "TOGETHER_MIN", 1)
+    assert 1 < len(here) < figures.together_min(os.cpu_count())
+    monkeypatch.setattr(figures, "WORKER_START_SECONDS", 0.0)  # now worth drawing in the workers
     _write(results, tmp_path / "workers")
     assert here and [p.name for p in here] == [p.name for p in sorted((tmp_path / "workers" / "figures").glob("*.png"))]
     for path in here:  # the same figure of the same inputs (pixels may differ by antialiasing)

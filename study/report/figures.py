@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import functools
 import importlib
+import math
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -27,15 +28,19 @@ from PIL import Image  # noqa: E402 (matplotlib's own PNG library)
 from study.folders import publish, temporary_path  # noqa: E402
 from study.results import BASELINE  # noqa: E402
 
-__all__ = ["figure", "save_figure", "drawing_together", "chance_line", "FIGURE_KEY", "PALETTE", "TOGETHER_MIN"]
+__all__ = ["figure", "save_figure", "drawing_together", "chance_line", "together_min", "FIGURE_KEY", "PALETTE",
+           "FIGURE_SECONDS", "WORKER_START_SECONDS"]
 
 FIGURE_KEY = "generalization-study inputs"
 _PLOTTING_LIBRARIES = ("matplotlib", "seaborn", "pandas", "numpy", "pillow", "scikit-posthocs")
 PALETTE = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
 """Colours of the splits in every figure."""
-TOGETHER_MIN = 8
-"""Figures to draw below which :func:`drawing_together` draws them in this process (a worker's
-first figure pays the plotting libraries' import, about a second)."""
+FIGURE_SECONDS = 0.3
+"""Seconds to draw and save one of the report's figures (the default study: 64 figures, about 20 s)."""
+WORKER_START_SECONDS = 2.2
+"""Seconds a worker spends before its first figure: importing the report's plotting libraries
+(``python -c "import study.report"``: 2.15 s on the 2-core machine of docs/performance.md,
+2026-12-07), which the study's fits never import."""
 
 CHANCE_STYLE = dict(color="dimgray", linestyle=":", linewidth=1.6)
 """The chance baseline's line in every score figure."""
@@ -139,8 +144,8 @@ def _draw(module: str, name: str, inputs: tuple, path: Path, key: str, dpi: int)
 @contextlib.contextmanager
 def drawing_together(workers=None):
     """Figures requested inside are drawn when it ends, in the study's worker processes
-    (:meth:`study.workers.Workers.map`) when there are at least :data:`TOGETHER_MIN` of them, else
-    (or with ``workers`` None) in this process. Their paths are known at once; the files exist
+    (:meth:`study.workers.Workers.map`) when there are at least :func:`together_min` of them, else
+    (or with ``workers`` None or of one process) in this process. Their paths are known at once; the files exist
     after it ends. Nothing is drawn when the block raises.
 
     Parameters
@@ -153,11 +158,35 @@ def drawing_together(workers=None):
         yield
     finally:
         _PENDING.reset(token)
-    if workers is not None and len(calls) >= TOGETHER_MIN:
+    if workers is not None and workers.processes > 1 and len(calls) >= together_min(workers.processes):
         workers.map(_draw, calls)
     else:
         for call in calls:
             _draw(*call)
+
+
+def together_min(processes: int) -> int:
+    """The fewest figures worth drawing in ``processes`` worker processes rather than here.
+
+    In ``processes`` workers, ``n`` figures take about ``WORKER_START_SECONDS + n *
+    FIGURE_SECONDS / processes``; here, ``n * FIGURE_SECONDS``. The workers pay off from ``n =
+    WORKER_START_SECONDS / (FIGURE_SECONDS * (1 - 1 / processes))``: 15 figures with 2 workers, 10
+    with 4 (the default study's report has 64).
+    Below that, drawing here is as fast or faster and starts no process.
+
+    Parameters
+    ----------
+    processes : int
+        Worker processes.
+
+    Returns
+    -------
+    int
+        ``sys.maxsize`` for fewer than two processes (never worth it).
+    """
+    if processes < 2:
+        return sys.maxsize
+    return math.ceil(WORKER_START_SECONDS / (FIGURE_SECONDS * (1 - 1 / processes)))
 
 
 def chance_line(ax, level, floor: float) -> str:
