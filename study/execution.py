@@ -166,7 +166,7 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
 
 def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int = -1, follow_up=None,
             progress: bool = True, expected_fits: int = 0, expected_cost: float = 0.0,
-            on_main_comparison=None, deadline=None) -> list:
+            on_main_comparison=None, deadline=None, unit_rates: dict | None = None) -> list:
     """Run work items, the main comparison's first (:data:`FIRST`), then the longest first, and
     every item their outcomes add.
 
@@ -201,6 +201,9 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
         A time budget's: an item outside :data:`FIRST` that is not stored starts only when
         ``deadline.allows(item, predicted seconds)`` (the progress bar's prediction); one it
         refuses is not started, and nothing follows it.
+    unit_rates : dict or None, default=None
+        A time budget's predicted seconds per cost unit of each unit, ``{(dataset, model): rate}``
+        (``study.plan.Plan.unit_rates``): the time left from the start (``study.remaining``).
 
     Returns
     -------
@@ -208,7 +211,7 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
         In completion order.
     """
     with using(workers, lambda: Workers(n_jobs)) as workers:
-        return _execute(items, store, workers, follow_up, progress, (expected_fits, expected_cost),
+        return _execute(items, store, workers, follow_up, progress, (expected_fits, expected_cost, unit_rates),
                         on_main_comparison, deadline)
 
 
@@ -220,7 +223,8 @@ def _execute(items: list, store, workers: Workers, follow_up, progress: bool, ex
     counter = itertools.count()
     ready: list = []
     outcomes: list = []
-    bar = Progress(progress, *expected, workers=workers.processes)
+    fits, cost, unit_rates = expected
+    bar = Progress(progress, fits, cost, workers=workers.processes, unit_rates=unit_rates)
     first_left = [0]  # items of FIRST queued and not finished
     milestone = [on_main_comparison]  # called once, then None
 

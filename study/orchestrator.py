@@ -375,7 +375,8 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
         fits, cost = plan.forecast(initial)
         deadline = None if spec.time_budget is None else Deadline(started, spec.budget_seconds)
         outcomes = execute(initial, store=store, workers=workers, follow_up=plan.follow_up, progress=progress,
-                           expected_fits=fits, expected_cost=cost, on_main_comparison=first, deadline=deadline)
+                           expected_fits=fits, expected_cost=cost, on_main_comparison=first, deadline=deadline,
+                           unit_rates=plan.unit_rates(initial))
     if deadline is not None and deadline.left_out:
         plan.reductions = replace(plan.reductions, left_out=tuple(deadline.left_out))
     return _study_result(plan, outcomes)

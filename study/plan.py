@@ -201,6 +201,21 @@ class Plan:
             cost += _fit_cost(job.model, job.dataset, job.splits) * n_fits * experiment.fit_weight
         return fits, cost
 
+    def unit_rates(self, initial: list) -> dict:
+        """Each unit's seconds per cost unit as a time budget's pilot predicted them: its fits
+        (``study.budget.UNIT_FITS`` each) times one fit's seconds on a fold's rows, over its
+        cost; empty without a budget. For the time left from the start (``study.remaining``).
+
+        Returns
+        -------
+        dict of (str, str) to float
+            ``{(dataset, model): seconds per cost unit}``.
+        """
+        per_fit = self.reductions.fit_seconds
+        return {(item.dataset, item.model): item.fits * UNIT_FITS * per_fit[f"{item.dataset} / {item.model}"] / item.cost
+                for item in initial if item.kind is WorkKind.UNIT and item.cost > 0
+                and f"{item.dataset} / {item.model}" in per_fit}
+
     def _following(self, initial: list):
         """``(job, experiment, fits)`` of each diagnostic that will follow a unit of ``initial``
         (the job as the experiment will have it: its splits a subsample's under a budget)."""

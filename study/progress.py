@@ -220,11 +220,14 @@ class Progress(contextlib.AbstractContextManager):
         Predicted cost of the whole study (``study.plan.Plan.forecast``).
     workers : int, default=1
         Work items that run at once.
+    unit_rates : dict or None, default=None
+        A time budget's predicted seconds per cost unit of each unit (``study.remaining.RemainingTime``).
     """
 
-    def __init__(self, enabled: bool = True, expected_fits: int = 0, expected_cost: float = 0.0, workers: int = 1):
+    def __init__(self, enabled: bool = True, expected_fits: int = 0, expected_cost: float = 0.0, workers: int = 1,
+                 unit_rates: dict | None = None):
         self.bar = progress_bar(enabled)
-        self.remaining = RemainingTime(workers, expected_cost)
+        self.remaining = RemainingTime(workers, expected_cost, unit_rates=unit_rates)
         self.expected, self.queued, self.done = expected_fits, 0, 0
         self.started_at = time.monotonic()
         self.running: dict = {}

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from study.budget import (DIAGNOSTIC_ROWS, GROWTH, MARGIN, NESTED_FOLDS, STEPS, FitSeconds, Planned, Reductions,
-                          choose, duration_text, parse_duration)
+from study.budget import (DIAGNOSTIC_ROWS, GROWTH, MARGIN, NESTED_FOLDS, STEPS, UNIT_FITS, FitSeconds, Planned,
+                          Reductions, choose, duration_text, parse_duration)
 from study.data import load_data
 from study.experiments.base import FITTED, FROM_UNIT
 from study.orchestrator import run_study
@@ -341,3 +341,24 @@ def test_a_learning_curve_from_the_subsample_to_the_units_rows_is_drawn_on_a_log
     assert scales(curves) == {"linear"}
     larger = curves.assign(train_size=np.where(curves["source"] == FROM_UNIT, 40_000, curves["train_size"]))
     assert scales(larger) == {"log"}  # as on a 50,000-row table: 400 to 4,000 rows, then 40,000
+
+
+def test_each_units_rate_for_the_time_left_is_its_pilots_prediction_over_its_cost():
+    """Plan.unit_rates: a unit's predicted seconds (its fits, UNIT_FITS each, times one fit's
+    pilot-predicted seconds) per cost unit, so the progress bar's time left starts from the pilot
+    (study.remaining); nothing without a budget."""
+    from study.orchestrator import prepare
+    from study.plan import Plan
+
+    spec, models, datasets = prepare(StudySpec(datasets=("wine",), models=("ridge", "random_forest"), quick=True,
+                                               cache_dir=None, time_budget="10m"), None)
+    plan = Plan(spec, models, datasets, search_n_jobs=1)
+    assert plan.unit_rates(plan.initial()) == {}
+    per_fit = {"wine / ridge": 0.01, "wine / random_forest": 0.2, "wine / dummy": 0.001}
+    plan.reduce(Reductions(budget=600.0, fit_seconds=per_fit))
+    units = [item for item in plan.initial() if item.work == "unit"]
+    rates = plan.unit_rates(plan.initial())
+    assert set(rates) == {("wine", "ridge"), ("wine", "random_forest"), ("wine", "dummy")}
+    for item in units:
+        predicted = item.fits * UNIT_FITS * per_fit[f"wine / {item.model}"]
+        assert rates[item.dataset, item.model] * item.cost == pytest.approx(predicted)

@@ -160,3 +160,21 @@ def test_the_time_after_the_last_item_is_added_once_known():
     assert left.seconds_left() == pytest.approx(10.0)
     left.afterwards = 4.0  # the whole report, as long as the first one took
     assert left.seconds_left() == pytest.approx(14.0)
+
+
+def test_a_budgets_pilot_gives_the_time_left_from_the_start_until_the_unit_is_measured():
+    """Under a time budget the pilot's rate of each unit (``unit_rates``) stands in for the
+    unit's measured one: the time left is known before any item finished, and each work is
+    scaled from it by the work's factor; a measured unit then replaces its pilot's rate."""
+    clock = Clock()
+    left = RemainingTime(1, 0.0, clock=clock, unit_rates={("d", "m"): 2.0, ("d", "k"): 0.5})
+    unit, nested, other = Item("d", "m", 10.0), Item("d", "m", 5.0, work="nested"), Item("d", "k", 4.0)
+    stranger = Item("e", "new", 10.0)  # no pilot's rate: the pilot's median, (2 + 0.5) / 2
+    left.queue([unit, nested, other, stranger])
+    assert left.item_seconds(unit) == 20.0 and left.item_seconds(nested) == 10.0
+    assert left.seconds_left() == pytest.approx(20 + 10 + 2 + 12.5)
+    left.start(unit)
+    clock.now = 30.0
+    left.finish(unit, 30.0, computed=True)  # measured: 3 s per cost unit, not the pilot's 2
+    assert left.item_seconds(nested) == 15.0 and left.item_seconds(other) == 2.0
+    assert RemainingTime(1, unit_rates={}).seconds_left() is None
