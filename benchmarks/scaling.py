@@ -61,8 +61,10 @@ def run_once(csv: Path, out: Path, budget: str | None, source: Path) -> dict:
 def describe(rows: int, budget: str | None, result: dict) -> None:
     """Print one run's figures."""
     where = f"{rows:>6,} rows, " + ("no budget" if budget is None else f"--time-budget {budget}")
-    print(f"{where}: {result['wall']:.0f} s wall, {result['cpu']:.0f} CPU-s, busy cores {result['busy']:.2f}, "
-          f"time left off by at most {result['eta_error']:.0%}", flush=True)
+    eta = (f"time left off by at most {result['eta_error']:.0%}" if math.isfinite(result["eta_error"])
+           else "no time left shown yet at 20% of the run")
+    print(f"{where}: {result['wall']:.0f} s wall, {result['cpu']:.0f} CPU-s, busy cores {result['busy']:.2f}, {eta}",
+          flush=True)
     if result["budget"] is not None:
         record = result["budget"]
         print(f"    wall / budget {result['wall'] / record['budget_seconds']:.2f}; predicted "
