@@ -86,7 +86,8 @@ def checkpoint_errors(estimates: list, total: float, echo: bool = True) -> list:
         actual = total - t
         errors.append((left - actual) / actual)
         if echo:
-            print(f"  {share:.0%} ({at:.0f} s): estimate {left:.0f} s left, actually {actual:.0f} s: error {errors[-1]:+.0%}")
+            print(f"  {share:.0%} ({at:.0f} s): estimate {left:.0f} s left, actually {actual:.0f} s: "
+                  f"error {errors[-1]:+.0%}")
     return errors
 
 

@@ -212,9 +212,9 @@ class Plan:
             ``{(dataset, model): seconds per cost unit}``.
         """
         per_fit = self.reductions.fit_seconds
-        return {(item.dataset, item.model): item.fits * UNIT_FITS * per_fit[f"{item.dataset} / {item.model}"] / item.cost
-                for item in initial if item.kind is WorkKind.UNIT and item.cost > 0
-                and f"{item.dataset} / {item.model}" in per_fit}
+        units = [(item, f"{item.dataset} / {item.model}") for item in initial if item.kind is WorkKind.UNIT]
+        return {(item.dataset, item.model): item.fits * UNIT_FITS * per_fit[key] / item.cost
+                for item, key in units if item.cost > 0 and key in per_fit}
 
     def _following(self, initial: list):
         """``(job, experiment, fits)`` of each diagnostic that will follow a unit of ``initial``

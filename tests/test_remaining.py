@@ -168,7 +168,8 @@ def test_a_budgets_pilot_gives_the_time_left_from_the_start_until_the_unit_is_me
     scaled from it by the work's factor; a measured unit then replaces its pilot's rate."""
     clock = Clock()
     left = RemainingTime(1, 0.0, clock=clock, unit_rates={("d", "m"): 2.0, ("d", "k"): 0.5})
-    unit, nested, other = Item("d", "m", 10.0), Item("d", "m", 5.0, work="nested"), Item("d", "k", 4.0)
+    unit, other = Item("d", "m", 10.0), Item("d", "k", 4.0)
+    nested = Item("d", "m", 5.0, work="nested")
     stranger = Item("e", "new", 10.0)  # no pilot's rate: the pilot's median, (2 + 0.5) / 2
     left.queue([unit, nested, other, stranger])
     assert left.item_seconds(unit) == 20.0 and left.item_seconds(nested) == 10.0
