@@ -195,6 +195,11 @@ class Reductions:
     left_out: tuple = ()
     fit_seconds: dict = field(default_factory=dict)
 
+    def fit_seconds_of(self, dataset: str, model: str) -> float | None:
+        """The predicted seconds of one of ``model``'s fits on a fold's rows of ``dataset``
+        (:attr:`fit_seconds`); None when not predicted (no budget)."""
+        return self.fit_seconds.get(_pair(dataset, model))
+
     @property
     def over(self) -> bool:
         """Whether the prediction exceeds the budget even after every step."""
@@ -267,6 +272,11 @@ class Deadline:
         return False
 
 
+def _pair(dataset: str, model: str) -> str:
+    """The key of :attr:`Reductions.fit_seconds`: ``"dataset / model"``."""
+    return f"{dataset} / {model}"
+
+
 def _wall(work: list, seconds: dict, reductions: Reductions, workers: int, n_folds: dict) -> float:
     """Predicted wall seconds of ``work`` as ``reductions`` leave it: its seconds shared by the
     workers, at least its longest item."""
@@ -333,7 +343,7 @@ def choose(work: list, seconds: dict, *, budget: float, elapsed: float, workers:
     experiments = tuple(dict.fromkeys(item.work for item in work if item.work not in ("unit", "nested")))
     nested = any(item.work == "nested" for item in work)
     unreduced = _wall(work, seconds, Reductions(), workers, n_folds)
-    per_fit = {f"{d} / {m}": fit(max((i.rows for i in work if (i.dataset, i.model) == (d, m)), default=0))
+    per_fit = {_pair(d, m): fit(max((i.rows for i in work if (i.dataset, i.model) == (d, m)), default=0))
                for (d, m), fit in seconds.items()}
     chosen = Reductions()
     predicted = unreduced

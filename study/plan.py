@@ -211,10 +211,10 @@ class Plan:
         dict of (str, str) to float
             ``{(dataset, model): seconds per cost unit}``.
         """
-        per_fit = self.reductions.fit_seconds
-        units = [(item, f"{item.dataset} / {item.model}") for item in initial if item.kind is WorkKind.UNIT]
-        return {(item.dataset, item.model): item.fits * UNIT_FITS * per_fit[key] / item.cost
-                for item, key in units if item.cost > 0 and key in per_fit}
+        units = [(item, self.reductions.fit_seconds_of(item.dataset, item.model)) for item in initial
+                 if item.kind is WorkKind.UNIT and item.cost > 0]
+        return {(item.dataset, item.model): item.fits * UNIT_FITS * seconds / item.cost
+                for item, seconds in units if seconds is not None}
 
     def _following(self, initial: list):
         """``(job, experiment, fits)`` of each diagnostic that will follow a unit of ``initial``

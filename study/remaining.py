@@ -32,15 +32,15 @@ store). An item's seconds per cost unit:
    rows the first units take minutes);
 4. else those of all its model's finished items, else those of all finished items.
 
-Without any computed item and without the pilot's rates there is no estimate. The time left is
-the predicted work not yet done, in seconds, shared by the workers: the items queued and not started, what the running
-ones have left (their prediction minus the time they have run, at least nothing), and the work
-expected but not queued yet (the diagnostics of units still running: the study's forecast minus
-what was queued), at the scale of all items. Divided by the number of workers, and never less
-than what the longest running or queued item has left (the last item runs alone). Plus
-:attr:`RemainingTime.afterwards`, the seconds the study takes after its last item, once known
-(the whole report: the time the first report took, in this process beside the busy workers,
-over the number of workers, which draw the last one's figures; ``study.execution``).
+Without any computed item and without the pilot's rates there is no estimate. The time left is the
+predicted work not yet done, in seconds, shared by the workers: the items queued and not started,
+what the running ones have left (their prediction minus the time they have run, at least nothing),
+and the work expected but not queued yet (the diagnostics of units still running: the study's
+forecast minus what was queued), at the scale of all items. Divided by the number of workers, and
+never less than what the longest running or queued item has left (the last item runs alone). Plus
+:attr:`RemainingTime.afterwards`, the seconds the study takes after its last item, once known (the
+whole report: the time the first report took, in this process beside the busy workers, over the
+number of workers, which draw the last one's figures; ``study.execution``).
 """
 
 from __future__ import annotations

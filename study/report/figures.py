@@ -145,8 +145,8 @@ def _draw(module: str, name: str, inputs: tuple, path: Path, key: str, dpi: int)
 def drawing_together(workers=None):
     """Figures requested inside are drawn when it ends, in the study's worker processes
     (:meth:`study.workers.Workers.map`) when there are at least :func:`together_min` of them, else
-    (or with ``workers`` None or of one process) in this process. Their paths are known at once; the files exist
-    after it ends. Nothing is drawn when the block raises.
+    (or with ``workers`` None or of one process) in this process. Their paths are known at once;
+    the files exist after it ends. Nothing is drawn when the block raises.
 
     Parameters
     ----------
@@ -158,7 +158,7 @@ def drawing_together(workers=None):
         yield
     finally:
         _PENDING.reset(token)
-    if workers is not None and workers.processes > 1 and len(calls) >= together_min(workers.processes):
+    if workers is not None and len(calls) >= together_min(workers.processes):
         workers.map(_draw, calls)
     else:
         for call in calls:
@@ -171,8 +171,8 @@ def together_min(processes: int) -> int:
     In ``processes`` workers, ``n`` figures take about ``WORKER_START_SECONDS + n *
     FIGURE_SECONDS / processes``; here, ``n * FIGURE_SECONDS``. The workers pay off from ``n =
     WORKER_START_SECONDS / (FIGURE_SECONDS * (1 - 1 / processes))``: 15 figures with 2 workers, 10
-    with 4 (the default study's report has 64).
-    Below that, drawing here is as fast or faster and starts no process.
+    with 4 (the default study's report has 64). Below that, drawing here is as fast or faster and
+    starts no process.
 
     Parameters
     ----------
