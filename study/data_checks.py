@@ -33,9 +33,9 @@ from scipy import stats
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.model_selection import cross_val_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-from statsmodels.stats.multitest import multipletests
 
 from study.data import Dataset, take_rows
+from study.statistics.multiple_testing import holm
 
 __all__ = ["run_data_checks", "duplicate_rows", "single_feature_scores", "leak_findings", "constant_features",
            "class_balance", "distribution_shift", "SEVERITIES", "DUPLICATE_WARNING", "DUPLICATE_SEVERE",
@@ -85,7 +85,8 @@ below 2%); the relative share is 1 for perfectly balanced classes."""
 
 SHIFT_ALPHA = 0.05
 """Family-wise error rate of the shift tests of one dataset (Holm's step-down correction over its
-features: Holm 1979, Scand. J. Statist. 6(2); ``statsmodels`` ``multipletests(method="holm")``)."""
+features: Holm 1979, Scand. J. Statist. 6(2); ``statsmodels`` ``multipletests(method="holm")``, through
+``study.statistics.multiple_testing.holm``)."""
 SHIFT_SEVERE_EFFECT = 0.3
 """Effect size from which a significant shift is severe: the Kolmogorov-Smirnov statistic D (the
 largest gap between the two empirical distribution functions) or Cramér's V (categorical);
@@ -381,7 +382,7 @@ def distribution_shift(X_train: pd.DataFrame, X_test: pd.DataFrame) -> list:
     if not names:
         return []
     tests = [_shift_test(X_train[name], X_test[name]) for name in names]
-    reject, adjusted, _, _ = multipletests([t[0] for t in tests], alpha=SHIFT_ALPHA, method="holm")
+    reject, adjusted = holm([t[0] for t in tests], alpha=SHIFT_ALPHA)
     rows = []
     for name, (p, effect, how), shifted, p_holm in zip(names, tests, reject, adjusted):
         if shifted:

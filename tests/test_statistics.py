@@ -217,6 +217,31 @@ def test_holm_hand_case():
     assert holm_adjust([]).shape == (0,)
 
 
+def test_holm_leaves_the_objects_alive_before_it_out_of_statsmodels_garbage_collection(monkeypatch):
+    """statsmodels ends each Holm call with a full gc.collect(): it runs with the heap frozen
+    (nothing of it walked), which is thawed after; a heap frozen by someone else stays frozen."""
+    import gc
+
+    from study.statistics.multiple_testing import holm
+
+    frozen_while_collecting = []
+    collect = gc.collect  # statsmodels imports gc inside multipletests: the module's own function is spied
+    monkeypatch.setattr(gc, "collect", lambda *a: frozen_while_collecting.append(gc.get_freeze_count()) or collect(*a))
+    alive = [[] for _ in range(1000)]  # tracked by the collector (a bare object() is not)
+    assert gc.get_freeze_count() == 0
+    reject, adjusted = holm([0.01, 0.04, 0.03], alpha=0.05)
+    assert adjusted.tolist() == pytest.approx([0.03, 0.06, 0.06], rel=1e-12) and reject.tolist() == [True, False, False]
+    assert frozen_while_collecting and frozen_while_collecting[0] >= len(alive)
+    assert gc.get_freeze_count() == 0  # thawed
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        assert holm([0.5])[1].tolist() == [0.5]
+        assert gc.get_freeze_count() == before  # the caller's frozen heap left as it was
+    finally:
+        gc.unfreeze()
+
+
 # ---------------------------------------------------------------------------------------------
 # The constructed tidy table: 2 datasets x 3 models x 5 folds (+ test, train and nested rows)
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from study.results import without_baseline
+from study.statistics.multiple_testing import holm
 from study.statistics.rows import cv_split, fold_scores, resolve_metric, rows_of
 
 __all__ = ["corrected_ttest", "corrected_interval", "posterior_probabilities", "holm_adjust",
@@ -222,14 +223,10 @@ def holm_adjust(p_values):
     Notes
     -----
     Source: Holm (1979), Scand. J. Statist. 6(2); computed with
-    ``statsmodels.stats.multitest.multipletests(method="holm")``.
+    ``statsmodels.stats.multitest.multipletests(method="holm")``, without its full garbage
+    collection (``study.statistics.multiple_testing.holm``).
     """
-    from statsmodels.stats.multitest import multipletests
-
-    p = np.asarray(p_values, dtype=float).ravel()
-    if p.size == 0:
-        return p
-    return multipletests(p, method="holm")[1]
+    return holm(p_values)[1]
 
 
 def pairwise_comparison(results, metric=None, alpha=0.05, rope=None, split=None):
