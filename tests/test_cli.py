@@ -84,14 +84,15 @@ def fresh_interpreter() -> dict:
 
 
 @pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
+def quick_report(tmp_path_factory, shared_workers):
     """The README's quick study (``python -m study.run --quick``) in this process, with the
-    default workers as users run it: its report folder."""
+    default workers as users run it (this test process's, ``conftest.shared_workers``, whose
+    TensorFlow is imported already): its report folder."""
     base = tmp_path_factory.mktemp("quick")
     out = base / "out"
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        status = main(["--quick", "--out", str(out), "--cache-dir", str(base / "cache")])
+        status = main(["--quick", "--out", str(out), "--cache-dir", str(base / "cache")], workers=shared_workers)
     assert status == 0, err.getvalue()[-3000:]
     return out
 
