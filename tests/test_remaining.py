@@ -179,3 +179,22 @@ def test_a_budgets_pilot_gives_the_time_left_from_the_start_until_the_unit_is_me
     left.finish(unit, 30.0, computed=True)  # measured: 3 s per cost unit, not the pilot's 2
     assert left.item_seconds(nested) == 15.0 and left.item_seconds(other) == 2.0
     assert RemainingTime(1, unit_rates={}).seconds_left() is None
+
+
+def test_under_a_budget_the_work_not_queued_yet_is_priced_at_the_units_rates_not_the_quick_ones_finished():
+    """The diagnostics expected but not queued yet: without a budget at the rate of every finished
+    item; under one at the units' rates weighted by their costs, measured where the unit finished,
+    else the pilot's (a quick unit finishing first no longer prices the slow ones' work)."""
+    def left_after_the_quick_unit(unit_rates):
+        left = RemainingTime(1, 100.0, clock=Clock(), unit_rates=unit_rates)
+        quick, slow = Item("d", "quick", 10.0), Item("d", "slow", 30.0)
+        left.queue([quick, slow])
+        left.start(quick)
+        left.finish(quick, 5.0, computed=True)  # measured 0.5 s per cost unit
+        return left.seconds_left()
+
+    slow_unit = 30.0 * 4.0  # its pilot's rate: 4 s per cost unit
+    assert left_after_the_quick_unit(None) == pytest.approx(30 * 0.5 + 60 * 0.5)  # no budget: as before
+    weighted = (10 * 0.5 + 30 * 4.0) / 40  # the quick unit as measured, the slow one as the pilot said
+    assert left_after_the_quick_unit({("d", "quick"): 1.0, ("d", "slow"): 4.0}) == pytest.approx(
+        slow_unit + 60 * weighted)
