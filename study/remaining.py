@@ -37,12 +37,12 @@ predicted work not yet done, in seconds, shared by the workers: the items queued
 what the running ones have left (their prediction minus the time they have run, at least nothing),
 and the work expected but not queued yet (the diagnostics of units still running: the study's
 forecast minus what was queued), at the scale of all finished items; under a time budget, at the
-larger of that and the units' rates weighted by their costs, each measured once its unit finished,
-else as the pilot predicted it (:meth:`RemainingTime.later_rate`): the quick items finish first, so
-early on the finished ones alone priced that work too low (on a 2,000-row CSV with
-``--time-budget 10m``, at a fifth of the run the bar showed 60 s left where 112 s were), and later
-the diagnostics that finished, slower per cost unit than the units, price it better than the
-units alone. Divided by the number of workers, and
+units' rates weighted by their costs, each measured once its unit finished, else as the pilot
+predicted it, times the work's factor over all kinds of work (:meth:`RemainingTime.later_rate`):
+early on, the finished items alone priced that work too low (the quick items finish first: on a
+2,000-row CSV with ``--time-budget 10m``, at a fifth of the run the bar showed 60 s left where
+112 s were) or far too high (a first Keras item carrying its worker's TensorFlow import: 443 s
+where 134 s were). Divided by the number of workers, and
 never less than what the longest running or queued item has left (the last item runs alone). Plus
 :attr:`RemainingTime.afterwards`, the seconds the study takes after its last item, once known (the
 whole report: the time the first report took, in this process beside the busy workers, over the
@@ -165,14 +165,19 @@ class RemainingTime:
 
     def later_rate(self, ratios: dict, overall: float) -> float:
         """Seconds per cost unit of the work expected but not queued yet: ``overall`` (that of all
-        finished items); under a time budget, the larger of it and the mean of the queued units'
-        rates weighted by their costs, each unit's measured rate once it finished (``ratios``),
-        else its pilot's."""
+        finished items); under a time budget, the mean of the queued units' rates weighted by their
+        costs, each unit's measured rate once it finished (``ratios``), else its pilot's, times
+        the median of every measured work's rate over its unit's and a prior of 1 (the module's
+        rule 2, over all frameworks and kinds of work: that work is the units' diagnostics)."""
         known = [(cost, ratios.get((dataset, model, UNIT), self.unit_rates.get((dataset, model))))
                  for (dataset, model), cost in self.unit_costs.items()] if self.unit_rates else []
         known = [(cost, rate) for cost, rate in known if rate is not None and cost > 0]
         total = sum(cost for cost, _ in known)
-        return max(overall, sum(cost * rate for cost, rate in known) / total) if total > 0 else overall
+        if total == 0:
+            return overall
+        factors = [ratio / ratios[dataset, model, UNIT] for (dataset, model, work), ratio in ratios.items()
+                   if work != UNIT and ratios.get((dataset, model, UNIT))]
+        return sum(cost * rate for cost, rate in known) / total * statistics.median([*factors, 1.0])
 
     def _scale(self, item, ratios: dict, factors: dict, models: dict, overall: float) -> float:
         """Seconds per cost unit of ``item`` (the module's rules 1-4)."""

@@ -183,9 +183,9 @@ def test_a_budgets_pilot_gives_the_time_left_from_the_start_until_the_unit_is_me
 
 def test_under_a_budget_the_work_not_queued_yet_is_priced_at_the_units_rates_not_the_quick_ones_finished():
     """The diagnostics expected but not queued yet: without a budget at the rate of every finished
-    item; under one at the larger of that and the units' rates weighted by their costs, measured
-    where the unit finished, else the pilot's (a quick unit finishing first no longer prices the
-    slow ones' work; slow diagnostics measured later still count)."""
+    item; under one at the units' rates weighted by their costs, measured where the unit finished,
+    else the pilot's (a quick unit finishing first no longer prices the slow ones' work), times
+    the measured works' factor over their unit (with a prior of 1)."""
     pilot = {("d", "quick"): 1.0, ("d", "slow"): 4.0}
 
     def left_after(unit_rates, diagnostic_seconds=None):
@@ -205,5 +205,5 @@ def test_under_a_budget_the_work_not_queued_yet_is_priced_at_the_units_rates_not
     assert left_after(None) == pytest.approx(30 * 0.5 + 60 * 0.5)  # no budget: as before
     weighted = (10 * 0.5 + 30 * 4.0) / 40  # the quick unit as measured, the slow one as the pilot said
     assert left_after(pilot) == pytest.approx(slow_unit + 60 * weighted)
-    overall = (5.0 + 195.0) / 20  # 10 s per cost unit over the finished items: above the units'
-    assert left_after(pilot, diagnostic_seconds=195.0) == pytest.approx(slow_unit + 50 * overall)
+    factor = (195.0 / 10 / 0.5 + 1.0) / 2  # the diagnostic took 39 times its unit's rate; the prior 1
+    assert left_after(pilot, diagnostic_seconds=195.0) == pytest.approx(slow_unit + 50 * weighted * factor)
