@@ -188,7 +188,7 @@ def run(cmd: list, *, label: str | None = None, env: dict | None = None, cwd: Pa
     label = label or " ".join(str(c) for c in cmd)
     if echo:
         print(f"  running {label} ...", flush=True)
-    before = _children_cpu()
+    before = children_cpu()
     start = time.perf_counter()
     cwd = cwd or _SOURCE or REPO
     proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=child_env(env), text=True,
@@ -210,13 +210,14 @@ def run(cmd: list, *, label: str | None = None, env: dict | None = None, cwd: Pa
             data = json.loads(line[len(JSON_TAG):])
     m = Measurement(label=label, wall=wall, returncode=proc.returncode, peak_main_rss=sampler.main,
                     peak_worker_rss=sampler.worker, peak_tree_rss=sampler.tree,
-                    max_descendants=sampler.count, cpu=_children_cpu() - before, stdout=out, stderr=err, data=data)
+                    max_descendants=sampler.count, cpu=children_cpu() - before, stdout=out, stderr=err, data=data)
     if echo:
         print("    " + m.summary(), flush=True)
     return m
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's ended and waited-for child processes so far."""
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -50,9 +50,9 @@ def run_once(csv: Path, out: Path, budget: str | None, source: Path) -> dict:
     ``budget`` record of its study.json, None without a budget)."""
     options = [] if budget is None else ["--time-budget", budget]
     cmd = _measure.study_command("--data", csv, "--target", "y", "--no-cache", *options, "--out", out)
-    before = _measure._children_cpu()
+    before = _measure.children_cpu()
     estimates, wall = timed_estimates(cmd, source)
-    cpu = _measure._children_cpu() - before
+    cpu = _measure.children_cpu() - before
     errors = checkpoint_errors(estimates, wall)
     record = json.loads((out / "study.json").read_text()).get("budget") if budget is not None else None
     return dict(wall=wall, cpu=cpu, busy=cpu / wall, eta_error=max(abs(e) for e in errors), budget=record)

@@ -42,11 +42,11 @@ predicted it, times the work's factor over all kinds of work (:meth:`RemainingTi
 early on, the finished items alone priced that work too low (the quick items finish first: on a
 2,000-row CSV with ``--time-budget 10m``, at a fifth of the run the bar showed 60 s left where
 112 s were) or far too high (a first Keras item carrying its worker's TensorFlow import: 443 s
-where 134 s were). Divided by the number of workers, and
-never less than what the longest running or queued item has left (the last item runs alone). Plus
-:attr:`RemainingTime.afterwards`, the seconds the study takes after its last item, once known (the
-whole report: the time the first report took, in this process beside the busy workers, over the
-number of workers, which draw the last one's figures; ``study.execution``).
+where 134 s were). Divided by the number of workers, and never less than what the longest running
+or queued item has left (the last item runs alone). Plus :attr:`RemainingTime.afterwards`, the
+seconds the study takes after its last item, once known (the whole report: the time the first
+report took, in this process beside the busy workers, over the number of workers, which draw the
+last one's figures; ``study.execution``).
 """
 
 from __future__ import annotations
@@ -147,11 +147,17 @@ class RemainingTime:
         """(framework, work) -> the median of the work's seconds per cost unit over the unit's,
         over the datasets and models of that framework where both were measured, and 1 (the prior)."""
         by_work: dict = defaultdict(list)
+        for key, relative in self._over_units(ratios):
+            by_work[key].append(relative)
+        return {key: statistics.median([*values, 1.0]) for key, values in by_work.items()}
+
+    def _over_units(self, ratios: dict):
+        """``((framework, work), rate / its unit's rate)`` of each measured work other than a unit
+        whose dataset and model's unit was measured."""
         for (dataset, model, work), ratio in ratios.items():
             unit = ratios.get((dataset, model, UNIT))
             if work != UNIT and unit:
-                by_work[self.frameworks.get(model, ""), work].append(ratio / unit)
-        return {key: statistics.median([*values, 1.0]) for key, values in by_work.items()}
+                yield (self.frameworks.get(model, ""), work), ratio / unit
 
     def _pooled(self) -> tuple:
         """Seconds per cost unit over all measured items: ``(by model, over all)`` (None: none)."""
@@ -175,8 +181,7 @@ class RemainingTime:
         total = sum(cost for cost, _ in known)
         if total == 0:
             return overall
-        factors = [ratio / ratios[dataset, model, UNIT] for (dataset, model, work), ratio in ratios.items()
-                   if work != UNIT and ratios.get((dataset, model, UNIT))]
+        factors = [relative for _, relative in self._over_units(ratios)]
         return sum(cost * rate for cost, rate in known) / total * statistics.median([*factors, 1.0])
 
     def _scale(self, item, ratios: dict, factors: dict, models: dict, overall: float) -> float:
