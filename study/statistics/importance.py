@@ -20,7 +20,10 @@ cost. Any other preprocessing (one-hot encoded columns, a user's own step) is pe
 it is. Measured on the default study's 21 units (one thread, CPU seconds): 23 s in all instead of
 38 s through the Pipeline; ``random_forest`` is half of it (7.5 ms a call on ``wide``, where
 scikit-learn dispatches each of its 100 trees through joblib), a Keras call 1-2 ms (``keras_cnn``
-on ``digits``: 4-5 ms, its convolutions).
+on ``digits``: 4-5 ms, its convolutions). On numeric rows the predictions of all the shuffled
+copies are then made beforehand in a few stacked calls
+(:class:`~study.statistics.permuted_predictions.PermutedPredictions`, used only for an estimator
+that predicts each row on its own): scikit-learn's function still draws the shuffles and scores.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
 from backends.preprocessing import ImageScaler, TabularPreprocessor
+from study.statistics.permuted_predictions import PermutedPredictions
 
 __all__ = ["N_REPEATS", "TOP_K", "NOISE_SHARE", "feature_labels", "importance_rows", "column_wise",
            "signal_summary"]
@@ -134,6 +138,8 @@ def importance_rows(estimator, X, y, *, metric: str, feature_names: list, seed: 
         raise ValueError(f"Permutation importance needs one name per column: got {len(feature_names)} names for "
                          f"{X.shape[1]} columns. Pass the dataset's feature names (feature_labels(dataset)).")
     model, rows = column_wise(estimator, X)
+    if isinstance(rows, np.ndarray) and rows.dtype.kind in "biuf":
+        model = PermutedPredictions(model, rows, seed, n_repeats)
     result = permutation_importance(model, rows, y, scoring=metric, n_repeats=n_repeats, random_state=seed)
     mean, std = result.importances_mean, result.importances_std
     rank = np.empty(len(mean), dtype=int)
