@@ -47,6 +47,15 @@ class BatchDependent(ClassifierMixin, BaseEstimator):
         return np.full(len(X), self.classes_[int(len(X) > 100)])
 
 
+class SmallCallsOnly(BatchDependent):
+    """Refuses calls of more than 100 rows."""
+
+    def predict(self, X):
+        if len(X) > 100:
+            raise ValueError("at most 100 rows a call")
+        return self.classes_[(np.asarray(X)[:, 0] > 0).astype(int)]
+
+
 def _importances(estimator, X, y, scoring, seed=0):
     return permutation_importance(estimator, X, y, scoring=scoring, n_repeats=N_REPEATS, random_state=seed).importances
 
@@ -78,6 +87,15 @@ def test_the_forest_predicts_in_a_few_calls(data, monkeypatch):
 def test_rows_predicted_together_that_change_each_other_are_predicted_one_copy_at_a_time(data):
     X, y, X_test, y_test = data
     model = BatchDependent().fit(X, y)
+    proxy = PermutedPredictions(model, X_test, 0, N_REPEATS)
+    np.testing.assert_array_equal(_importances(proxy, X_test, y_test, "accuracy"),
+                                  _importances(model, X_test, y_test, "accuracy"))
+    assert proxy.answered == 0 and proxy.predicted == 1 + X.shape[1] * N_REPEATS
+
+
+def test_a_model_that_refuses_stacked_calls_answers_each_call_itself(data):
+    X, y, X_test, y_test = data
+    model = SmallCallsOnly().fit(X, y)
     proxy = PermutedPredictions(model, X_test, 0, N_REPEATS)
     np.testing.assert_array_equal(_importances(proxy, X_test, y_test, "accuracy"),
                                   _importances(model, X_test, y_test, "accuracy"))

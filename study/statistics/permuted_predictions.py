@@ -39,9 +39,11 @@ MAX_CELLS = 1 << 18
 calls leave the processor's cache: HistGradientBoosting, which passes over all the rows tree by
 tree, took twice as long on digits in calls of 32 MiB as in calls of the hold-out rows alone;
 at 2 MiB every built-in model was faster than unstacked (measured 2026-12-07)."""
-MAX_ROWS = 5_000_000
-"""Stacked rows above which nothing is predicted beforehand (the predictions would be held in
-memory all at once); the estimator then answers every call itself."""
+MAX_ROWS = 2_000_000
+"""Stacked rows (hold-out rows x copies) above which nothing is predicted beforehand: the
+predictions of all copies are held in memory at once (e.g. 160 MB for 10 class probabilities),
+and the expected shuffled columns too; the estimator then answers every call itself. On large
+hold-out splits a call's fixed overhead matters little anyway."""
 
 _METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
@@ -98,7 +100,8 @@ class PermutedPredictions:
     def __init__(self, estimator, X: np.ndarray, seed, n_repeats: int):
         self.estimator = estimator
         self._X = X
-        self._columns = _shuffled_columns(X, seed, n_repeats)
+        stacked_rows = X.shape[0] * (1 + X.shape[1] * n_repeats)
+        self._columns = _shuffled_columns(X, seed, n_repeats) if 0 < stacked_rows <= MAX_ROWS else None
         self._stacked: dict = {}  # method -> list of outputs per copy (None: not row by row)
         self.answered = self.predicted = 0
 
@@ -127,7 +130,7 @@ class PermutedPredictions:
         return self._answer("decision_function", X)
 
     def _answer(self, method: str, X):
-        copy = self._copy_of(X)
+        copy = self._copy_of(X) if self._columns is not None else None
         outputs = self._outputs(method) if copy is not None else None
         if outputs is None:
             self.predicted += 1
@@ -165,16 +168,19 @@ class PermutedPredictions:
 
     def _outputs(self, method: str):
         """``method``'s output on every expected copy (predicted in stacked calls the first time),
-        or None when the estimator does not predict row by row (or the copies are too many)."""
+        or None when the estimator does not predict row by row or a stacked call raised."""
         if method not in self._stacked:
             self._stacked[method] = self._predict_stacked(method)
         return self._stacked[method]
 
     def _predict_stacked(self, method: str):
+        try:
+            return self._stacked_outputs(method)
+        except Exception:  # noqa: BLE001 (e.g. a model that refuses large calls: it answers each call itself,
+            return None    # and an error it raises there is scikit-learn's to report, as without this class)
+
+    def _stacked_outputs(self, method: str):
         n, p = self._X.shape
-        n_copies = 1 + sum(len(shuffles) for shuffles in self._columns)
-        if n == 0 or n * n_copies > MAX_ROWS:
-            return None
         per_call = max(1, MAX_CELLS // max(n * p, 1))
         predict, outputs, batch = getattr(self.estimator, method), [], []
         for copy in self._copies():
