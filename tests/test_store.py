@@ -79,10 +79,12 @@ def test_project_source_follows_the_imports_of_the_computing_modules():
     unit = files("study.protocol", "backends.keras")
     assert {"study.protocol", "study.data.checks", "study.scoring", "backends", "backends.routing",
             "backends.keras", "backends.preprocessing"} <= unit
-    # the unit computes permutation importance (study.statistics.importance, with its package's
-    # __init__), and nothing else of the statistics, the report or the runner
+    # the unit computes permutation importance (study.statistics.importance and the stacked predictions it
+    # uses, with their package's __init__), and nothing else of the statistics, the report or the runner
+    assert {"study.statistics.importance", "study.statistics.permuted_predictions"} <= unit
     assert not any(name.startswith(("study.report", "study.orchestrator", "study.statistics")) for name in unit
-                   if name not in ("study.statistics", "study.statistics.importance"))
+                   if name not in ("study.statistics", "study.statistics.importance",
+                                   "study.statistics.permuted_predictions"))
     assert "study.experiments.base" in files("study.experiments.learning_validation")
     assert len(project_source("study.protocol")) == 64
 
