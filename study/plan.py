@@ -42,11 +42,12 @@ def _builder_module(model) -> str:
     return builder.partition(":")[0] if isinstance(builder, str) else getattr(builder, "func", builder).__module__
 
 
-UNIT_FIT_COST = 2.0
+UNIT_FIT_COST = 1.6
 """A unit's cost per fit over that of its nested CV and diagnostics: on top of its search a unit
 refits on the whole training part, scores the hold-out test and computes permutation importance.
-Measured on the default study (``timings.csv``, seconds per predicted cost unit): 1.4-2.7 times
-nested CV's for every model (median about 2), about 2 times the learning and validation curves'."""
+Measured on the default study (``timings.csv``, a unit's seconds per fit over its nested CV's, per
+dataset and model): median 1.6 (1.0-3.5) since permutation importance predicts its shuffled copies
+stacked (commit 2ee5943, 2026-12-07); 2.0 (1.3-4.5) before."""
 
 
 def _fit_cost(model, dataset, splits=None) -> float:
