@@ -113,9 +113,10 @@ def test_shuffles_not_expected_are_predicted_by_the_estimator(data):
     assert proxy.predicted >= X.shape[1] * N_REPEATS - 1 and proxy.answered >= 1
 
 
-def test_too_many_copies_are_not_stacked(data, monkeypatch):
+@pytest.mark.parametrize("limit", ["MAX_ROWS", "MAX_CELLS"])
+def test_too_many_copies_or_too_large_ones_are_not_stacked(data, monkeypatch, limit):
     X, y, X_test, y_test = data
-    monkeypatch.setattr(permuted_predictions, "MAX_ROWS", len(X_test) * 5)
+    monkeypatch.setattr(permuted_predictions, limit, len(X_test) * 5 if limit == "MAX_ROWS" else 2 * X_test.size - 1)
     model = LogisticRegression(max_iter=500).fit(X, y)
     proxy = PermutedPredictions(model, X_test, 0, N_REPEATS)
     np.testing.assert_array_equal(_importances(proxy, X_test, y_test, "accuracy"),
