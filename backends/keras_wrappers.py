@@ -53,7 +53,7 @@ from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
 from sklearn.utils.validation import column_or_1d  # noqa: E402
 
 from backends.keras_pool import lease, lease_initialized  # noqa: E402
-from backends.keras_seeding import seeded  # noqa: E402
+from backends.keras_seeding import seeded, stateless_network  # noqa: E402
 from backends.keras_validation import ValidationPass  # noqa: E402
 
 __all__ = ["KerasBuildFnClassifier", "KerasBuildFnRegressor", "StandardizedTarget", "ClassifierTagsMixin",
@@ -134,13 +134,19 @@ class InnerValidationMixin:
 
     _random_kernels = True
     """Whether the network may hold stateful random kernels (a user's network may): each seeded
-    build and fit then resets TensorFlow's kernels, as scikeras does; the built-in networks,
-    whose random ops are stateless, set it False and keep their instantiated functions
+    build resets TensorFlow's kernels, as scikeras does, and so does each fit unless the network
+    is Keras' own layers only (``backends.keras_seeding.stateless_network``); the built-in
+    networks, whose random ops are stateless, set it False and keep their instantiated functions
     (``backends.keras_seeding``)."""
 
-    def _seeded(self, seed):
-        """The seeding of a build or fit (``backends.keras_seeding.seeded``; none without a seed)."""
-        return contextlib.nullcontext() if seed is None else seeded(seed, reset_kernels=self._random_kernels)
+    def _seeded(self, seed, model=None):
+        """The seeding of a build, or of a fit of ``model`` (``backends.keras_seeding.seeded``; none
+        without a seed): TensorFlow's kernels are reset when the network may hold stateful random
+        kernels, unless ``model`` shows it cannot (``stateless_network``)."""
+        if seed is None:
+            return contextlib.nullcontext()
+        reset = self._random_kernels and not (model is not None and stateless_network(model))
+        return seeded(seed, reset_kernels=reset)
 
     def _build_keras_model(self):
         """A pooled model set to the initial state this build had in an earlier fit of this
@@ -247,7 +253,7 @@ class InnerValidationMixin:
                          validation_time=None, **kwargs):
         self._check_validation_params()
         X, y, sample_weight, validation = self._split_inner(X, y, sample_weight, validation_groups, validation_time)
-        with self._seeded(self._random_state):
+        with self._seeded(self._random_state, self.model_):
             if validation is None and not self._fit_callbacks:
                 # nothing to do between epochs: all of them as one pass over the repeated data,
                 # the same batches in the same order (history_["loss"] is then their mean)

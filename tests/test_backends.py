@@ -356,6 +356,79 @@ def test_built_in_networks_train_as_under_scikeras_seeding_and_keep_tensorflow_k
     assert clearing.call_count == 0
 
 
+def _user_networks():
+    """Build functions a user writes: Keras' own layers (stateless random ops), and a layer of
+    their own drawing with ``tf.random.uniform`` (a stateful random kernel)."""
+    import keras
+    import tensorflow as tf
+
+    class Jitter(keras.layers.Layer):
+        def call(self, x, training=None):
+            return x + tf.random.uniform(tf.shape(x), maxval=0.1) if training else x
+
+    def plain():
+        return keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dropout(0.3),
+                                 keras.layers.Dense(10, activation="softmax")])
+
+    def own_layer():
+        return keras.Sequential([Jitter(), keras.layers.Dense(16, activation="relu"),
+                                 keras.layers.Dense(10, activation="softmax")])
+
+    return plain, own_layer
+
+
+def test_stateless_network_knows_keras_own_parts_only():
+    import keras
+
+    from backends.keras_seeding import stateless_network
+
+    def compiled(model, loss="sparse_categorical_crossentropy"):
+        model.compile(optimizer="adam", loss=loss)
+        return model
+
+    plain, own_layer = _user_networks()
+    inner = keras.Sequential([keras.layers.Dense(4), keras.layers.GaussianNoise(0.1)])
+    assert stateless_network(compiled(plain()))
+    assert stateless_network(compiled(keras.Sequential([inner, keras.layers.Dense(10)]),
+                                      keras.losses.SparseCategoricalCrossentropy()))
+    assert not stateless_network(compiled(own_layer()))  # a layer of the user's
+    assert not stateless_network(compiled(keras.Sequential([keras.Sequential([own_layer()])])))  # nested
+    assert not stateless_network(compiled(keras.Sequential([keras.layers.Lambda(lambda x: x), keras.layers.Dense(10)])))
+    assert not stateless_network(compiled(plain(), loss=lambda y, p: keras.losses.mse(y, p)))  # the user's loss
+
+    class Subclassed(keras.Sequential):
+        pass
+
+    assert not stateless_network(compiled(Subclassed([keras.layers.Dense(10)])))
+
+
+@pytest.mark.parametrize("network", ["plain", "own_layer"])
+def test_a_users_network_keeps_tensorflow_kernels_only_when_its_random_ops_are_stateless(network):
+    """A user's build function of Keras' own layers is fitted without clearing TensorFlow's kernel
+    cache (after its first build), one with a layer of its own drawing from a stateful kernel with
+    it, as scikeras does; either trains the same whether the fit runs first or after another."""
+    from unittest import mock
+
+    from tensorflow.python.eager import context
+
+    from backends.custom import keras_model
+
+    X, y = _digits()
+    build = dict(zip(["plain", "own_layer"], _user_networks()))[network]
+    spec = keras_model(f"user_{network}", build, epochs=3)
+
+    def fit(rows):
+        return spec.estimator("classification", random_state=3).fit(X[rows], y[rows]).predict_proba(X[300:])
+
+    reference = fit(slice(0, 300))
+    with mock.patch.object(context.Context, "_set_global_seed", autospec=True,
+                           side_effect=context.Context._set_global_seed) as clearing:
+        fit(slice(100, 400))  # another fit first, on the same pooled model
+        again = fit(slice(0, 300))
+    np.testing.assert_array_equal(again, reference)
+    assert (clearing.call_count == 0) == (network == "plain")
+
+
 def test_seeding_sets_tensorflow_global_seed_as_set_seed_does_and_restores_it():
     import tensorflow as tf
     from tensorflow.python.eager import context
