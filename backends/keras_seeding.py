@@ -16,10 +16,11 @@ there, per TensorFlow version). A network whose random ops are all stateless (Ke
 noise and augmentation draw from seed generators, whose state is a variable that
 ``backends.keras_pool`` resets) trains the same either way: tested against scikeras' context
 (``tests/test_backends.py``). A network that may hold stateful random kernels (a user's layer
-calling ``tf.random.uniform``) needs the reset, so that each fit restarts their streams: a user's network is fitted without it only
-when :func:`stateless_network` shows it cannot hold them (measured 2026-12-07, a 128-unit dense
-network with dropout from a user's build function on 1,150 digits rows, 20 epochs: 0.85 -> 0.68
-CPU-s a fit, the same predictions whatever the order of the fits).
+calling ``tf.random.uniform``) needs the reset, so that each fit restarts their streams. A user's
+network is fitted without it only when :func:`stateless_network` shows it cannot hold them
+(measured 2026-12-07: a 128-unit dense network with dropout from a user's build function, the
+same seed, 20 epochs, one thread: 0.231 -> 0.117 CPU-s a fit on 180 digits rows, 0.658 -> 0.586
+on 1,150; the same predictions whatever the order of the fits).
 """
 
 from __future__ import annotations

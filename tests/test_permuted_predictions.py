@@ -60,7 +60,8 @@ def _importances(estimator, X, y, scoring, seed=0):
     return permutation_importance(estimator, X, y, scoring=scoring, n_repeats=N_REPEATS, random_state=seed).importances
 
 
-@pytest.mark.parametrize("estimator", [LogisticRegression(max_iter=500), CountingForest(n_estimators=15, random_state=0),
+@pytest.mark.parametrize("estimator", [LogisticRegression(max_iter=500),
+                                       CountingForest(n_estimators=15, random_state=0),
                                        HistGradientBoostingClassifier(max_iter=15, random_state=0)],
                          ids=["logistic", "forest", "hist_gradient_boosting"])
 @pytest.mark.parametrize("scoring", ["accuracy", "neg_log_loss", "roc_auc_ovr"])
@@ -68,7 +69,8 @@ def test_the_same_importances_from_the_stacked_predictions(data, estimator, scor
     X, y, X_test, y_test = data
     estimator.fit(X, y)
     proxy = PermutedPredictions(estimator, X_test, 0, N_REPEATS)
-    np.testing.assert_array_equal(_importances(proxy, X_test, y_test, scoring), _importances(estimator, X_test, y_test, scoring))
+    np.testing.assert_array_equal(_importances(proxy, X_test, y_test, scoring),
+                                  _importances(estimator, X_test, y_test, scoring))
     assert proxy.answered == 1 + X.shape[1] * N_REPEATS and proxy.predicted == 0
 
 
