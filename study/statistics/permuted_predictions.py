@@ -14,7 +14,7 @@ paired runs, 2026-12-07), the same importances.
 unchanged). It draws the same shuffles scikit-learn draws (one seed drawn from ``random_state``,
 then per column a ``RandomState`` of that seed shuffling an index ``n_repeats`` times, each
 shuffle applied to the column as it was left by the previous one: ``_calculate_permutation_scores``
-in ``sklearn/inspection/_permutation_importance.py``, scikit-learn 1.4-1.9), stacks all the
+in ``sklearn/inspection/_permutation_importance.py``, read in scikit-learn 1.9.1), stacks all the
 shuffled copies of the rows and predicts them in calls of at most :data:`MAX_CELLS` values. Each
 call scikit-learn then makes is answered by content: rows equal to the original but for one
 column that equals one of the expected shuffles of it get that copy's predictions; anything else
@@ -46,9 +46,6 @@ MAX_ROWS = 2_000_000
 predictions of all copies are held in memory at once (e.g. 160 MB for 10 class probabilities),
 and the expected shuffled columns too; the estimator then answers every call itself. On large
 hold-out splits a call's fixed overhead matters little anyway."""
-
-_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
-
 
 def _has(method: str):
     return lambda self: hasattr(self.estimator, method)
