@@ -86,18 +86,13 @@ def test_the_forest_predicts_in_a_few_calls(data, monkeypatch):
     assert (CountingForest.calls, CountingForest.rows) == (10 + 1, (copies + 1) * len(X_test))
 
 
-def test_rows_predicted_together_that_change_each_other_are_predicted_one_copy_at_a_time(data):
+@pytest.mark.parametrize("model", [BatchDependent(), SmallCallsOnly()],
+                         ids=["rows_change_each_other", "refuses_large_calls"])
+def test_a_model_whose_stacked_calls_differ_or_fail_answers_each_call_itself(data, model):
+    """Rows predicted together that change each other, or a model that refuses large calls: each
+    copy is predicted by the estimator, one call a copy."""
     X, y, X_test, y_test = data
-    model = BatchDependent().fit(X, y)
-    proxy = PermutedPredictions(model, X_test, 0, N_REPEATS)
-    np.testing.assert_array_equal(_importances(proxy, X_test, y_test, "accuracy"),
-                                  _importances(model, X_test, y_test, "accuracy"))
-    assert proxy.answered == 0 and proxy.predicted == 1 + X.shape[1] * N_REPEATS
-
-
-def test_a_model_that_refuses_stacked_calls_answers_each_call_itself(data):
-    X, y, X_test, y_test = data
-    model = SmallCallsOnly().fit(X, y)
+    model.fit(X, y)
     proxy = PermutedPredictions(model, X_test, 0, N_REPEATS)
     np.testing.assert_array_equal(_importances(proxy, X_test, y_test, "accuracy"),
                                   _importances(model, X_test, y_test, "accuracy"))
