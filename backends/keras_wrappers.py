@@ -3,10 +3,7 @@
 Importing this module imports TensorFlow (about 4 s); the registry imports it only when a
 Keras model is built. Over plain scikeras 0.13.0 (its last release):
 
-- scikit-learn >= 1.6 reads estimator tags from ``__sklearn_tags__``; scikeras declares them
-  with the old ``_more_tags`` and puts ``ClassifierMixin`` after ``BaseEstimator``, so
-  ``is_classifier(KerasClassifier())`` is False and an integer ``cv`` silently gives plain
-  KFold. The mixins here declare the tags explicitly.
+- scikit-learn's tags and repr for the scikeras wrappers: ``backends.keras_estimator_api``.
 - Keras' ``validation_split`` takes the *last* rows of the training data (one class only on
   data sorted by label). Here the validation data is a seeded, stratified inner split of the
   training data passed to ``fit``; nothing else is ever used for validation. For grouped or
@@ -21,10 +18,6 @@ Keras model is built. Over plain scikeras 0.13.0 (its last release):
   seeded without clearing TensorFlow's kernel cache, so those functions are not instantiated
   again for every fit (``backends.keras_seeding``); the inner validation split is evaluated
   after each epoch without Keras' per-epoch set-up (``backends.keras_validation``).
-- scikeras' ``__repr__`` prints all 23 parameters in its own format; in a Pipeline, scikit-learn's
-  repr, meant to show the parameters that differ from the ``__init__`` defaults, also listed the
-  11 scikeras ones our classes take through ``**kwargs`` (``build_fn=None, ...``) around the tuned
-  ``dropout`` and ``l2`` (and past 700 characters it cuts a repr's middle): :class:`EstimatorApiMixin`.
 - A column-vector ``y`` is raveled with scikit-learn's ``DataConversionWarning``.
 """
 
@@ -36,7 +29,6 @@ from backends.quiet import start_tensorflow
 
 keras, tf = start_tensorflow()
 
-import inspect  # noqa: E402
 import math  # noqa: E402
 from collections import defaultdict  # noqa: E402
 
@@ -45,13 +37,11 @@ from scikeras.utils import metric_name  # noqa: E402
 from scikeras.utils.transformers import RegressorTargetEncoder  # noqa: E402
 from backends._compat import scikeras_wrappers  # noqa: E402  (checks scikeras' version: its private methods are overridden here)
 KerasClassifier, KerasRegressor = scikeras_wrappers()  # re-exported to backends.keras
-from scikeras.wrappers import BaseWrapper  # noqa: E402
-from sklearn.base import BaseEstimator  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.model_selection import GroupShuffleSplit, train_test_split  # noqa: E402
-from sklearn.utils import ClassifierTags, RegressorTags  # noqa: E402
 from sklearn.utils.validation import column_or_1d  # noqa: E402
 
+from backends.keras_estimator_api import ClassifierTagsMixin, EstimatorApiMixin, RegressorTagsMixin  # noqa: E402
 from backends.keras_pool import lease, lease_initialized  # noqa: E402
 from backends.keras_seeding import seeded, stateless_network  # noqa: E402
 from backends.keras_validation import ValidationPass  # noqa: E402
@@ -291,50 +281,6 @@ class InnerValidationMixin:
         self.stopped_epoch_ = stopper.stopped_epoch + 1 if stopper and stopper.stopped_epoch else ran
         best = getattr(stopper, "best_epoch", None) if stopper else None
         self.best_epoch_ = None if best is None else best + 1
-
-
-def _declared_signature(cls) -> inspect.Signature:
-    """``cls.__init__``'s signature with the parameters of its scikeras base class that it passes
-    on through ``**kwargs`` declared as keyword-only, with scikeras' defaults (PEP 362's
-    ``__signature__``): scikit-learn's repr then shows only the parameters that differ from them."""
-    own = inspect.signature(cls.__init__).parameters
-    base = next(c for c in cls.__mro__ if c.__module__.startswith("scikeras.") and "__init__" in vars(c))
-    passed = [p.replace(kind=p.KEYWORD_ONLY) for name, p in inspect.signature(base.__init__).parameters.items()
-              if name not in own and p.default is not p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    rest = [p for p in own.values() if p.kind is not p.VAR_KEYWORD]
-    return inspect.Signature([*rest, *passed, *(p for p in own.values() if p.kind is p.VAR_KEYWORD)])
-
-
-class EstimatorApiMixin:
-    """scikit-learn's repr for a scikeras wrapper: only the parameters that differ from their
-    defaults, scikeras' own (``optimizer``, ``callbacks``, ...) included, each subclass's
-    ``__init__`` declaring them (:func:`_declared_signature`)."""
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "__init__" in vars(cls) and issubclass(cls, BaseWrapper):
-            cls.__init__.__signature__ = _declared_signature(cls)
-
-    def __repr__(self, N_CHAR_MAX=700):
-        return BaseEstimator.__repr__(self, N_CHAR_MAX=N_CHAR_MAX)
-
-
-class ClassifierTagsMixin(EstimatorApiMixin):
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "classifier"
-        tags.classifier_tags = ClassifierTags()
-        tags.regressor_tags = None
-        return tags
-
-
-class RegressorTagsMixin(EstimatorApiMixin):
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "regressor"
-        tags.regressor_tags = RegressorTags()
-        tags.classifier_tags = None
-        return tags
 
 
 class StandardizedTarget(RegressorTargetEncoder):
