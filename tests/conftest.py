@@ -2,13 +2,22 @@
 
 import contextlib
 import io
+import os
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from study.workers import fit_threads
+
 ROOT = Path(__file__).resolve().parents[1]
+
+os.environ.update(fit_threads())
+"""This test process fits with the thread settings of every fit of a study (``study.workers.fit_threads``:
+one TensorFlow and BLAS thread unless set), read by TensorFlow when it starts, before any test
+imports it: a study run here with ``n_jobs=1`` fits as users' serial studies do, and as the
+workers do (TensorFlow's results depend on its thread settings)."""
 QUICK_MODELS = ("logistic_regression", "keras_dense")
 
 
@@ -54,6 +63,43 @@ def shared_workers():
 
     with Workers() as workers:
         yield workers
+
+
+class _Lent:
+    """Workers lent to a study: entering gives them, leaving keeps them open (their owner closes them)."""
+
+    def __init__(self, workers):
+        self._workers = workers
+
+    def __getattr__(self, name):
+        return getattr(self._workers, name)
+
+    def __enter__(self):
+        return self._workers
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+
+@pytest.fixture
+def default_workers_lent(monkeypatch, shared_workers):
+    """Code that makes the default workers (``Workers.from_spec`` / ``Workers.for_figures`` of a
+    spec with the default ``n_jobs`` and no scheduler, as ``run_study``, ``write_report`` and the
+    command line do when given none) gets this test process's :func:`shared_workers` instead: the
+    same workers (``Workers()``, one process per core, loky), whose imports are done, left open
+    after it. The code runs as written; only its workers are not new processes."""
+    from study.workers import Workers
+
+    made = {name: getattr(Workers, name) for name in ("from_spec", "for_figures")}
+
+    def lend(name):
+        def make(cls, spec):
+            default = spec.n_jobs == -1 and spec.scheduler is None
+            return _Lent(shared_workers) if default else made[name](spec)
+        return classmethod(make)
+
+    for name in made:
+        monkeypatch.setattr(Workers, name, lend(name))
 
 
 _OWN_WORKERS = ("--n-jobs", "--scheduler")

@@ -131,16 +131,16 @@ SMALL = dict(datasets=("breast_cancer",), models=("logistic_regression", "ridge"
 
 
 @pytest.fixture(scope="module")
-def budgeted(tmp_path_factory):
+def budgeted(tmp_path_factory, shared_workers):
     """A study whose budget put its diagnostics on 150 of breast cancer's 455 training rows and its
     nested CV on 3 outer folds (the choice fixed here: a pilot's seconds vary), and its report."""
     chosen = Reductions(budget=600.0, diagnostic_rows=150, nested_folds=NESTED_FOLDS, steps=STEPS[:2],
                         predicted=500.0, unreduced=900.0, elapsed=5.0)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("study.orchestrator._reductions", lambda plan, workers, started: chosen)
-        result = run_study(StudySpec(**SMALL, time_budget="10m"), progress=False)
+        result = run_study(StudySpec(**SMALL, time_budget="10m"), progress=False, workers=shared_workers)
     folder = tmp_path_factory.mktemp("budget") / "report"
-    write_report(result, folder)
+    write_report(result, folder, workers=shared_workers)
     return result, folder
 
 
@@ -179,16 +179,16 @@ def test_the_report_and_study_json_say_what_the_budget_reduced(budgeted):
     assert saved["budget"]["nested_folds"] == 3 and saved["budget"]["diagnostic_rows"] == 150
 
 
-def test_a_budget_below_what_anything_takes_keeps_the_main_comparison_and_says_it_is_over():
+def test_a_budget_below_what_anything_takes_keeps_the_main_comparison_and_says_it_is_over(default_workers_lent):
     result = run_study(StudySpec(datasets=("wine",), models=("ridge",), quick=True, nested=True, diagnostics=True,
-                                 cache_dir=None, time_budget="1s"), progress=False)
+                                 cache_dir=None, time_budget="0.01s"), progress=False)
     assert result.budget["steps"][-2:] == list(STEPS[3:]) and "over the budget" in result.budget["lines"][0]
     assert set(result.budget["fit_seconds"]) == {"wine / ridge", "wine / dummy"}
     assert "nested" not in set(result.results["split"]) and result.tables["learning_curves"].empty
     assert set(result.results.loc[result.results["split"] == "test", "model"]) == {"ridge", "dummy"}
 
 
-def test_a_budget_that_fits_changes_nothing(tmp_path):
+def test_a_budget_that_fits_changes_nothing(tmp_path, default_workers_lent):
     spec = StudySpec(datasets=("wine",), models=("ridge",), quick=True, nested=True, diagnostics=True,
                      cache_dir=tmp_path / "cache")
     plain = run_study(spec, progress=False)

@@ -255,8 +255,10 @@ def test_any_scorer_from_the_command_line(tmp_path, args, run_cli):
     assert "95% bootstrap CI" in report and "| n/a |" not in report.split("### Hold-out test scores")[1].split("###")[0]
 
 
-def test_python_write_report_is_the_command_lines_report(tmp_path, run_cli):
-    """write_report(run_study(spec), out) writes the files and the report.md the command line writes."""
+def test_python_write_report_is_the_command_lines_report(tmp_path, run_cli, shared_workers):
+    """write_report(run_study(spec), out) writes the files and the report.md the command line writes
+    (both on this test process's default workers; a study's own workers give the same tables:
+    test_execution.py)."""
     from study import StudySpec, run_study, write_report
 
     cache = tmp_path / "cache"
@@ -265,7 +267,7 @@ def test_python_write_report_is_the_command_lines_report(tmp_path, run_cli):
     assert status == 0, err[-3000:]
     spec = StudySpec(datasets=("iris", "wine"), models=("ridge", "random_forest"), quick=True, diagnostics=True,
                      cache_dir=cache)
-    write_report(run_study(spec, progress=False), tmp_path / "python")
+    write_report(run_study(spec, progress=False, workers=shared_workers), tmp_path / "python", workers=shared_workers)
     files = {d: sorted(str(p.relative_to(tmp_path / d)) for p in (tmp_path / d).rglob("*")) for d in ("cli", "python")}
     assert files["cli"] == files["python"] and "figures/validation_curves_iris_ridge.png" in files["cli"]
     for name in ("report.md", "results.csv", "study.json", "learning_curves.csv", "verdicts.csv"):

@@ -1,6 +1,8 @@
 """The Python examples of README.md and docs/ and the TOML studies of examples/ run as written (quick
-settings for the TOML studies), in this process with the default workers, as users run them; only
-the worker processes are separate: each example makes its own workers, as a script does."""
+settings for the TOML studies), in this process with the default workers, as users run them. The
+Python examples run on this test process's default workers (``conftest.default_workers_lent``:
+the same ``Workers()``, whose imports are done); the TOML study of user models makes its own, as a
+fresh process does, so that its module is imported by new workers."""
 
 import os
 import re
@@ -50,7 +52,7 @@ def readme_examples() -> list:
 
 
 @pytest.mark.parametrize("index", range(len(readme_examples())))
-def test_readme_python_examples_run_as_written(tmp_path, monkeypatch, capsys, index):
+def test_readme_python_examples_run_as_written(tmp_path, monkeypatch, capsys, index, default_workers_lent):
     """In a fresh folder (its cache and output stay there) holding the data files the examples read."""
     (tmp_path / "tests" / "data").mkdir(parents=True)
     (tmp_path / "tests" / "data" / "customers.csv").write_bytes((ROOT / "tests" / "data" / "customers.csv").read_bytes())

@@ -3,7 +3,6 @@
 
 import os
 import re
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -167,7 +166,7 @@ def test_every_fit_runs_on_one_thread_unless_the_user_says_otherwise(monkeypatch
     assert threads["OMP_NUM_THREADS"] == "3"
 
 
-def test_parallel_study_gives_the_serial_table():
+def test_parallel_study_gives_the_serial_table(default_workers_lent):
     spec = dict(datasets=("wine",), models=("logistic_regression", "ridge", "random_forest"), cv=3,
                 quick=True, cache_dir=None, diagnostics=True)
     serial = run_study(StudySpec(**spec, n_jobs=1), progress=False)
@@ -183,41 +182,19 @@ SAME_SEED_SPEC = dict(datasets=("digits",), models=("keras_cnn", "logistic_regre
                       cache_dir=None)
 """``--datasets digits --models keras_cnn logistic_regression --quick --cv 3 --no-cache``."""
 
-SERIAL_STUDY = f"""\
-import sys
-from study.orchestrator import run_study
-from study.spec import StudySpec
-result = run_study(StudySpec(**{SAME_SEED_SPEC!r}, n_jobs=1), progress=False)
-result.results.to_csv(sys.argv[1], index=False)
-"""
-
-
-# A process: the serial run's TensorFlow must read its thread settings at its start (this one may have started it).
 def test_same_seed_same_table_whatever_n_jobs(tmp_path, shared_workers):
     """TensorFlow's results depend on its thread settings: every fit runs with the same ones. The
-    parallel run: this test process's default workers (one per core: 2 in CI), or two of its own
-    on a single core."""
-    import subprocess
-
-    proc = subprocess.run([sys.executable, "-c", SERIAL_STUDY, str(tmp_path / "1.csv")],
-                          cwd=os.path.dirname(os.path.dirname(__file__)), capture_output=True, text=True,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    serial run: this test process, whose TensorFlow started with them (``tests/conftest.py``), as a
+    serial study's does. The parallel run: this test process's default workers (one per core: 2 in
+    CI), or two of its own on a single core."""
+    serial = run_study(StudySpec(**SAME_SEED_SPEC, n_jobs=1), progress=False)
     workers = shared_workers if shared_workers.processes >= 2 else None  # None: Workers(n_jobs=2)
     parallel = run_study(StudySpec(**SAME_SEED_SPEC, n_jobs=2), workers=workers, progress=False)
-    parallel.results.to_csv(tmp_path / "2.csv", index=False)  # both tables as results.csv is written and read
+    for n_jobs, result in (("1", serial), ("2", parallel)):  # both tables as results.csv is written and read
+        result.results.to_csv(tmp_path / f"{n_jobs}.csv", index=False)
     tables = {n_jobs: read_results(tmp_path / f"{n_jobs}.csv").drop(columns="fit_time") for n_jobs in "12"}
     cnn = tables["1"][tables["1"]["model"] == "keras_cnn"]
     assert len(cnn) > 10 and tables["1"].equals(tables["2"])
-
-
-HOG = """\
-from study.workers import Workers
-with Workers(2) as workers:
-    workers.map(sum, [(range(10 ** 13),), (range(10 ** 13),)])
-"""
-"""Two workers in ``sum(range(...))``: C code that holds the GIL for hours, so that a watching
-thread in the worker never runs."""
 
 
 def still_running(processes: list, seconds: float) -> list:
@@ -239,51 +216,6 @@ def still_running(processes: list, seconds: float) -> list:
         if not running or time.monotonic() >= deadline:
             return running
         time.sleep(0.01)
-
-
-def busy(processes: list, cpu_seconds: float, timeout: float) -> bool:
-    """Whether every one of ``processes`` (psutil) used ``cpu_seconds`` of CPU within ``timeout``
-    seconds: beyond a loky worker's start (about 0.2 s), so it is running its task."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(sum(process.cpu_times()[:2]) >= cpu_seconds for process in processes):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-# A process: only kill -9 of a real study process shows whether its workers (holding the GIL) outlive it.
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="elsewhere only the watching thread ends a worker")
-def test_workers_holding_the_gil_end_within_2_seconds_of_a_killed_study():
-    """The kernel ends them (PR_SET_PDEATHSIG): their watching thread never gets the GIL."""
-    import signal
-    import subprocess
-    import time
-
-    import psutil
-
-    study = subprocess.Popen([sys.executable, "-c", HOG], cwd=os.path.dirname(os.path.dirname(__file__)),
-                             stderr=subprocess.DEVNULL)  # the resource tracker reports the killed study's locks
-    workers = []
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and study.poll() is None and len(workers) < 2:
-            time.sleep(0.2)
-            workers = [p for p in psutil.Process(study.pid).children() if "LokyProcess" in " ".join(p.cmdline())]
-        assert study.poll() is None and len(workers) == 2, "the workers did not start"
-        assert busy(workers, cpu_seconds=1.0, timeout=60), "the workers did not start summing"
-        study.send_signal(signal.SIGKILL)
-        alive = still_running(workers, 2.0)
-        assert not alive, f"workers outlived the killed study by 2 s: {alive}"
-    finally:
-        study.kill()
-        for worker in workers:
-            try:
-                worker.kill()
-            except psutil.NoSuchProcess:
-                pass
 
 
 def _kinds(named_kinds):

@@ -3,6 +3,7 @@ store, a killed study's workers, more workers than cores, user modules that do n
 unreachable scheduler, a Keras build function that returns nothing. The command runs in this
 process (``study.run.main``), except where only a process shows the fault (kill -9)."""
 
+import contextlib
 import os
 import shutil
 import signal
@@ -111,24 +112,62 @@ def _busy(study: subprocess.Popen, n_workers: int, cpu_seconds: float, timeout: 
     return False
 
 
-# A process: only kill -9 of a real study process shows whether its workers outlive it.
+HOG = """\
+from study.workers import Workers
+with Workers(2) as workers:
+    workers.map(sum, [(range(10 ** 13),), (range(10 ** 13),)])
+"""
+"""Two workers in ``sum(range(...))``: C code that holds the GIL for hours, so that a watching
+thread in the worker never runs."""
+
+
+def _kill_when_busy(process: subprocess.Popen, workers: list, timeout: float) -> list:
+    """kill -9 ``process`` once its ``workers`` (psutil) have worked a second of CPU time each:
+    those of them still running 2 s later."""
+    assert process.poll() is None and workers, "the process ended before its workers could be seen"
+    assert _busy(process, len(workers), cpu_seconds=1.0, timeout=timeout), "the workers did not get busy"
+    process.send_signal(signal.SIGKILL)
+    alive = still_running(workers, 2.0)
+    process.wait()
+    return alive
+
+
+def _started_workers(process: subprocess.Popen, count: int, timeout: float) -> list:
+    """The loky workers of ``process`` once ``count`` of them run (fewer if it ends or ``timeout`` passes)."""
+    deadline = time.monotonic() + timeout
+    workers = []
+    while len(workers) < count and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        workers = [p for p in _workers(process.pid) if "LokyProcess" in " ".join(p.cmdline())]
+    return workers
+
+
+# A process: only kill -9 of a real study process shows whether its workers outlive it (two processes).
 def test_workers_end_within_2_seconds_of_a_killed_study(tmp_path):
-    """kill -9 of a study while its workers fit (Keras and a forest): every worker is gone 2 s later."""
+    """kill -9 of a study while its workers fit (Keras and a forest): every worker is gone 2 s
+    later. On Linux, so are two workers holding the GIL in C code (``HOG``) when their process is
+    killed: their watching thread never runs, the kernel ends them (PR_SET_PDEATHSIG)."""
     study = subprocess.Popen([sys.executable, "-m", "study.run", "--quick", "--datasets", "digits", "--models",
                               "random_forest", "keras_dense", "--no-cache", "--n-jobs", "2", "--out",
                               str(tmp_path / "out")], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    workers = []
-    while len(workers) < 2 and time.monotonic() < deadline and study.poll() is None:
-        time.sleep(0.2)
-        workers = _workers(study.pid)
-    assert study.poll() is None and workers, "the study ended before its workers could be seen"
-    assert _busy(study, 2, cpu_seconds=1.0, timeout=120), "the workers did not get busy while the study ran"
-    workers = _workers(study.pid)
-    study.send_signal(signal.SIGKILL)
-    alive = still_running(workers, 2.0)
-    study.wait()
-    assert not alive, f"workers outlived the killed study by 2 s: {alive}"
+    processes, seen = [study], []
+    try:
+        seen += _started_workers(study, 2, timeout=120)
+        alive = _kill_when_busy(study, seen, timeout=120)
+        assert not alive, f"workers outlived the killed study by 2 s: {alive}"
+        if sys.platform.startswith("linux"):  # elsewhere only the watching thread ends a worker
+            hog = subprocess.Popen([sys.executable, "-c", HOG], cwd=ROOT,
+                                   stderr=subprocess.DEVNULL)  # the resource tracker reports the killed locks
+            processes.append(hog)
+            workers = _started_workers(hog, 2, timeout=60)
+            seen += workers
+            assert len(workers) == 2, "the summing workers did not start"
+            alive = _kill_when_busy(hog, workers, timeout=60)
+            assert not alive, f"workers holding the GIL outlived their killed process by 2 s: {alive}"
+    finally:
+        for process in [*processes, *seen]:
+            with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
+                process.kill()
 
 
 def test_more_workers_than_cores_are_capped_with_a_notice(tmp_path, capsys):

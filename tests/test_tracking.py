@@ -315,7 +315,7 @@ def test_a_model_mlflow_cannot_log_is_a_tag_and_a_warning_not_a_failure(wine_stu
 
 
 def test_cli_logs_to_sqlite_beside_the_database_and_registers_each_model(empty_database, tmp_path, monkeypatch,
-                                                                         capsys):
+                                                                         capsys, default_workers_lent):
     cwd = tmp_path / "cwd"
     (cwd / "store").mkdir(parents=True)
     shutil.copy(empty_database, cwd / "store" / "m.db")

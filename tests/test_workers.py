@@ -112,6 +112,19 @@ def test_workers_of_a_spec_and_their_search_n_jobs():
     assert (dask.processes, dask.search_n_jobs) == (1, -1)
 
 
+def test_a_reports_figures_are_drawn_by_local_workers_even_after_a_study_on_a_cluster():
+    """``write_report`` called without workers draws on the spec's local processes; after a study
+    on a Dask cluster, in this process alone (the cluster's workers draw nothing). Nothing starts
+    before a task."""
+    from study.spec import StudySpec
+
+    local = Workers.for_figures(StudySpec(n_jobs=2))
+    assert (local.processes, local.scheduler) == (2, None)
+    after_dask = Workers.for_figures(StudySpec(n_jobs=2, scheduler="tcp://127.0.0.1:1"))
+    assert (after_dask.processes, after_dask.scheduler) == (1, None)
+    assert Workers.for_figures(StudySpec()).processes == n_workers(-1)
+
+
 def test_only_lokys_race_at_a_kill_goes_unprinted(capsys):
     """loky's manager thread looking up a work item a kill dropped (a KeyError in
     add_call_item_to_queue of loky/process_executor.py) is not printed; any other uncaught thread
