@@ -2,7 +2,7 @@
 settings for the TOML studies), in this process with the default workers, as users run them. The
 Python examples run on this test process's default workers (``conftest.default_workers_lent``:
 the same ``Workers()``, whose imports are done); the TOML study of user models makes its own, as a
-fresh process does, so that its module is imported by new workers."""
+fresh process does: new workers are given the TOML's folder to import its modules from."""
 
 import os
 import re
