@@ -131,10 +131,13 @@ def _closing_server():
         listener.close()
 
 
-def test_a_silent_server_is_refused_within_the_probe_time(tmp_path, capsys):
+def test_a_silent_server_is_refused_within_the_probe_time(tmp_path, capsys, monkeypatch):
     """An HTTP server waits for a request: Dask's client would send its handshake, read the reply's
-    b"HTTP/1.1" as a frame length and try to allocate 3.5 EiB; the probe reads only, for a bounded time."""
+    b"HTTP/1.1" as a frame length and try to allocate 3.5 EiB; the probe reads only, for a bounded time
+    (1 s here: the test waits it out; 5 s in a study)."""
     import study.scheduler
+
+    monkeypatch.setattr(study.scheduler, "SCHEDULER_PROBE_SECONDS", 1.0)
 
     with _server(None) as address:
         start = time.monotonic()

@@ -52,7 +52,8 @@ def readme_examples() -> list:
 
 
 @pytest.mark.parametrize("index", range(len(readme_examples())))
-def test_readme_python_examples_run_as_written(tmp_path, monkeypatch, capsys, index, default_workers_lent):
+def test_readme_python_examples_run_as_written(tmp_path, monkeypatch, capsys, index,
+                                               default_workers_lent):
     """In a fresh folder (its cache and output stay there) holding the data files the examples read."""
     (tmp_path / "tests" / "data").mkdir(parents=True)
     (tmp_path / "tests" / "data" / "customers.csv").write_bytes((ROOT / "tests" / "data" / "customers.csv").read_bytes())
