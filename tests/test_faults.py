@@ -121,13 +121,16 @@ with Workers(2) as workers:
 thread in the worker never runs."""
 
 
-def _kill_when_busy(process: subprocess.Popen, workers: list, timeout: float) -> list:
+def _kill_when_busy(process: subprocess.Popen, workers: list, timeout: float, seen: list) -> list:
     """kill -9 ``process`` once its ``workers`` (psutil) have worked a second of CPU time each:
-    those of them still running 2 s later."""
+    those of its loky processes (the workers, loky's resource tracker) still running 2 s later.
+    Every loky process it had is added to ``seen`` (to be killed after the test)."""
     assert process.poll() is None and workers, "the process ended before its workers could be seen"
     assert _busy(process, len(workers), cpu_seconds=1.0, timeout=timeout), "the workers did not get busy"
+    loky = _workers(process.pid)
+    seen += loky
     process.send_signal(signal.SIGKILL)
-    alive = still_running(workers, 2.0)
+    alive = still_running(loky, 2.0)
     process.wait()
     return alive
 
@@ -152,17 +155,15 @@ def test_workers_end_within_2_seconds_of_a_killed_study(tmp_path):
                               str(tmp_path / "out")], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     processes, seen = [study], []
     try:
-        seen += _started_workers(study, 2, timeout=120)
-        alive = _kill_when_busy(study, seen, timeout=120)
+        alive = _kill_when_busy(study, _started_workers(study, 2, timeout=120), 120, seen)
         assert not alive, f"workers outlived the killed study by 2 s: {alive}"
         if sys.platform.startswith("linux"):  # elsewhere only the watching thread ends a worker
             hog = subprocess.Popen([sys.executable, "-c", HOG], cwd=ROOT,
                                    stderr=subprocess.DEVNULL)  # the resource tracker reports the killed locks
             processes.append(hog)
             workers = _started_workers(hog, 2, timeout=60)
-            seen += workers
             assert len(workers) == 2, "the summing workers did not start"
-            alive = _kill_when_busy(hog, workers, timeout=60)
+            alive = _kill_when_busy(hog, workers, 60, seen)
             assert not alive, f"workers holding the GIL outlived their killed process by 2 s: {alive}"
     finally:
         for process in [*processes, *seen]:
