@@ -4,8 +4,9 @@ Measures the wall time of the study runner on a fixed cross-validation workload 
 the wall time of a hand-written loop doing the same fits directly:
 
 - workload: datasets breast_cancer and wine; models logistic_regression, random_forest and
-  keras_dense with their quick grids and quick parameters; cv=5, seed 0, n_jobs=1, no unit
-  cache (``cache_dir=None``): what is left is the runner's own cost;
+  keras_dense with their quick grids and quick parameters, and the chance baseline (``dummy``),
+  which every study fits beside them; cv=5, seed 0, n_jobs=1, no unit cache
+  (``cache_dir=None``): what is left is the runner's own cost;
 - runner: ``run_study(StudySpec(..., quick=True, n_jobs=1, cache_dir=None), progress=False)``
   (no nested CV, no diagnostics: the hand loop does neither);
 - hand loop: ``train_test_split`` + ``StratifiedKFold`` with the seeds of ``make_splits``,
@@ -85,7 +86,7 @@ def hand_work() -> tuple:
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 
-    from backends import get_model, make_estimator
+    from backends import BASELINE, get_model, make_estimator
 
     loaders = {"breast_cancer": skdatasets.load_breast_cancer, "wine": skdatasets.load_wine}
     scores, predictions = {}, {}
@@ -95,7 +96,7 @@ def hand_work() -> tuple:
         train, test = train_test_split(np.arange(len(y)), test_size=TEST_SIZE, random_state=SEED, stratify=y)
         X_train, y_train, X_test, y_test = X[train], y[train], X[test], y[test]
         folds = list(StratifiedKFold(n_splits=CV, shuffle=True, random_state=SEED).split(X_train, y_train))
-        for model in MODELS:
+        for model in (*MODELS, BASELINE):  # the study fits the chance baseline too
             registered = get_model(model)
             estimator = make_estimator(model, "classification", random_state=SEED, **registered.quick_params)
             search = GridSearchCV(estimator, registered.quick_grid, cv=folds, scoring=list(METRICS),
