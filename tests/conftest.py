@@ -4,7 +4,6 @@ import contextlib
 import io
 import os
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -102,36 +101,12 @@ def default_workers_lent(monkeypatch, shared_workers):
         monkeypatch.setattr(Workers, name, lend(name))
 
 
-_OWN_WORKERS = ("--n-jobs", "--scheduler")
-"""Options that choose the study's workers (so does a TOML file that sets ``n_jobs`` or ``scheduler``)."""
-
-
-def _chooses_workers(argv: list) -> bool:
-    """Whether ``argv`` chooses the study's workers: :data:`_OWN_WORKERS`, or a ``--config`` file
-    (read from the current folder, as the study reads it) that sets ``n_jobs`` or ``scheduler``."""
-    if any(arg.split("=")[0] in _OWN_WORKERS for arg in argv):
-        return True
-    configs = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--config"]
-    configs += [arg.split("=", 1)[1] for arg in argv if arg.startswith("--config=")]
-    return any(_sets_workers(path) for path in configs)
-
-
-def _sets_workers(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            table = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError):  # the study refuses it before any worker starts
-        return False
-    return bool({"n_jobs", "scheduler"} & set(table))
-
-
 @pytest.fixture
 def run_cli(capsys, request):
     """``python -m study.run ARGV`` in the test process (``study.run.main``), on the test
-    process's :func:`shared_workers`, unless the options choose the workers (``--n-jobs``,
-    ``--scheduler``, a ``--config`` file setting ``n_jobs`` or ``scheduler``) or the test imports
-    user modules (:func:`user_imports`: a worker keeps the modules it imported, so an edited module
-    needs new workers).
+    process's :func:`shared_workers` when its spec asks for the default workers
+    (:func:`default_workers_lent`), unless the test imports user modules (:func:`user_imports`: a
+    worker keeps the modules it imported, so an edited module needs new workers).
 
     Returns
     -------
@@ -142,10 +117,10 @@ def run_cli(capsys, request):
 
     def run(*argv) -> tuple:
         argv = [str(arg) for arg in argv]
-        own = "user_imports" in request.fixturenames or _chooses_workers(argv)
-        workers = None if own else request.getfixturevalue("shared_workers")
+        if "user_imports" not in request.fixturenames:
+            request.getfixturevalue("default_workers_lent")
         capsys.readouterr()
-        status = main(argv, workers=workers)
+        status = main(argv)
         out, err = capsys.readouterr()
         return status, out, err
 
