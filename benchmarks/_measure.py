@@ -402,6 +402,18 @@ model.fit(X, y, epochs=10, batch_size=32, verbose=0)
 """
 
 
+REFERENCE_CALIBRATION_SECONDS = 9.9
+"""Wall seconds of :data:`CALIBRATION_CODE` on the reference machine, the one of the performance
+figures' targets (this 2-core machine on 2026-12-01, docs/performance.md; issue 25 quotes it)."""
+
+
+def at_reference_speed(seconds: float, *calibrations: "Measurement") -> float:
+    """``seconds`` measured beside ``calibrations`` (runs of :func:`calibration`), scaled to the
+    reference machine's speed: ``seconds x REFERENCE_CALIBRATION_SECONDS / mean calibration wall``.
+    The machine's speed drifts within minutes, so the calibration is timed before and after."""
+    return seconds * REFERENCE_CALIBRATION_SECONDS / statistics.mean(m.wall for m in calibrations)
+
+
 def calibration(label: str = "calibration") -> Measurement:
     """Run :data:`CALIBRATION_CODE` in a fresh subprocess."""
     return run([PYTHON, "-c", CALIBRATION_CODE], label=label).check()

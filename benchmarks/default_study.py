@@ -18,7 +18,11 @@ whole tree), the number of fits the study made (the sum of ``timings.csv``'s ``f
 - ``RATIO fits`` = fits made on digits, breast_cancer and wine / 3,050 (the fits of the study
   before work was shared, when those were its datasets; the ``wide`` dataset, added since, is
   counted apart; target <= 0.85);
-- ``RATIO memory`` = peak RSS of the whole tree / 2 GiB (target <= 1 with ``--n-jobs 1``).
+- ``RATIO memory`` = peak RSS of the whole tree / 2 GiB (target <= 1 with ``--n-jobs 1``);
+- ``RATIO default_study_300s`` (the full study) = its wall time at the reference machine's speed /
+  300 s (target <= 1, docs/performance.md): a fixed calibration workload
+  (``_measure.calibration``) is timed before and after the study, and the wall time is scaled by
+  ``_measure.REFERENCE_CALIBRATION_SECONDS`` / their mean (``_measure.at_reference_speed``).
 
 Usage: python benchmarks/default_study.py [--quick] [--n-jobs N] [--no-hand]
 """
@@ -35,6 +39,8 @@ FITS_BEFORE = 3050
 ADDED_SINCE = ("wide",)
 """Default datasets added after the 3,050 fits were counted (their fits are printed apart)."""
 GiB = 1024.0 ** 3
+TARGET_SECONDS = 300.0
+"""The full default study's wall-time target at the reference machine's speed (docs/performance.md)."""
 
 HAND_CODE = r"""
 import sys, time
@@ -117,7 +123,9 @@ def main() -> None:
     try:
         cmd = _measure.study_command(*(["--quick"] if args.quick else []), "--n-jobs", args.n_jobs, "--no-cache",
                                      "--out", out)
+        before = _measure.calibration("calibration before")
         study = _measure.run(cmd, label=f"{mode} default study").check()
+        after = _measure.calibration("calibration after")
         import pandas as pd
 
         timings = pd.read_csv(out / "timings.csv")
@@ -130,6 +138,10 @@ def main() -> None:
           f"{fits} fits ({fits_before} on the datasets of the 3,050); peak RSS main "
           f"{study.peak_main_rss / mib:.0f} MiB, largest worker "
           f"{study.peak_worker_rss / mib:.0f} MiB, whole tree {study.peak_tree_rss / mib:.0f} MiB")
+    reference = _measure.at_reference_speed(study.wall, before, after)
+    print(f"calibration (a fixed small Keras fit): {before.wall:.2f} s before, {after.wall:.2f} s after "
+          f"({_measure.REFERENCE_CALIBRATION_SECONDS} s on the reference machine): the study at the reference "
+          f"machine's speed {reference:.0f} s")
     if not args.no_hand:
         hand = _measure.run([_measure.PYTHON, "-c", HAND_CODE, str(args.n_jobs)], label="hand-written comparison",
                             env={"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}).check()
@@ -139,6 +151,8 @@ def main() -> None:
     if not args.quick:
         _measure.ratio_line("fits", fits_before / FITS_BEFORE, "<=", 0.85)
     _measure.ratio_line("memory", study.peak_tree_rss / GiB / 2.0, "<=", 1.0)
+    if not args.quick:
+        _measure.ratio_line(f"{NAME}_300s", reference / TARGET_SECONDS, "<=", 1.0)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import warnings
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
-from joblib import cpu_count
 
 from study.data import check_dataset, load_data
 from study.budget import GROWTH, Deadline, FitSeconds, Reductions, choose, duration_text
@@ -38,7 +37,7 @@ from study.spec import InputError, StudySpec
 from study.statistics.threshold_curves import score_curves
 from study.statistics.holdout import per_class_recall
 from study.statistics.verdicts import verdict_table
-from study.workers import Workers, using
+from study.workers import Workers, n_workers, using
 from study.store import Store
 
 __all__ = ["StudyResult", "run_study", "prepare", "load_datasets", "draw_splits"]
@@ -187,7 +186,7 @@ def prepare(spec: StudySpec | None = None, datasets: list | None = None) -> tupl
 def _capped_workers(spec: StudySpec) -> StudySpec:
     """``n_jobs`` at most the machine's cores (more workers would share them and use more
     memory), with a notice; the results do not depend on it."""
-    cores = cpu_count()
+    cores = n_workers(spec.n_jobs)
     if spec.scheduler is None and spec.n_jobs > cores:
         warnings.warn(f"n_jobs={spec.n_jobs} is more than the {cores} cores of this machine: using {cores} "
                       "worker processes (more would only share the cores and take more memory).", UserWarning,

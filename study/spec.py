@@ -55,8 +55,9 @@ class StudySpec:
         Smaller grids and fewer epochs (about a minute for the default study on 2 cores).
     n_jobs : int, default=-1
         Number of worker processes running the study's work items (units, diagnostics) at
-        once; -1: all cores; 1: everything in this process. Each worker's TensorFlow and BLAS
-        get an equal share of the cores.
+        once; -1: all cores (those this process may use: its CPU affinity and a container's CPU
+        quota, ``study.workers.n_workers``); more than the cores are capped to them, with a
+        notice; 1: everything in this process. Every fit runs on one thread.
     out : pathlib.Path, default=Path("reports/default")
         Output directory of the report.
     diagnostics : bool or None, default=None

@@ -29,6 +29,8 @@ import traceback
 import warnings
 import weakref
 
+from joblib import cpu_count
+
 __all__ = ["Workers", "using", "fit_threads", "n_workers", "THREAD_VARIABLES", "PARENT_CHECK_SECONDS"]
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -55,8 +57,15 @@ def fit_threads() -> dict:
 
 
 def n_workers(n_jobs: int) -> int:
-    """Worker processes for ``n_jobs`` (-1 or any negative value: all cores)."""
-    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+    """Worker processes for ``n_jobs``: every core for -1 (or any negative value), else ``n_jobs``
+    but at most the cores (more processes would only share them, each with its own memory).
+
+    The cores are joblib's ``cpu_count()``: those this process may run on (its CPU affinity) and
+    its container's CPU quota (cgroups), not the host's processors that ``os.cpu_count()``
+    counts: in a container limited to 2 cores on a 64-core host, 2 workers, not 64.
+    """
+    cores = cpu_count()
+    return cores if n_jobs < 0 else min(n_jobs, cores)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ import sys
 import time
 import weakref
 
+import joblib
 import pytest
 
 from study.workers import Workers, n_workers
@@ -107,9 +108,21 @@ def test_workers_of_a_spec_and_their_search_n_jobs():
 
     local = Workers.from_spec(StudySpec(n_jobs=2))
     assert (local.processes, local.search_n_jobs, local.scheduler) == (2, 1, None)
-    assert Workers(-1).processes == n_workers(-1) == (os.cpu_count() or 1)
+    assert Workers(-1).processes == n_workers(-1) == joblib.cpu_count()
     dask = Workers(2, scheduler="tcp://127.0.0.1:1")  # not entered: nothing is connected
     assert (dask.processes, dask.search_n_jobs) == (1, -1)
+
+
+def test_workers_are_at_most_the_cores_this_process_may_use(monkeypatch):
+    """The cores are joblib's count (CPU affinity and a container's CPU quota), not the host's
+    processors: a container limited to 3 cores of a 64-core host gets 3 workers, for -1 and for
+    any larger ``n_jobs``, through the spec (the command line's workers and the report's) too."""
+    from study.spec import StudySpec
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr("study.workers.cpu_count", lambda: 3)
+    assert [Workers(n).processes for n in (-1, 1, 2, 3, 4, 64)] == [3, 1, 2, 3, 3, 3]
+    assert Workers.from_spec(StudySpec(n_jobs=8)).processes == Workers.for_figures(StudySpec(n_jobs=8)).processes == 3
 
 
 def test_a_reports_figures_are_drawn_by_local_workers_even_after_a_study_on_a_cluster():
