@@ -252,6 +252,19 @@ def _terminal():
             signal.signal(signal.SIGTERM, previous_term)
 
 
+def _negative_durations_joined(argv: list) -> list:
+    """``--time-budget -5m`` as ``--time-budget=-5m``: argparse takes a value that starts with "-"
+    and is not a number for an option, and says only "expected one argument"; joined, the budget's
+    own check says what is wrong with it (a negative duration) and how to write one."""
+    joined = []
+    for token in argv:
+        if joined and joined[-1] == "--time-budget" and str(token).startswith("-") and not str(token).startswith("--"):
+            joined[-1] = f"--time-budget={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def main(argv: list | None = None, *, workers=None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 some or all units failed, 2 usage or input
     error, or a folder in use by another study, 3 the report could not be written, 130
@@ -268,7 +281,7 @@ def main(argv: list | None = None, *, workers=None) -> int:
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_negative_durations_joined(sys.argv[1:] if argv is None else argv))
     except RepeatedOption as exc:
         return usage_error(exc)
     mlflow = "mlflow" in vars(args)

@@ -199,11 +199,15 @@ def test_a_budget_that_fits_changes_nothing(tmp_path, default_workers_lent):
         assert plain.tables[name].equals(roomy.tables[name])
 
 
-@pytest.mark.parametrize("value", ["10x", "0", "-5m", ""])
-def test_the_command_refuses_a_bad_budget_before_training(tmp_path, capsys, value):
+@pytest.mark.parametrize("value, joined", [("10x", True), ("0", True), ("-5m", True), ("", True), ("-5m", False),
+                                           ("-90", False)])
+def test_the_command_refuses_a_bad_budget_before_training(tmp_path, capsys, value, joined):
+    """``--time-budget=VALUE`` and ``--time-budget VALUE`` alike, a negative value too (which argparse
+    would take for an option)."""
     from study.run import main
 
-    assert main(["--datasets", "wine", "--models", "ridge", f"--time-budget={value}", "--out", str(tmp_path / "o")]) == 2
+    budget = [f"--time-budget={value}"] if joined else ["--time-budget", value]
+    assert main(["--datasets", "wine", "--models", "ridge", *budget, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "A time budget must be a positive duration such as 10m" in err, err
     assert f"got {value!r}" in err and not (tmp_path / "o").exists()
