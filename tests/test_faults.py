@@ -4,7 +4,6 @@ unreachable scheduler, a Keras build function that returns nothing. The command 
 process (``study.run.main``), except where only a process shows the fault (kill -9)."""
 
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
