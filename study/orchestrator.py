@@ -184,11 +184,11 @@ def prepare(spec: StudySpec | None = None, datasets: list | None = None) -> tupl
 
 
 def _capped_workers(spec: StudySpec) -> StudySpec:
-    """``n_jobs`` at most the machine's cores (more workers would share them and use more
-    memory), with a notice; the results do not depend on it."""
+    """``n_jobs`` at most the cores this process may use (``study.workers.n_workers``: more
+    workers would share them and use more memory), with a notice; the results do not depend on it."""
     cores = n_workers(spec.n_jobs)
     if spec.scheduler is None and spec.n_jobs > cores:
-        warnings.warn(f"n_jobs={spec.n_jobs} is more than the {cores} cores of this machine: using {cores} "
+        warnings.warn(f"n_jobs={spec.n_jobs} is more than the {cores} cores this process may use: using {cores} "
                       "worker processes (more would only share the cores and take more memory).", UserWarning,
                       stacklevel=3)
         return replace(spec, n_jobs=cores)

@@ -136,6 +136,36 @@ def test_saved_notebook_is_small(executed):
     assert path.stat().st_size < 200_000, path.stat().st_size
 
 
+_UNCAUGHT = re.compile(r"ERROR:tornado\.general:Uncaught exception in ZMQStream callback\n"
+                       r"Traceback \(most recent call last\):\n(?:[ \t].*\n)+"
+                       r"zmq\.error\.ZMQError: Socket operation on non-socket\n")
+
+
+def without_ipykernels_shutdown_race(log: str) -> str:
+    """The kernel's log without ipykernel's own race at shutdown (seen once in 2026-12 with ipykernel
+    7.4.0, the newest): after the shutdown request's handler, its control thread flushes
+    ``sys.stdout`` (``Kernel.process_control``) while the kernel application closes the IOPub
+    thread, and tornado logs the flush's ``ZMQError`` (ENOTSOCK); ipykernel PR #1518 catches the
+    same race where the "idle" status is sent. Only such a traceback whose every frame is in
+    ipykernel, pyzmq or tornado is left out: one through any other code stays."""
+    def upstream(match):
+        files = re.findall(r'File "([^"]+)"', match.group(0))
+        ours = [f for f in files if not re.search(r"/(ipykernel|zmq|tornado)/|^zmq/", f)]
+        return "" if files and not ours else match.group(0)
+
+    return _UNCAUGHT.sub(upstream, log)
+
+
+def test_ipykernels_shutdown_race_alone_is_left_out_of_the_log():
+    frames = ('  File "/v/site-packages/ipykernel/kernelbase.py", line 406, in process_control\n'
+              '    sys.stdout.flush()\n  File "zmq/backend/cython/_zmq.py", line 190, in _check_rc\n')
+    race = ("ERROR:tornado.general:Uncaught exception in ZMQStream callback\nTraceback (most recent call last):\n"
+            f"{frames}zmq.error.ZMQError: Socket operation on non-socket\n")
+    ours = race.replace("in process_control\n", 'in process_control\n  File "/repo/study/progress.py", line 9, in end\n')
+    assert without_ipykernels_shutdown_race(f"[IPKernelApp] a\n{race}[IPKernelApp] b\n") == "[IPKernelApp] a\n[IPKernelApp] b\n"
+    assert "Traceback" in without_ipykernels_shutdown_race(ours)
+
+
 def test_kernel_and_workers_end_at_shutdown(executed):
     """The workers and loky's resource trackers end in order before the kernel
     (``study.progress.end_workers_with_kernel``), so ipykernel finds no child process to signal
@@ -147,7 +177,7 @@ def test_kernel_and_workers_end_at_shutdown(executed):
     _, _, probe, log = executed
     assert not probe["alive"], f"still running after the kernel's shutdown: {probe['alive']}"
     assert "Kernel has no children." in log and "SIGTERM" not in log, log[-3000:]
-    assert "leaked" not in log and "Traceback" not in log, log[-3000:]
+    assert "leaked" not in log and "Traceback" not in without_ipykernels_shutdown_race(log), log[-3000:]
 
 
 def test_warnings_in_a_notebook_are_one_line_each_and_shown_once(executed):
