@@ -83,22 +83,33 @@ class _Lent:
 @pytest.fixture
 def default_workers_lent(monkeypatch, shared_workers):
     """Code that makes the default workers (``Workers.from_spec`` / ``Workers.for_figures`` of a
-    spec with the default ``n_jobs`` and no scheduler, as ``run_study``, ``write_report`` and the
-    command line do when given none) gets this test process's :func:`shared_workers` instead: the
-    same workers (``Workers()``, one process per core, loky), whose imports are done, left open
-    after it. The code runs as written; only its workers are not new processes."""
+    spec without a scheduler whose ``n_jobs`` gives as many processes as the default, as
+    ``run_study``, ``write_report`` and the command line do when given none) gets this test
+    process's :func:`shared_workers` instead: the same workers (``Workers()``, one process per
+    core, loky), whose imports are done, left open after it. The code runs as written; only its
+    workers are not new processes.
+
+    Returns
+    -------
+    list of int
+        The processes of every workers the code asked for, lent or made, in order.
+    """
     from study.workers import Workers
 
     made = {name: getattr(Workers, name) for name in ("from_spec", "for_figures")}
+    asked = []
 
     def lend(name):
         def make(cls, spec):
-            default = spec.n_jobs == -1 and spec.scheduler is None
-            return _Lent(shared_workers) if default else made[name](spec)
+            workers = made[name].__func__(cls, spec)  # not started: a pool starts at its first task
+            asked.append(workers.processes)
+            same = workers.scheduler is None and workers.processes == shared_workers.processes
+            return _Lent(shared_workers) if same else workers
         return classmethod(make)
 
     for name in made:
         monkeypatch.setattr(Workers, name, lend(name))
+    return asked
 
 
 @pytest.fixture

@@ -170,20 +170,11 @@ def test_workers_end_within_2_seconds_of_a_killed_study(tmp_path):
                 process.kill()
 
 
-def test_more_workers_than_cores_are_capped_with_a_notice(tmp_path, capsys, monkeypatch, shared_workers):
+def test_more_workers_than_cores_are_capped_with_a_notice(tmp_path, capsys, default_workers_lent, shared_workers):
     """One notice, and the command's workers (made once, for the fits and the figures) are one
     process per core, not ``--n-jobs`` of them: the workers it asks for are recorded, and this
     test process's shared workers of as many processes are lent instead of starting them."""
-    from study.workers import Workers
-    from tests.conftest import _Lent
-
-    asked = []
-
-    def lend(cls, spec):
-        asked.append(cls(spec.n_jobs, spec.scheduler).processes)
-        return _Lent(shared_workers)
-
-    monkeypatch.setattr(Workers, "from_spec", classmethod(lend))
+    asked = default_workers_lent
     cores = joblib.cpu_count()
     code, err = _cli(capsys, *QUICK, "--n-jobs", str(4 * cores), "--no-cache", "--out", str(tmp_path / "out"))
     notices = [line for line in _messages(err) if line.startswith("warning: ")]
