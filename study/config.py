@@ -45,6 +45,7 @@ import tomllib
 from pathlib import Path
 
 from study.spec import SEARCH_KEYS, DataSource, StudySpec
+from study.user_code import OWN_PACKAGES, installed_paths
 
 __all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS", "KERAS_KEYS", "NONE"]
 
@@ -125,24 +126,10 @@ def _model_search(path: Path, entry: dict, searches: dict) -> None:
     searches[name] = own
 
 
-_OWN_PACKAGES = ("study", "backends")
-"""This tool's packages: a TOML ``module:callable`` never names one of their functions."""
 _EXPECTED_SKLEARN = ("expected an estimator object (e.g. `svc = SVC()` in your module), an estimator class, or a "
                      "function of your own module that takes no arguments and returns an estimator")
 _EXPECTED_KERAS = "expected a function of your own module that builds and returns a keras.Model"
 _EXAMPLES = {"sklearn": "make_svc", "keras": "build_mlp"}
-
-
-def _installed_paths() -> list:
-    import site
-    import sysconfig
-
-    paths = {sysconfig.get_paths().get(key) for key in ("purelib", "platlib", "stdlib", "platstdlib")}
-    try:
-        paths.update(site.getsitepackages())
-    except AttributeError:  # some virtualenvs' site module
-        pass
-    return [Path(p).resolve() for p in paths if p]
 
 
 def _not_own_function(obj) -> str:
@@ -161,10 +148,10 @@ def _not_own_function(obj) -> str:
     top = module.partition(".")[0]
     if top in sys.stdlib_module_names:
         return f"a function of the standard library ({where})"
-    if top in _OWN_PACKAGES:
+    if top in OWN_PACKAGES:
         return f"a function of this tool ({where})"
     file = getattr(sys.modules.get(module), "__file__", None)
-    if file and any(Path(file).resolve().is_relative_to(folder) for folder in _installed_paths()):
+    if file and any(Path(file).resolve().is_relative_to(folder) for folder in installed_paths()):
         return f"a function of an installed package ({where})"
     return ""
 

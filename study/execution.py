@@ -166,7 +166,7 @@ def _outcome(item: WorkItem, result: tuple, loaded: bool = False) -> Outcome:
 
 def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int = -1, follow_up=None,
             progress: bool = True, expected_fits: int = 0, expected_cost: float = 0.0,
-            on_main_comparison=None, deadline=None, unit_rates: dict | None = None) -> list:
+            on_main_comparison=None, deadline=None, unit_rates: dict | None = None, code: tuple = ()) -> list:
     """Run work items, the main comparison's first (:data:`FIRST`), then the longest first, and
     every item their outcomes add.
 
@@ -204,6 +204,9 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
     unit_rates : dict or None, default=None
         A time budget's predicted seconds per cost unit of each unit, ``{(dataset, model): rate}``
         (``study.plan.Plan.unit_rates``): the time left from the start (``study.remaining``).
+    code : tuple of study.user_code.UserModule, default=()
+        The user modules the items' models come from (``study.plan.Plan.code``): made current
+        in a worker before it unpickles an item (:meth:`study.workers.Workers.submit`).
 
     Returns
     -------
@@ -212,11 +215,11 @@ def execute(items: list, *, store, workers: Workers | None = None, n_jobs: int =
     """
     with using(workers, lambda: Workers(n_jobs)) as workers:
         return _execute(items, store, workers, follow_up, progress, (expected_fits, expected_cost, unit_rates),
-                        on_main_comparison, deadline)
+                        on_main_comparison, deadline, code)
 
 
 def _execute(items: list, store, workers: Workers, follow_up, progress: bool, expected: tuple,
-             on_main_comparison=None, deadline=None) -> list:
+             on_main_comparison=None, deadline=None, code: tuple = ()) -> list:
     """:func:`execute` on entered ``workers``."""
     from study.progress import Progress
 
@@ -289,7 +292,7 @@ def _execute(items: list, store, workers: Workers, follow_up, progress: bool, ex
                             finish(item, _perform(item, store))
                     else:
                         bar.started(item)
-                        in_flight[workers.submit(_perform, item, store)] = item
+                        in_flight[workers.submit(_perform, item, store, code=code)] = item
                 if in_flight:
                     main_comparison_done()  # while the workers compute
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)

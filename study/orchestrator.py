@@ -301,7 +301,7 @@ def _reductions(plan: Plan, workers: Workers, started: float) -> Reductions:
         if item.kind is not WorkKind.DATA_CHECKS:
             jobs.setdefault((item.arguments.job.dataset.name, item.model), item.arguments.job)
     sizes = {key: pilot_sizes(len(job.splits.folds[0][0])) for key, job in jobs.items()}
-    timed = workers.map(time_fits, [(job, sizes[key]) for key, job in jobs.items()])
+    timed = workers.map(time_fits, [(job, sizes[key]) for key, job in jobs.items()], code=plan.code)
     seconds = {key: FitSeconds.from_pilot(sizes[key], t, 1.0 if jobs[key].keras else GROWTH) if t
                else FitSeconds(0.0, 0.0, 1) for key, t in zip(jobs, timed)}
     return choose(plan.planned(initial), seconds, budget=plan.spec.budget_seconds,
@@ -375,7 +375,7 @@ def run_study(spec: StudySpec | None = None, *, datasets: list | None = None, pr
         deadline = None if spec.time_budget is None else Deadline(started, spec.budget_seconds)
         outcomes = execute(initial, store=store, workers=workers, follow_up=plan.follow_up, progress=progress,
                            expected_fits=fits, expected_cost=cost, on_main_comparison=first, deadline=deadline,
-                           unit_rates=plan.unit_rates(initial))
+                           unit_rates=plan.unit_rates(initial), code=plan.code)
     if deadline is not None and deadline.left_out:
         plan.reductions = replace(plan.reductions, left_out=tuple(deadline.left_out))
     return _study_result(plan, outcomes)

@@ -16,6 +16,7 @@ from study.records import DataCheckArguments, ExperimentArguments, NestedArgumen
 from study.scoring import study_metrics
 from study.spec import InputError, StudySpec
 from study.store import work_key
+from study.user_code import user_modules
 
 __all__ = ["Plan", "draw_splits"]
 
@@ -85,6 +86,7 @@ class Plan:
         self.splits = draw_splits(spec, datasets)
         self.metrics = {d.name: study_metrics(spec.metrics, d.task) for d in datasets}
         self.search_n_jobs = search_n_jobs  # a unit's search: -1 on a Dask cluster (study.workers.Workers)
+        self.code = user_modules(models)  # what a worker makes current before an item (study.user_code)
         self.reductions = Reductions()  # what a time budget reduced (study.budget): nothing, until reduce()
         self._subsamples: dict = {}
 

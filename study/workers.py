@@ -22,6 +22,7 @@ import contextlib
 import functools
 import gc
 import os
+import pickle
 import sys
 import threading
 import time
@@ -151,18 +152,31 @@ class Workers:
             return dask_backend()
         return contextlib.nullcontext()
 
-    def submit(self, function, *args):
+    def submit(self, function, *args, code: tuple = ()):
         """``function(*args)`` in a worker process (the pool starts at the first call).
+
+        Parameters
+        ----------
+        function : callable
+            Importable in a worker (a module-level function).
+        *args
+            Its arguments (pickled here with cloudpickle, unpickled in the worker).
+        code : tuple of study.user_code.UserModule, default=()
+            The user modules ``args`` may import when unpickled: made current in the worker
+            first (``study.user_code.make_current``), so a worker started before their folder
+            was on ``sys.path``, or one that imported an earlier version, runs this one.
 
         Returns
         -------
         concurrent.futures.Future
         """
-        future = self._running_pool().submit(_in_worker, function, args)
+        import cloudpickle
+
+        future = self._running_pool().submit(_in_worker, code, cloudpickle.dumps((function, args)))
         self._submitted.add(future)
         return future
 
-    def map(self, function, calls: list) -> list:
+    def map(self, function, calls: list, code: tuple = ()) -> list:
         """``function(*args)`` for each ``args`` of ``calls``, in the worker processes (in this
         process with one worker or fewer than two calls); the results in the order of ``calls``.
         An exception is raised here as it was raised there.
@@ -172,10 +186,12 @@ class Workers:
         function : callable
             Importable in a worker (a module-level function).
         calls : list of tuple
+        code : tuple of study.user_code.UserModule, default=()
+            As for :meth:`submit`.
         """
         if self.processes == 1 or len(calls) < 2:
             return [function(*args) for args in calls]
-        return [future.result() for future in [self.submit(function, *args) for args in calls]]
+        return [future.result() for future in [self.submit(function, *args, code=code) for args in calls]]
 
     def kill(self) -> None:
         """Kill the pool's processes at once (the work in flight is lost); a later task starts a new pool."""
@@ -217,9 +233,16 @@ class Workers:
         return pool
 
 
-def _in_worker(function, args: tuple):
-    """``function(*args)`` in a worker process, then :func:`_settle_imports`."""
+def _in_worker(code: tuple, call: bytes):
+    """In a worker process: the user modules of ``code`` made current, then the pickled
+    ``(function, args)`` of ``call`` unpickled and ``function(*args)`` run, then
+    :func:`_settle_imports`."""
+    from study.user_code import make_current, mark_current
+
     try:
+        make_current(code)
+        function, args = pickle.loads(call)
+        mark_current(code)
         return function(*args)
     finally:
         _settle_imports()

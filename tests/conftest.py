@@ -4,6 +4,7 @@ import contextlib
 import io
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -57,10 +58,23 @@ def shared_workers():
     started once per test process and shared by its in-process studies: each study would
     otherwise start its own, and every worker imports TensorFlow again (about 4 CPU-s each).
     A study run on them gives the table it gives on its own workers (the same seed gives the
-    same table whatever the workers: test_execution.py)."""
+    same table whatever the workers: test_execution.py).
+
+    Each worker's first task imports what the studies' work items and figures import (TensorFlow
+    and Keras among them), the two at once: loky measures a worker's memory after its first task
+    and, with psutil installed (the tests' extra), replaces a worker that grew 300 MB past it,
+    which one importing TensorFlow later does (a new process, its imports and its traced Keras
+    models again). Users' runs, without psutil, never replace a worker."""
     from study.workers import Workers
 
-    with Workers() as workers:
+    with Workers() as workers, tempfile.TemporaryDirectory() as arrived:
+        warm = (f"import os, pathlib, time\nimport backends.keras, study.protocol, study.experiments, study.report\n"
+                f"folder = pathlib.Path({arrived!r}); (folder / str(os.getpid())).touch()\n"
+                f"end = time.monotonic() + 20\n"  # every worker takes one of these: none takes two
+                f"while len(list(folder.iterdir())) < {workers.processes} and time.monotonic() < end:\n"
+                f"    time.sleep(0.02)\n")
+        for future in [workers.submit(exec, warm) for _ in range(workers.processes)]:
+            future.result()
         yield workers
 
 
@@ -116,8 +130,8 @@ def default_workers_lent(monkeypatch, shared_workers):
 def run_cli(capsys, request):
     """``python -m study.run ARGV`` in the test process (``study.run.main``), on the test
     process's :func:`shared_workers` when its spec asks for the default workers
-    (:func:`default_workers_lent`), unless the test imports user modules (:func:`user_imports`: a
-    worker keeps the modules it imported, so an edited module needs new workers).
+    (:func:`default_workers_lent`); a TOML study's user modules are made current in them
+    before each work item (``study.user_code``), as if they were new processes.
 
     Returns
     -------
@@ -128,8 +142,7 @@ def run_cli(capsys, request):
 
     def run(*argv) -> tuple:
         argv = [str(arg) for arg in argv]
-        if "user_imports" not in request.fixturenames:
-            request.getfixturevalue("default_workers_lent")
+        request.getfixturevalue("default_workers_lent")
         capsys.readouterr()
         status = main(argv)
         out, err = capsys.readouterr()

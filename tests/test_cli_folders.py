@@ -315,7 +315,8 @@ def test_read_only_folders_exit_2_before_training(read_only_runs, args, message)
     assert "Traceback" not in err and "Traceback" not in stderr and not (tmp_path / "out").exists()
 
 
-def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path, capsys, monkeypatch, request):
+def test_a_study_where_every_unit_fails_writes_its_report_and_exits_1(tmp_path, capsys, monkeypatch, request,
+                                                                      default_workers_lent):
     monkeypatch.setattr(sys, "path", list(sys.path))  # the study puts tmp_path on it and imports failing_models:
     request.addfinalizer(lambda: sys.modules.pop("failing_models", None))  # forgotten after, as by a process
     (tmp_path / "failing_models.py").write_text(

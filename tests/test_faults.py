@@ -218,7 +218,8 @@ def test_an_unreachable_scheduler_is_refused_within_seconds(tmp_path, capsys, mo
     assert time.monotonic() - start < 2.0 + 10
 
 
-def test_a_keras_build_function_returning_nothing_fails_its_unit_with_a_clear_message(user_folder, capsys):
+def test_a_keras_build_function_returning_nothing_fails_its_unit_with_a_clear_message(user_folder, capsys,
+                                                                                     default_workers_lent):
     """A user model: the default workers, as users run it."""
     tmp_path = user_folder
     (tmp_path / "nets.py").write_text("def build(meta):\n    net = None  # forgot the model\n")

@@ -181,3 +181,42 @@ def test_a_worker_freezes_what_its_imports_made_and_collects_the_garbage_first()
     assert same == pid != os.getpid() and imported
     assert frozen_after > frozen_before
     assert not cycle_left
+
+
+def test_kept_workers_run_the_user_module_as_the_study_resolved_it(tmp_path, monkeypatch, shared_workers):
+    """Workers started before the user's folder was on ``sys.path`` (this test process's, kept across
+    studies): each version of an edited module runs as this process imported it (``study.user_code``)."""
+    import importlib
+
+    from backends.custom import sklearn_model
+    from study.user_code import user_modules
+
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    name = "edited_user_module"
+    path = tmp_path / f"{name}.py"
+    ran = []
+    for version in ("1", "22"):  # the file's size changes, as an edit's does: no stale bytecode
+        path.write_text("from sklearn.dummy import DummyClassifier\n"
+                        f"class Versioned(DummyClassifier):\n    pass\n"
+                        f"def version():\n    return {version}\n")
+        sys.modules.pop(name, None)
+        module = importlib.import_module(name)
+        code = user_modules([sklearn_model("versioned", module.Versioned())])
+        assert [m.name for m in code] == [name] and code[0].file == str(path.resolve())
+        ran.append({shared_workers.submit(module.version, code=code).result() for _ in range(6)})
+    sys.modules.pop(name, None)
+    assert ran == [{1}, {22}]
+    from sklearn.dummy import DummyClassifier
+
+    from backends import BUILTIN_MODELS
+
+    assert user_modules([*BUILTIN_MODELS.values(), sklearn_model("prior", DummyClassifier())]) == ()  # none of theirs
+
+
+def test_a_user_module_is_imported_from_the_folder_above_its_package():
+    from study.user_code import UserModule
+
+    assert UserModule("nets", "/a/b/nets.py", "0").root == "/a/b"
+    assert UserModule("pkg.models", "/a/b/pkg/models.py", "0").root == "/a/b"
+    assert UserModule("pkg", "/a/b/pkg/__init__.py", "0").root == "/a/b"
+    assert UserModule("pkg.sub.models", "/a/b/pkg/sub/models.py", "0").root == "/a/b"
