@@ -160,19 +160,24 @@ class Workers:
         function : callable
             Importable in a worker (a module-level function).
         *args
-            Its arguments (pickled here with cloudpickle, unpickled in the worker).
+            Its arguments.
         code : tuple of study.user_code.UserModule, default=()
             The user modules ``args`` may import when unpickled: made current in the worker
             first (``study.user_code.make_current``), so a worker started before their folder
-            was on ``sys.path``, or one that imported an earlier version, runs this one.
+            was on ``sys.path``, or one that imported an earlier version, runs this one. With
+            any, the call is pickled here (cloudpickle) and unpickled in the worker after that;
+            without, loky pickles it as it sends it.
 
         Returns
         -------
         concurrent.futures.Future
         """
-        import cloudpickle
+        call = (function, args)
+        if code:  # unpickled in the worker only once its user modules are current
+            import cloudpickle
 
-        future = self._running_pool().submit(_in_worker, code, cloudpickle.dumps((function, args)))
+            call = cloudpickle.dumps(call)
+        future = self._running_pool().submit(_in_worker, code, call)
         self._submitted.add(future)
         return future
 
@@ -233,16 +238,18 @@ class Workers:
         return pool
 
 
-def _in_worker(code: tuple, call: bytes):
-    """In a worker process: the user modules of ``code`` made current, then the pickled
-    ``(function, args)`` of ``call`` unpickled and ``function(*args)`` run, then
-    :func:`_settle_imports`."""
-    from study.user_code import make_current, mark_current
-
+def _in_worker(code: tuple, call):
+    """In a worker process: the user modules of ``code`` made current, then ``call`` (``(function,
+    args)``, pickled as bytes when ``code`` is not empty) unpickled and ``function(*args)`` run,
+    then :func:`_settle_imports`."""
     try:
-        make_current(code)
-        function, args = pickle.loads(call)
-        mark_current(code)
+        if code:
+            from study.user_code import make_current, mark_current
+
+            make_current(code)
+            call = pickle.loads(call)
+            mark_current(code)
+        function, args = call
         return function(*args)
     finally:
         _settle_imports()
