@@ -45,7 +45,7 @@ import tomllib
 from pathlib import Path
 
 from study.spec import SEARCH_KEYS, DataSource, StudySpec
-from study.user_code import OWN_PACKAGES, installed_paths
+from study.user_code import whose
 
 __all__ = ["load_config", "TOP_KEYS", "DATASET_KEYS", "MODEL_KEYS", "KERAS_KEYS", "NONE"]
 
@@ -144,16 +144,8 @@ def _not_own_function(obj) -> str:
     if not inspect.isfunction(obj):
         return f"an object of type {type(obj).__name__}"
     module = getattr(obj, "__module__", None) or ""
-    where = f"{module}.{getattr(obj, '__qualname__', '?')}"
-    top = module.partition(".")[0]
-    if top in sys.stdlib_module_names:
-        return f"a function of the standard library ({where})"
-    if top in OWN_PACKAGES:
-        return f"a function of this tool ({where})"
-    file = getattr(sys.modules.get(module), "__file__", None)
-    if file and any(Path(file).resolve().is_relative_to(folder) for folder in installed_paths()):
-        return f"a function of an installed package ({where})"
-    return ""
+    owner = whose(module)
+    return f"a function of {owner} ({module}.{getattr(obj, '__qualname__', '?')})" if owner else ""
 
 
 def _called(reference: str, factory, what: str):

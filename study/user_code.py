@@ -17,6 +17,7 @@ this; neither do the built-in models and estimators of installed packages.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
@@ -24,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["UserModule", "user_modules", "make_current", "mark_current", "installed_paths", "OWN_PACKAGES"]
+__all__ = ["UserModule", "user_modules", "make_current", "mark_current", "whose", "installed_paths", "OWN_PACKAGES"]
 
 OWN_PACKAGES = ("study", "backends")
 """This tool's packages: their modules are never a user's."""
@@ -59,8 +60,10 @@ class UserModule:
         return str(file.parents[self.name.count(".") + (file.name == "__init__.py")])
 
 
-def installed_paths() -> list:
-    """The folders of the standard library and of installed packages (resolved paths)."""
+@functools.cache
+def installed_paths() -> tuple:
+    """The folders of the standard library and of installed packages (resolved paths; found once
+    per process)."""
     import site
     import sysconfig
 
@@ -69,12 +72,26 @@ def installed_paths() -> list:
         paths.update(site.getsitepackages())
     except AttributeError:  # some virtualenvs' site module
         pass
-    return [Path(p).resolve() for p in paths if p]
+    return tuple(Path(p).resolve() for p in paths if p)
 
 
 def _file(module) -> Path | None:
     file = getattr(module, "__file__", None)
     return Path(file).resolve() if file else None
+
+
+def whose(module: str) -> str:
+    """Whose code the loaded module ``module`` is: "" for the user's own, else "the standard
+    library", "this tool" (:data:`OWN_PACKAGES`) or "an installed package"."""
+    top = module.partition(".")[0]
+    if top in sys.stdlib_module_names:
+        return "the standard library"
+    if top in OWN_PACKAGES:
+        return "this tool"
+    file = _file(sys.modules.get(module))
+    if file is not None and any(file.is_relative_to(folder) for folder in installed_paths()):
+        return "an installed package"
+    return ""
 
 
 def _objects(model) -> list:
@@ -83,10 +100,9 @@ def _objects(model) -> list:
     builder = model.builder
     if isinstance(builder, str):  # a built-in model
         return []
-    carried = list(getattr(builder, "args", ())[:1])
-    params = getattr(carried[0], "get_params", None) if carried else None
-    if params is not None and not isinstance(carried[0], type):
-        carried += list(params(deep=True).values())
+    carried = list(getattr(builder, "args", ())[:1])  # the estimator or the build function
+    if carried and hasattr(carried[0], "get_params"):
+        carried += list(carried[0].get_params(deep=True).values())
     return carried
 
 
@@ -95,12 +111,8 @@ def _folder_of(obj) -> Path | None:
     or None for this tool's, the standard library's and installed packages' code and ``__main__``."""
     owner = obj if inspect.isfunction(obj) or inspect.isclass(obj) else type(obj)
     name = getattr(owner, "__module__", None) or ""
-    if name == "__main__" or name.partition(".")[0] in OWN_PACKAGES + tuple(sys.stdlib_module_names):
-        return None
     file = _file(sys.modules.get(name))
-    if file is None or any(file.is_relative_to(folder) for folder in installed_paths()):
-        return None
-    return file.parent
+    return None if name == "__main__" or file is None or whose(name) else file.parent
 
 
 def user_modules(models) -> tuple:

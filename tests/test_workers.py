@@ -188,6 +188,9 @@ def test_kept_workers_run_the_user_module_as_the_study_resolved_it(tmp_path, mon
     studies): each version of an edited module runs as this process imported it (``study.user_code``)."""
     import importlib
 
+    from sklearn.dummy import DummyClassifier
+
+    from backends import BUILTIN_MODELS
     from backends.custom import sklearn_model
     from study.user_code import user_modules
 
@@ -206,10 +209,6 @@ def test_kept_workers_run_the_user_module_as_the_study_resolved_it(tmp_path, mon
         ran.append({shared_workers.submit(module.version, code=code).result() for _ in range(6)})
     sys.modules.pop(name, None)
     assert ran == [{1}, {22}]
-    from sklearn.dummy import DummyClassifier
-
-    from backends import BUILTIN_MODELS
-
     assert user_modules([*BUILTIN_MODELS.values(), sklearn_model("prior", DummyClassifier())]) == ()  # none of theirs
 
 
