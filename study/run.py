@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
              "diagnostics and nested CV are reduced (subsampled, fewer folds, or left out) until the study is "
              "predicted to fit; the report says what was reduced (default: no budget)")
     add("--quick", action="store_true",
-        help="small grids and few epochs, no nested CV and no diagnostics unless asked (about a minute)")
+        help="small grids, few epochs and trees, no nested CV and no diagnostics unless asked (about a minute)")
     return parser
 
 

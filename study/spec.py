@@ -52,7 +52,8 @@ class StudySpec:
     seed : int, default=0
         Seeds the hold-out split, the folds and every model.
     quick : bool, default=False
-        Smaller grids and fewer epochs (about a minute for the default study on 2 cores).
+        Smaller grids, fewer epochs and trees (``backends.ModelSpec.quick_params``; about a
+        minute for the default study on 2 cores).
     n_jobs : int, default=-1
         Number of worker processes running the study's work items (units, diagnostics) at
         once; -1: all cores (those this process may use: its CPU affinity and a container's CPU

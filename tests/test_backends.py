@@ -9,7 +9,7 @@ from sklearn.linear_model import RidgeClassifier, Ridge
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from backends import get_model, list_models, make_estimator
+from backends import QUICK_TREES, get_model, list_models, make_estimator
 from backends.preprocessing import ImageScaler
 from study.experiments.learning_validation import SWEEPS
 from study.spec import DEFAULT_MODELS, StudySpec
@@ -108,6 +108,15 @@ def test_hist_gradient_boosting_in_a_tiny_study(shared_workers):
     assert set(rows["status"]) == {"ok"} and set(rows["framework"]) == {"scikit-learn"}
     cv = rows[(rows["split"] == "validation") & (rows["metric"] == "accuracy")]
     assert len(cv) >= 2 and cv["score"].mean() > 0.85
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_quick_forest_grows_fewer_trees_and_a_full_one_a_hundred(task):
+    forest = get_model("random_forest")
+    quick, full = (forest.estimator(task, random_state=0, quick=quick)[-1] for quick in (True, False))
+    assert (quick.n_estimators, full.n_estimators) == (QUICK_TREES, 100) and QUICK_TREES < 100
+    X, y = load_wine(return_X_y=True)
+    assert len(quick.fit(X, y).estimators_) == QUICK_TREES
 
 
 def test_params_route_to_model_step():

@@ -39,7 +39,7 @@ def protocol_section(settings: dict) -> str:
         "never see validation or test data during training.\n\n"
         f"Metrics: {', '.join(escape(m) for m in metrics)}"
         "; the first is primary (GridSearchCV's refit metric, the statistics' metric)."
-        f"{' Quick settings: small grids, few epochs.' if settings.get('quick') else ''}\n\n"
+        f"{' Quick settings: small grids, few epochs, a smaller forest.' if settings.get('quick') else ''}\n\n"
         "- **train**: the best candidate's mean score on the training part of each fold "
         "(`mean_train_score`).\n"
         "- **CV**: its mean ± std over the validation folds (`mean_test_score`, GridSearchCV's "
