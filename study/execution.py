@@ -69,6 +69,9 @@ class WorkItem:
         failure is not reported a second time (a failure is held until that item's outcome).
     experiment : str, default=""
         The experiment's name, when ``kind`` is ``WorkKind.EXPERIMENT``.
+    part : int, default=0
+        Which part of its experiment the item is (``Experiment.parts``, in order): the rows of
+        an experiment's parts are put together in this order.
     framework : str, default=""
         The model's framework (``ModelSpec.framework``: "scikit-learn" or "keras"; "" without a
         model): the progress bar's time left learns how long a kind of work takes from models of
@@ -87,6 +90,7 @@ class WorkItem:
     beside: str | None = None
     experiment: str = ""
     framework: str = ""
+    part: int = 0
 
     @property
     def work(self) -> str:

@@ -244,7 +244,7 @@ def _tables(plan: Plan, outcomes: list) -> tuple:
     datasets = {d.name: i for i, d in enumerate([*plan.datasets])}
     models = {m.name: i for i, m in enumerate(plan.models)}
     order = sorted(outcomes, key=lambda o: (datasets.get(o.item.dataset, -1), models.get(o.item.model, -1),
-                                          o.item.work, o.item.label))  # no model (data checks): -1, first
+                                          o.item.work, o.item.part, o.item.label))  # no model (data checks): -1, first
     tables = {e.name: frame([row for o in order if o.item.work == e.name and o.ok for row in o.value], e.columns)
               for e in EXPERIMENTS}
     tables["failures"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, error=o.error)

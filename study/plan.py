@@ -89,6 +89,7 @@ class Plan:
         self.code = user_modules(models)  # what a worker makes current before an item (study.user_code)
         self.reductions = Reductions()  # what a time budget reduced (study.budget): nothing, until reduce()
         self._subsamples: dict = {}
+        self._parts_left: dict = {}  # (dataset, model, experiment) -> [parts not ended, (part, rows) of those ended]
 
     def reduce(self, reductions: Reductions) -> None:
         """Plan the work as ``reductions`` leave it (before :meth:`initial`)."""
@@ -146,18 +147,40 @@ class Plan:
                          framework=job.model.framework)
                 for k in range(min(outer, len(job.splits.folds)))]
 
-    def experiment(self, experiment, job: Job, earlier: list | None = None) -> WorkItem:
+    def experiment(self, experiment, job: Job, earlier: list | None = None) -> list:
+        """The work items of ``experiment`` on ``job``'s model and dataset: one per part
+        (``Experiment.parts``), each labelled with its part's name when there are several."""
         options = experiment.options(job.model)
         if experiment.after not in (None, WorkKind.UNIT):
             options["earlier"] = list(earlier or [])
         job = replace(job, options=options, splits=self._diagnostic_splits(job.dataset, job.splits))
+        parts = experiment.parts(job)
+        if len(parts) > 1:
+            self._parts_left[(job.dataset.name, job.model.name, experiment.name)] = [len(parts), []]
+        label = f"{job.dataset.name} / {job.model.name} / {experiment.name}"
+        return [self._part(experiment, replace(job, options={**options, **extra}),
+                           f"{label} ({name})" if len(parts) > 1 else label, index)
+                for index, (name, extra) in enumerate(parts)]
+
+    @staticmethod
+    def _part(experiment, job: Job, label: str, index: int) -> WorkItem:
         n_fits = experiment.n_fits(job)
         key = work_key(experiment.name, (type(experiment).__module__, _builder_module(job.model)), job)
-        return WorkItem(f"{job.dataset.name} / {job.model.name} / {experiment.name}", WorkKind.EXPERIMENT,
-                        job.dataset.name, job.model.name,
+        return WorkItem(label, WorkKind.EXPERIMENT, job.dataset.name, job.model.name,
                         _fit_cost(job.model, job.dataset, job.splits) * n_fits * experiment.fit_weight, n_fits,
-                        experiment.run,
-                        ExperimentArguments(job), key, experiment=experiment.name, framework=job.model.framework)
+                        experiment.run, ExperimentArguments(job), key, experiment=experiment.name,
+                        framework=job.model.framework, part=index)
+
+    def _all_parts(self, outcome):
+        """``(done, rows)`` of the experiment whose part ``outcome`` is: whether every part has
+        ended, and the rows of those that succeeded, in part order (an experiment of one part: its own)."""
+        item = outcome.item
+        left = self._parts_left.get((item.dataset, item.model, item.work))
+        if left is None:
+            return True, list(outcome.value) if outcome.ok else []
+        left[0] -= 1
+        left[1].append((item.part, list(outcome.value) if outcome.ok else []))
+        return left[0] == 0, [row for _, rows in sorted(left[1], key=lambda part: part[0]) for row in rows]
 
     def data_checks(self, dataset) -> WorkItem:
         """The checks of one dataset's data (``study.data_checks``): a work item with no model
@@ -274,7 +297,8 @@ class Plan:
         metrics = study_metrics(None, imbalanced.task)
         jobs = [Job(imbalanced, splits, m, metrics, self.spec.seed, self.spec.quick) for m in self.models
                 if skip_reason(m, imbalanced, metrics) is None]
-        return [self.experiment(e, job) for e in EXPERIMENTS if e.after is None for job in jobs if self._runs(e, job)]
+        return [item for e in EXPERIMENTS if e.after is None for job in jobs if self._runs(e, job)
+                for item in self.experiment(e, job)]
 
     def _waits_for(self, experiment, job: Job) -> str:
         """What ``experiment`` waits for on ``job``'s model, as :attr:`WorkItem.work` names it:
@@ -300,6 +324,11 @@ class Plan:
             job = replace(job, params=outcome.value.best_params, search=outcome.value.search)
         elif job.dataset.name not in self.splits:  # a study-level experiment (e.g. class imbalance)
             return []
-        earlier = outcome.value if not unit and outcome.ok else []
-        return [self.experiment(e, job, earlier) for e in EXPERIMENTS
-                if e.after is not None and self._runs(e, job) and self._waits_for(e, job) == item.work]
+        earlier = []
+        if not unit:
+            done, earlier = self._all_parts(outcome)
+            if not done:  # the experiments that wait for this one wait for all its parts
+                return []
+        return [following for e in EXPERIMENTS
+                if e.after is not None and self._runs(e, job) and self._waits_for(e, job) == item.work
+                for following in self.experiment(e, job, earlier)]

@@ -182,7 +182,7 @@ def spied(wine):
         imbalance_rows += got
         logs["imbalance"] += log
     tables["imbalance"] = frame(imbalance_rows, IMBALANCE_COLUMNS)
-    return dict(splits=splits, two_folds=two_folds, tables=tables, rows=rows, logs=logs, best=best,
+    return dict(wine=wine, splits=splits, two_folds=two_folds, tables=tables, rows=rows, logs=logs, best=best,
                 imbalanced=imbalanced, imbalance_splits=imbalance_splits, imbalance_rows=imbalance_rows)
 
 
@@ -333,6 +333,34 @@ def test_tables_have_their_columns_and_quick_settings(spied):
     assert full.loc[full["variant"] == "L2", "settings"].iloc[0] == "l2=0.0001, dropout=0"
     assert full.loc[full["variant"] == "all combined", "settings"].iloc[0] == (
         "l2=0.0001, dropout=0.3, early stopping (patience 10, 20% inner validation)")
+
+
+def test_the_ablation_run_variant_by_variant_gives_the_rows_of_one_run(spied):
+    """The study runs a built-in Keras model's ablation as one work item per variant
+    (``Ablation.parts``, both cores busy): their rows, in part order, are those of one run of every
+    variant (the full ablation of :func:`spied`, seeded alike)."""
+    job = Job(spied["wine"], spied["two_folds"], recording_model(KD), METRICS, seed=0, quick=False,
+              params={**spied["best"][KD], "model__epochs": 2})
+    parts = Ablation().parts(dataclasses.replace(job, model=BUILTIN_MODELS[KD]))
+    assert [name for name, _ in parts] == ["baseline", "L2", "dropout", "early stopping", "all combined"]
+    assert Ablation().parts(job) == [("", {})]  # a model whose builder is not the built-in one: one part
+    rows = [row for _, options in parts for row in Ablation().run(dataclasses.replace(job, options=options))]
+    pd.testing.assert_frame_equal(frame(rows, ABLATION_COLUMNS), spied["tables"]["ablation_full"])
+
+
+def test_validation_curves_run_sweep_by_sweep_give_the_rows_of_one_run(wine):
+    """One work item per sweep (``ValidationCurves.parts``): the same rows as one run of both sweeps."""
+    splits = make_splits(wine, cv=3, test_size=0.2, seed=0)
+    model = BUILTIN_MODELS[RF]
+    job = Job(wine, splits, model, METRICS, seed=0, quick=True, params={"model__max_depth": 8},
+              options=ValidationCurves().options(model))
+    parts = ValidationCurves().parts(job)
+    assert [name for name, _ in parts] == [sweep.label for sweep in SWEEPS[RF]] and len(parts) == 2
+    whole = ValidationCurves().run(job)
+    assert [row for _, options in parts for row in ValidationCurves().run(
+        dataclasses.replace(job, options={**job.options, **options}))] == whole
+    assert sum(ValidationCurves().n_fits(dataclasses.replace(job, options=options)) for _, options in parts) == (
+        ValidationCurves().n_fits(job))
 
 
 def test_validation_curves_mark_the_gridsearch_choice_and_place_none(spied):

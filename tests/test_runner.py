@@ -6,6 +6,7 @@ on the test process's shared default workers (conftest ``shared_workers``).
 """
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -185,6 +186,45 @@ def test_the_progress_forecast_counts_the_fits_and_the_cost_of_the_work_the_stud
     assert cost == pytest.approx(sum(o.item.cost for o in outcomes), rel=1e-12) and cost > 0
     if not quick:  # the follow-ups are in it
         assert {"nested", "learning_curves", "validation_curves"} <= {o.item.work for o in outcomes}
+
+
+def test_a_keras_models_curves_and_ablation_are_parts_and_the_ablation_waits_for_every_curve_part():
+    """A built-in Keras model's validation curves are one work item per sweep and its ablation one
+    per variant (both cores busy on a single-dataset study); the ablation is queued once every
+    curve part has ended, with the rows of those that succeeded in part order; the parts' fits add
+    up to what the forecast counts."""
+    from types import SimpleNamespace
+
+    from study.execution import Outcome
+    from study.experiments import Ablation, ValidationCurves
+    from study.orchestrator import prepare
+    from study.plan import Plan
+    from study.records import WorkKind
+
+    spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=("keras_dense",), cache_dir=None))
+    plan = Plan(spec, resolved, datasets)
+    unit = next(item for item in plan.initial() if item.kind is WorkKind.UNIT and item.model == "keras_dense")
+
+    def ended(item, value, error=""):
+        return Outcome(item, value, error, 1.0, item.fits, False)
+
+    chosen = SimpleNamespace(best_params={"model__l2": 1e-4, "model__dropout": 0.0}, search=None)
+    after_unit = plan.follow_up(ended(unit, chosen))
+    curves = [item for item in after_unit if item.work == "validation_curves"]
+    assert [item.label for item in curves] == ["wine / keras_dense / validation_curves (L2 weight penalty)",
+                                               "wine / keras_dense / validation_curves (dropout)"]
+    assert [item.part for item in curves] == [0, 1] and len({item.key for item in curves}) == 2
+    assert "ablation" not in {item.work for item in after_unit}
+    assert plan.follow_up(ended(curves[1], [{"part": 1}])) == []  # the other part still runs
+    ablation = plan.follow_up(ended(curves[0], None, error="RuntimeError: broke"))
+    assert [item.arguments.job.options["variant"] for item in ablation] == [
+        "baseline", "L2", "dropout", "early stopping", "all combined"]
+    assert [item.part for item in ablation] == [0, 1, 2, 3, 4]
+    assert all(item.arguments.job.options["earlier"] == [{"part": 1}] for item in ablation)
+    whole = {e.name: e.n_fits(replace(unit.arguments.job, options=e.options(unit.arguments.job.model)))
+             for e in (ValidationCurves(), Ablation())}
+    assert sum(item.fits for item in curves) == whole["validation_curves"]
+    assert sum(item.fits for item in ablation) == whole["ablation"]
 
 
 def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp_path, shared_workers):

@@ -89,6 +89,14 @@ class Experiment:
         """Expected number of fits (for the progress bar and longest-first scheduling)."""
         return len(experiment_folds(job))
 
+    def parts(self, job: Job) -> list:
+        """The work items one run on ``job`` is split into, each an independent part of the
+        experiment that a worker runs apart (both cores busy when little else is left): a list of
+        ``(name, options)``, ``options`` set on top of ``job.options`` for that part; the rows of
+        all parts, in this order, are the experiment's rows. One part (``[("", {})]``) by default.
+        Computed in the study's process, so without building a (Keras) estimator."""
+        return [("", {})]
+
     def run(self, job: Job) -> list:
         """Fit and score; return the rows (dicts with :attr:`columns`). Raises on failure."""
         raise NotImplementedError

@@ -180,11 +180,27 @@ class Ablation(Experiment):
     def applies(self, model, dataset, quick) -> bool:
         return model.framework == "keras"
 
+    @staticmethod
+    def _names(job: Job) -> tuple:
+        """The variants of a model that has every knob (a built-in one), in report order."""
+        if job.quick:
+            return QUICK_ABLATION_VARIANTS
+        image = ("augmentation",) if job.dataset.image_shape is not None else ()
+        return ("baseline", "L2", "dropout", "early stopping", *image, "all combined")
+
     def n_fits(self, job: Job) -> int:
         """Each variant's fits, at most (some come from the unit or the validation curves; a user
         model may lack some knobs). Planned in the study's process: no Keras estimator is built."""
-        variants = len(QUICK_ABLATION_VARIANTS) if job.quick else 5 + (job.dataset.image_shape is not None)
+        variants = 1 if job.options.get("variant") else len(self._names(job))
         return variants * (len(experiment_folds(job)) + (not job.quick))
+
+    def parts(self, job: Job) -> list:
+        """One part per variant for a built-in model (its builder a ``"module:function"`` string: its
+        knobs are known here, without building it); one part, every variant, for a user's model
+        (which may lack some knobs)."""
+        if not isinstance(job.model.builder, str):  # a user's model gives its builder itself
+            return [("", {})]
+        return [(name, {"variant": name}) for name in self._names(job)]
 
     @staticmethod
     def _curve_points(job: Job, n_folds: int) -> dict:
@@ -206,8 +222,9 @@ class Ablation(Experiment):
         available = set(job.estimator().get_params())
         curve_points = self._curve_points(job, len(folds))
         rows = []
+        part = job.options.get("variant")  # one variant (a part, see parts), or every one
         for variant, settings in _variants(job, available):
-            if job.quick and variant not in QUICK_ABLATION_VARIANTS:
+            if (job.quick and variant not in QUICK_ABLATION_VARIANTS) or part not in (None, variant):
                 continue
             base = dict(dataset=job.dataset.name, model=job.model.name, metric=job.metric, variant=variant,
                         settings=_settings_text(settings))

@@ -218,6 +218,12 @@ class ValidationCurves(Experiment):
     def applies(self, model, dataset, quick) -> bool:
         return bool(SWEEPS.get(model.name)) and not (quick and model.framework == "keras")
 
+    def parts(self, job: Job) -> list:
+        """One part per sweep (each its own fits; the scores of a point that is a grid candidate come
+        from the unit's search in any part)."""
+        sweeps = tuple(job.options.get("sweeps", ()))
+        return [(sweep.label, {"sweeps": (sweep,)}) for sweep in sweeps] if len(sweeps) > 1 else [("", {})]
+
     def n_fits(self, job: Job) -> int:
         """The sweeps' values that are not grid candidates (those come from the unit), per fold."""
         grid = job.model.grid_for(job.quick)
