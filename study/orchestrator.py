@@ -247,8 +247,9 @@ def _tables(plan: Plan, outcomes: list) -> tuple:
                                           o.item.work, o.item.part, o.item.label))  # no model (data checks): -1, first
     tables = {e.name: frame([row for o in order if o.item.work == e.name and o.ok for row in o.value], e.columns)
               for e in EXPERIMENTS}
+    # the parts of an experiment (Experiment.parts) that failed alike: one row
     tables["failures"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, error=o.error)
-                                for o in order if not o.ok], FAILURE_COLUMNS)
+                                for o in order if not o.ok], FAILURE_COLUMNS).drop_duplicates(ignore_index=True)
     tables["timings"] = frame([dict(dataset=o.item.dataset, model=o.item.model, work=o.item.work, seconds=o.seconds,
                                     fits=o.fits) for o in order], TIMING_COLUMNS)
     tables["verdicts"] = (verdict_table(results, tables["learning_curves"], tables["validation_curves"],

@@ -227,6 +227,25 @@ def test_a_keras_models_curves_and_ablation_are_parts_and_the_ablation_waits_for
     assert sum(item.fits for item in ablation) == whole["ablation"]
 
 
+def test_the_parts_of_an_experiment_that_fail_alike_are_one_failure():
+    from study.execution import Outcome
+    from study.experiments import Ablation
+    from study.orchestrator import _tables, prepare
+    from study.plan import Plan
+
+    spec, resolved, datasets = prepare(StudySpec(datasets=("wine",), models=("keras_dense",), cache_dir=None))
+    plan = Plan(spec, resolved, datasets)
+    job = plan.job(datasets[0], resolved[0])
+    parts = plan.experiment(Ablation(), job)
+    errors = ["ValueError: no rows"] * (len(parts) - 1) + ["RuntimeError: other"]
+    units = [plan.unit(dataset, model) for dataset, model, reason in plan.pairs() if reason is None]
+    outcomes = [Outcome(item, None, error, 0.0, 0, False)
+                for item, error in [*zip(units, ["RuntimeError: unit"] * len(units)), *zip(parts, errors)]]
+    failures = _tables(plan, outcomes)[2]["failures"]
+    assert len(parts) == 5 and failures[failures["work"] == "ablation"].values.tolist() == [
+        ["wine", "keras_dense", "ablation", "ValueError: no rows"], ["wine", "keras_dense", "ablation", "RuntimeError: other"]]
+
+
 def test_nested_folds_start_beside_their_unit_and_a_failed_unit_reports_once(tmp_path, shared_workers):
     """Nested CV's inner searches need nothing from the unit, so they are queued with it (the
     second core is not idle while one long unit runs); when the unit fails, the failures table
