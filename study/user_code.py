@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["UserModule", "user_modules", "make_current", "mark_current", "whose", "installed_paths", "OWN_PACKAGES"]
+__all__ = ["UserModule", "user_modules", "make_current", "mark_current", "whose"]
 
 OWN_PACKAGES = ("study", "backends")
 """This tool's packages: their modules are never a user's."""

@@ -41,6 +41,14 @@ ABLATION_DROPOUT = 0.3
 """Dropout rate of the ablation's "dropout" variant when GridSearchCV did not choose one."""
 QUICK_ABLATION_VARIANTS = ("baseline", "all combined")
 """Ablation variants in quick mode."""
+TECHNIQUES = ("L2", "dropout", "early stopping", "augmentation")
+"""The ablation's techniques, in report order (augmentation: image data only); its variants are
+"baseline", each technique alone, then "all combined"."""
+
+
+def _techniques(image: bool) -> tuple:
+    """The techniques that apply to image (or tabular) data."""
+    return TECHNIQUES if image else tuple(t for t in TECHNIQUES if t != "augmentation")
 
 
 def _patience(quick: bool) -> int:
@@ -119,16 +127,15 @@ def _variants(job: Job, available: set) -> list:
     dropout = job.params.get("model__dropout") or ABLATION_DROPOUT
     off = {"model__l2": 0.0, "model__dropout": 0.0, "model__early_stopping": False,
            "model__validation_fraction": 0.0, "model__augment": False}
-    techniques = {
+    knobs = {
         "L2": {"model__l2": l2},
         "dropout": {"model__dropout": dropout},
         "early stopping": {"model__early_stopping": True, "model__patience": _patience(job.quick),
                            "model__validation_fraction": HISTORY_VALIDATION_FRACTION},
         "augmentation": {"model__augment": True},
     }
-    if job.dataset.image_shape is None:
-        del techniques["augmentation"]
-    techniques = {name: extra for name, extra in techniques.items() if set(extra) <= available}
+    techniques = {name: knobs[name] for name in _techniques(job.dataset.image_shape is not None)
+                  if set(knobs[name]) <= available}
     if not techniques:
         raise ValueError(f"Model {job.model.name!r} has none of the ablation's knobs (l2, dropout, early_stopping, "
                          "augment); nothing to ablate.")
@@ -185,8 +192,7 @@ class Ablation(Experiment):
         """The variants of a model that has every knob (a built-in one), in report order."""
         if job.quick:
             return QUICK_ABLATION_VARIANTS
-        image = ("augmentation",) if job.dataset.image_shape is not None else ()
-        return ("baseline", "L2", "dropout", "early stopping", *image, "all combined")
+        return ("baseline", *_techniques(job.dataset.image_shape is not None), "all combined")
 
     def n_fits(self, job: Job) -> int:
         """Each variant's fits, at most (some come from the unit or the validation curves; a user
