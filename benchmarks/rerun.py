@@ -26,8 +26,8 @@ TARGET = 0.10
 
 
 def cached_units(cache) -> int:
-    """Number of units stored in a joblib.Memory cache directory."""
-    return sum(1 for _ in cache.rglob("output.pkl"))
+    """Number of work items stored in a joblib.Memory cache directory (not the figures kept beside them)."""
+    return sum(1 for _ in cache.rglob("_compute/*/output.pkl"))
 
 
 def main() -> None:

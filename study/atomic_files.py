@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "temporary_path", "publish"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "temporary_path", "publish"]
 
 
 def temporary_path(path: Path, suffix: str) -> str:
@@ -79,11 +79,17 @@ def atomic_write_text(path: Path, text: str) -> None:
         The file could not be written (e.g. ``ENOSPC``, disk full): ``path`` is left as it was
         and the temporary file is removed.
     """
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes, suffix: str = ".tmp") -> None:
+    """Write ``data`` to ``path`` as :func:`atomic_write_text` writes text (``suffix``: the
+    temporary file's ending, :func:`temporary_path`); raises ``OSError`` as it does."""
     path = Path(path)
-    tmp = temporary_path(path, ".tmp")
+    tmp = temporary_path(path, suffix)
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
         publish(tmp, path)
     except BaseException:  # a full disk, an interruption: no temporary file is left behind
         with contextlib.suppress(OSError):

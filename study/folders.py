@@ -28,14 +28,14 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from study.atomic_files import atomic_write_text, publish, temporary_path
+from study.atomic_files import atomic_write_bytes, atomic_write_text, publish, temporary_path
 from study.errors import InputError
 from study.folder_contents import FIGURES, MODELS, PROBE_PREFIX, first_foreign, is_complete
 from study.folder_swap import recover, replacing
 
 __all__ = ["FolderError", "FolderInUse", "ReportFolder", "study_folders", "report_folder", "check_out_folder",
            "check_cache_dir", "check_contents", "holding", "report_lock_file", "cache_lock_file", "recover",
-           "atomic_write_text", "temporary_path", "publish", "WHAT", "FIX", "FIGURES", "MODELS"]
+           "atomic_write_text", "atomic_write_bytes", "temporary_path", "publish", "WHAT", "FIX", "FIGURES", "MODELS"]
 
 WHAT = "The report folder"
 FIX = "choose another output folder (--out)"

@@ -201,13 +201,20 @@ def _compute(key: str, function, args: tuple) -> tuple:
     return value, time.perf_counter() - start, count.fits
 
 
+def _kept(key: str, value):
+    """A value kept as it is (:meth:`Store.keep`): joblib.Memory hashes ``key`` only."""
+    return value
+
+
 def _describe(exc: Exception) -> str:
     text = plain_line(exc)
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 class Store:
-    """Finished work under ``cache_dir`` (None: nothing is stored or reused).
+    """Finished work under ``cache_dir`` (None: nothing is stored or reused): the results of work
+    items (:meth:`call`, :meth:`load`), and values kept as they are, such as the report's
+    figures (:meth:`keep`, :meth:`kept`), each under its own key.
 
     Parameters
     ----------
@@ -217,21 +224,37 @@ class Store:
     def __init__(self, cache_dir):
         memory = None if cache_dir is None else joblib.Memory(Path(cache_dir), verbose=0)
         self.cached = None if memory is None else memory.cache(_compute, ignore=["function", "args"])
+        self.keeping = None if memory is None else memory.cache(_kept, ignore=["value"])
 
     def load(self, key: str | None):
         """The stored ``(value, seconds, fits)`` under ``key``, or None when nothing readable is
         stored. An entry that cannot be read (a truncated or garbled file, metadata without its
         result) is removed, with a one-line ``RuntimeWarning`` naming it: the work is then
         computed and stored again."""
-        if self.cached is None or key is None:
+        return self._load(self.cached, key, None, ())
+
+    def keep(self, key: str | None, value) -> None:
+        """Keep ``value`` under ``key`` (nothing without a cache or a key; a key already kept keeps
+        its value)."""
+        if self.keeping is not None and key is not None:
+            self.keeping(key, value)
+
+    def kept(self, key: str | None):
+        """The value kept under ``key`` (:meth:`keep`), or None: as :meth:`load`, an unreadable
+        one is removed with a warning."""
+        return self._load(self.keeping, key, None)
+
+    @staticmethod
+    def _load(cached, key: str | None, *ignored):
+        if cached is None or key is None:
             return None
         try:
-            if not self.cached.check_call_in_cache(key, None, ()):
+            if not cached.check_call_in_cache(key, *ignored):
                 return None
-            entry = self.cached.call_and_shelve(key, None, ())
+            entry = cached.call_and_shelve(key, *ignored)
         except Exception as exc:  # metadata or code record unreadable: joblib recomputes over it
             warnings.warn(f"Ignoring an unreadable stored result ({_describe(exc)}); it is computed again.",
-                          RuntimeWarning, stacklevel=2)
+                          RuntimeWarning, stacklevel=3)
             return None
         try:
             return entry.get()
@@ -239,7 +262,7 @@ class Store:
             path = Path(entry.store_backend.location, *entry.func_id.split("/"), entry.args_id)
             entry.clear()
             warnings.warn(f"Removed the unreadable stored result {path} ({_describe(exc)}); it is computed again.",
-                          RuntimeWarning, stacklevel=2)
+                          RuntimeWarning, stacklevel=3)
             return None
 
     def call(self, key: str | None, function, args: tuple) -> tuple:

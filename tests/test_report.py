@@ -28,11 +28,11 @@ def drawn(monkeypatch):
     return counts
 
 
-def _write(results, out):
+def _write(results, out, cache_dir=None):
     # The report of the constructed tables: protocol, dataset sections and the statistics
     # section (no diagnostics tables, so no other figure).
     spec = StudySpec(datasets=tuple(pd.unique(results["dataset"])), models=tuple(pd.unique(results["model"])),
-                     diagnostics=False, nested=True, cache_dir=None)
+                     diagnostics=False, nested=True, cache_dir=cache_dir)
     return write_report(StudyResult(spec, results, make_predictions(), {}), out)
 
 
@@ -92,6 +92,30 @@ def test_a_figure_without_its_key_is_drawn_again(tmp_path, first_report, drawn):
     _write(results, tmp_path)
     assert set(drawn) == {name, other}
     assert figures._stored_key(tmp_path / "figures" / name) is not None
+
+
+def test_a_report_in_another_folder_copies_the_figures_kept_in_the_study_store(tmp_path, drawn):
+    """The figures of a study with a cache are kept in its store: its report written into a new
+    folder (another --out, a deleted report) draws none of them and holds the same files; an
+    unreadable kept figure is drawn again (with a warning); without a cache every figure is drawn."""
+    results, cache = make_results(), tmp_path / "cache"
+    _write(results, tmp_path / "first", cache)
+    names = sorted(p.name for p in (tmp_path / "first" / "figures").glob("*.png"))
+    assert len(names) >= 5 and sorted(drawn) == names
+    drawn.clear()
+    _write(results, tmp_path / "second", cache)
+    assert drawn == Counter()
+    for name in names:
+        assert (tmp_path / "second" / "figures" / name).read_bytes() == (tmp_path / "first" / "figures" / name).read_bytes()
+    kept = sorted(cache.rglob("output.pkl"))
+    assert len(kept) == len(names)
+    kept[0].write_bytes(b"garbled")
+    with pytest.warns(RuntimeWarning, match="unreadable stored result"):
+        _write(results, tmp_path / "third", cache)
+    assert sum(drawn.values()) == 1
+    drawn.clear()
+    _write(results, tmp_path / "fourth")  # no cache: nothing kept, nothing looked up
+    assert sorted(drawn) == names
 
 
 def test_figure_key_follows_content_and_code(tmp_path, monkeypatch):

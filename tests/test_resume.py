@@ -34,7 +34,8 @@ def _study(*extra, **popen):
 
 
 def _stored(cache: Path) -> dict:
-    return {p: p.stat().st_mtime_ns for p in cache.rglob("output.pkl")}
+    """The stored work items (not the figures the store keeps beside them)."""
+    return {p: p.stat().st_mtime_ns for p in cache.rglob("_compute/*/output.pkl")}
 
 
 @pytest.fixture(scope="module")

@@ -110,6 +110,21 @@ def test_an_unreadable_stored_result_counts_as_missing_with_one_warning(tmp_path
     assert store.call("k", len, ("abcd",))[0] == 4 and store.load("k")[0] == 4  # computed and stored again
 
 
+def test_kept_values_live_beside_the_work_results_under_their_own_keys(tmp_path):
+    store = Store(tmp_path)
+    assert store.kept("figure k") is None
+    store.keep("figure k", b"png")
+    store.keep("figure k", b"other")  # a key already kept keeps its value
+    assert store.kept("figure k") == b"png" and store.load("figure k") is None  # not a work result
+    store.call("k", len, ("abc",))
+    assert store.kept("k") is None and store.load("k")[0] == 3
+    (kept,) = tmp_path.rglob("_kept/*/output.pkl")
+    kept.write_bytes(b"\x00garbage")
+    with pytest.warns(RuntimeWarning, match="Removed the unreadable stored result"):
+        assert store.kept("figure k") is None
+    assert Store(None).kept("figure k") is None and Store(None).keep("figure k", b"png") is None
+
+
 # A process (one new interpreter, shared: tests.test_cli.fresh_interpreter): what planning imports.
 def test_planning_a_keras_study_does_not_start_tensorflow_here():
     """The study's process only plans, hashes and loads: TensorFlow (4 s, and its start-up lines)

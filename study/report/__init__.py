@@ -30,6 +30,7 @@ from study.report.scores import score_curves_section, search_section
 from study.report.statistics import statistics_section
 from study.report.verdicts import failures_section, verdicts_section
 from study.results import BASELINE, primary_metric, without_baseline
+from study.store import Store
 from study.statistics.rows import ok_rows
 from study.workers import Workers, using
 
@@ -59,7 +60,8 @@ def write_report(result, out, workers=None) -> Path:
     written into a staging folder beside ``out`` that is then swapped in
     (``study.folders``): a reader or a killed run sees the complete previous report or
     the complete new one, never a mix. A figure whose content did not change
-    is not drawn again. When no unit succeeded, the report holds the protocol, the failed units
+    is not drawn again: it is kept from the previous report, or copied from the study's cache
+    (``result.spec.cache_dir``), which keeps every figure drawn. When no unit succeeded, the report holds the protocol, the failed units
     and the failures; the sections that need scores are left out.
 
     Parameters
@@ -143,7 +145,7 @@ def _write(result, out: Path, workers) -> None:
     metric = primary_metric(result.results) if (result.results["status"] == "ok").any() else None
     scored = metric is not None and without_baseline(ok_rows(result.results))["metric"].eq(metric).any()
     glance = glance_section(result.results, tables, metric if scored else None)
-    with drawing_together(workers):
+    with drawing_together(workers, Store(result.spec.cache_dir)):
         parts = [protocol_section(settings), data_checks_section(tables), *dataset_sections(result.results, metric,
                                                                                             fig_dir)]
         if scored:

@@ -3,7 +3,10 @@
 Each figure function ``draw(*inputs) -> matplotlib.figure.Figure`` is decorated with
 :func:`figure`; the decorated function is called with ``path=``. A content key of the inputs,
 of the report's drawing code and of the plotting libraries' versions is stored in the PNG's
-metadata: an unchanged rerun draws nothing.
+metadata: an unchanged rerun draws nothing. Inside :func:`drawing_together` given the study's
+store, each figure drawn is kept in the store under its key too, so a report of the same
+results written into any other folder (a new ``--out``, a deleted report) copies it instead of
+drawing it again.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pandas as pd  # noqa: E402
 from joblib import hash as content_hash  # noqa: E402
 from PIL import Image  # noqa: E402 (matplotlib's own PNG library)
 
-from study.folders import publish, temporary_path  # noqa: E402
+from study.folders import atomic_write_bytes, publish, temporary_path  # noqa: E402
 from study.results import BASELINE  # noqa: E402
 
 __all__ = ["figure", "save_figure", "drawing_together", "chance_line", "together_min", "FIGURE_KEY", "PALETTE",
@@ -48,6 +51,10 @@ CHANCE_STYLE = dict(color="dimgray", linestyle=":", linewidth=1.6)
 _PENDING: contextvars.ContextVar = contextvars.ContextVar("pending_figures", default=None)
 """The figures requested inside :func:`drawing_together` and not drawn yet (a list), in the context
 that entered it; None outside."""
+_STORE: contextvars.ContextVar = contextvars.ContextVar("figure_store", default=None)
+"""The store given to :func:`drawing_together` (a ``study.store.Store``), in the context that entered
+it; None outside or without one."""
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def save_figure(fig, path: Path, key: str | None = None, dpi: int = 110) -> None:
@@ -117,8 +124,9 @@ def figure(draw=None, *, dpi: int = 110):
         path = Path(path)
         key = content_hash((draw.__module__, draw.__qualname__, _drawing_code_version(),
                             [_input_key(value) for value in inputs]))
-        if _stored_key(path) != key:
-            call = (draw.__module__, draw.__qualname__, inputs, path, key, dpi)
+        store = _STORE.get()
+        if _stored_key(path) != key and not _copied_from_store(store, key, path):
+            call = (draw.__module__, draw.__qualname__, inputs, path, key, dpi, store)
             pending = _PENDING.get()
             if pending is None or getattr(sys.modules[draw.__module__], draw.__qualname__, None) is not drawn:
                 _draw_here(draw, *call[2:])  # not to be drawn together, or not importable by name
@@ -129,35 +137,60 @@ def figure(draw=None, *, dpi: int = 110):
     return drawn
 
 
-def _draw_here(draw, inputs: tuple, path: Path, key: str, dpi: int) -> None:
-    """Draw and save one figure; text is never parsed as math, so a name holding ``$`` (a dataset, a
-    model, a class label) is drawn as it is, never an error."""
+def _store_key(key: str) -> str:
+    """The store key of the figure of content key ``key``."""
+    return f"figure {key}"
+
+
+def _copied_from_store(store, key: str, path: Path) -> bool:
+    """Whether the figure of ``key`` was in ``store`` and is now written to ``path`` (atomically).
+    An entry that is not a PNG counts as missing (an unreadable one is removed by ``Store.kept``,
+    with a warning): the figure is then drawn and kept again."""
+    if store is None:
+        return False
+    png = store.kept(_store_key(key))
+    if not isinstance(png, bytes) or not png.startswith(_PNG_SIGNATURE):
+        return False
+    atomic_write_bytes(path, png, ".png")
+    return True
+
+
+def _draw_here(draw, inputs: tuple, path: Path, key: str, dpi: int, store=None) -> None:
+    """Draw and save one figure, and keep its PNG in ``store`` (a ``study.store.Store`` or None);
+    text is never parsed as math, so a name holding ``$`` (a dataset, a model, a class label) is
+    drawn as it is, never an error."""
     with plt.rc_context({"text.parse_math": False}):
         save_figure(draw(*inputs), path, key, dpi)
+    if store is not None:
+        store.keep(_store_key(key), Path(path).read_bytes())
 
 
-def _draw(module: str, name: str, inputs: tuple, path: Path, key: str, dpi: int) -> None:
+def _draw(module: str, name: str, inputs: tuple, path: Path, key: str, dpi: int, store=None) -> None:
     """Draw and save one figure in whichever process (the function is looked up by name)."""
-    _draw_here(getattr(importlib.import_module(module), name).__wrapped__, inputs, path, key, dpi)
+    _draw_here(getattr(importlib.import_module(module), name).__wrapped__, inputs, path, key, dpi, store)
 
 
 @contextlib.contextmanager
-def drawing_together(workers=None):
+def drawing_together(workers=None, store=None):
     """Figures requested inside are drawn when it ends, in the study's worker processes
     (:meth:`study.workers.Workers.map`) when there are at least :func:`together_min` of them, else
     (or with ``workers`` None or of one process) in this process. Their paths are known at once;
-    the files exist after it ends. Nothing is drawn when the block raises.
+    the files exist after it ends. Nothing is drawn when the block raises. A figure found in
+    ``store`` is copied from it at once; one drawn is kept in it.
 
     Parameters
     ----------
     workers : study.workers.Workers or None, default=None
+    store : study.store.Store or None, default=None
+        The study's store (``Store(spec.cache_dir)``); None: figures are neither looked up nor kept.
     """
     calls: list = []
-    token = _PENDING.set(calls)
+    token, store_token = _PENDING.set(calls), _STORE.set(store)
     try:
         yield
     finally:
         _PENDING.reset(token)
+        _STORE.reset(store_token)
     if workers is not None and len(calls) >= together_min(workers.processes):
         workers.map(_draw, calls)
     else:
