@@ -228,11 +228,26 @@ def test_a_failing_model_is_reported_and_the_others_go_on(tmp_path, run_cli, use
     assert "- unit of broken on wine: RuntimeError: cannot fit" in report
 
 
-def test_diagnostics_end_to_end(tmp_path, run_cli):
-    status, _, err = run_cli("--quick", "--diagnostics", "--datasets", "breast_cancer", "--models", "ridge",
-                             "keras_dense", "--out", tmp_path, "--no-cache")
-    assert status == 0, err[-3000:]
-    report = (tmp_path / "report.md").read_text()
+DIAGNOSED = ["--quick", "--diagnostics", "--datasets", "breast_cancer", "--models", "ridge", "keras_dense"]
+
+
+@pytest.fixture(scope="module")
+def diagnosed(tmp_path_factory, shared_workers):
+    """``python -m study.run --quick --diagnostics`` on breast cancer with ridge and keras_dense,
+    in this process with the default workers (``conftest.shared_workers``) and a cache: its
+    base folder, holding ``cli`` (the report) and ``cache``."""
+    base = tmp_path_factory.mktemp("diagnosed")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main([*DIAGNOSED, "--out", str(base / "cli"), "--cache-dir", str(base / "cache")],
+                      workers=shared_workers)
+    assert status == 0, err.getvalue()[-3000:]
+    return base
+
+
+def test_diagnostics_end_to_end(diagnosed):
+    out = diagnosed / "cli"
+    report = (out / "report.md").read_text()
     for heading in ("## Fit verdicts", "## Learning curves", "## Validation curves (regularization paths)",
                     "## Keras training histories and early stopping", "## Regularization ablation (Keras)",
                     "## Class imbalance: class weighting off vs on", "## Statistical comparison"):
@@ -240,8 +255,8 @@ def test_diagnostics_end_to_end(tmp_path, run_cli):
         assert f"(#{heading[3:].lower().replace(' ', '-').replace('(', '').replace(')', '').replace(':', '')})" in report
     for table in ("learning_curves", "validation_curves", "histories", "ablation", "imbalance", "per_class_recall",
                   "verdicts"):
-        assert len(pd.read_csv(tmp_path / f"{table}.csv")) > 0, table
-    assert (tmp_path / "figures" / "learning_curves_breast_cancer.png").exists()
+        assert len(pd.read_csv(out / f"{table}.csv")) > 0, table
+    assert (out / "figures" / "learning_curves_breast_cancer.png").exists()
 
 
 @pytest.mark.parametrize("args", [["--datasets", "iris", "wine", "--metrics", "f1_macro", "balanced_accuracy"],
@@ -255,20 +270,18 @@ def test_any_scorer_from_the_command_line(tmp_path, args, run_cli):
     assert "95% bootstrap CI" in report and "| n/a |" not in report.split("### Hold-out test scores")[1].split("###")[0]
 
 
-def test_python_write_report_is_the_command_lines_report(tmp_path, run_cli, shared_workers):
+def test_python_write_report_is_the_command_lines_report(tmp_path, diagnosed, shared_workers):
     """write_report(run_study(spec), out) writes the files and the report.md the command line writes
     (both on this test process's default workers; a study's own workers give the same tables:
     test_execution.py)."""
     from study import StudySpec, run_study, write_report
 
-    cache = tmp_path / "cache"
-    status, _, err = run_cli("--datasets", "iris", "--models", "ridge", "random_forest", "--quick",
-                             "--diagnostics", "--out", tmp_path / "cli", "--cache-dir", cache)
-    assert status == 0, err[-3000:]
-    spec = StudySpec(datasets=("iris",), models=("ridge", "random_forest"), quick=True, diagnostics=True,
-                     cache_dir=cache)
+    spec = StudySpec(datasets=("breast_cancer",), models=("ridge", "keras_dense"), quick=True, diagnostics=True,
+                     cache_dir=diagnosed / "cache")
     write_report(run_study(spec, progress=False, workers=shared_workers), tmp_path / "python", workers=shared_workers)
-    files = {d: sorted(str(p.relative_to(tmp_path / d)) for p in (tmp_path / d).rglob("*")) for d in ("cli", "python")}
-    assert files["cli"] == files["python"] and "figures/validation_curves_iris_ridge.png" in files["cli"]
+    folders = {"cli": diagnosed / "cli", "python": tmp_path / "python"}
+    files = {d: sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) for d, folder in folders.items()}
+    assert files["cli"] == files["python"]
+    assert any(name.startswith("figures/validation_curves_breast_cancer_ridge") for name in files["cli"])
     for name in ("report.md", "results.csv", "study.json", "learning_curves.csv", "verdicts.csv"):
-        assert (tmp_path / "cli" / name).read_text() == (tmp_path / "python" / name).read_text(), name
+        assert (folders["cli"] / name).read_text() == (folders["python"] / name).read_text(), name
