@@ -7,11 +7,13 @@ Each run is a fresh subprocess (imports, report writing and figures included, as
 sees it). Cold/rerun pairs are repeated (2 with the quick study, 1 with ``--full``), each pair
 with a new empty cache. Prints both wall times and the rerun's fraction of the cold run =
 min rerun wall / min cold wall. Also checks that the rerun stored no new unit (it fitted
-nothing): the number of cached units after each run.
+nothing): the number of cached units after each run. With ``--new-out`` the rerun writes
+its report into a new folder (another ``--out``, or a deleted report): its figures then come from
+the figures the store kept, not from the previous report.
 
 Target: RATIO rerun = rerun / cold <= 0.10.
 
-Usage: python benchmarks/rerun.py [--full] [--repeats N] [--n-jobs N]
+Usage: python benchmarks/rerun.py [--full] [--repeats N] [--n-jobs N] [--new-out]
 """
 
 from __future__ import annotations
@@ -39,11 +41,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None,
                         help="cold/rerun pairs (default 2 for the quick study, 1 with --full)")
     parser.add_argument("--n-jobs", type=int, default=-1, help="--n-jobs of both runs (default: %(default)s)")
+    parser.add_argument("--new-out", action="store_true",
+                        help="the rerun writes its report into a new folder, not over the cold run's")
     args = parser.parse_args()
     repeats = args.repeats or (1 if args.full else 2)
     study = "FULL default study" if args.full else "quick default study"
-    print(f"{NAME}: {study}, cold run (empty cache) then unchanged rerun (same cache); {repeats} pair(s); "
-          f"--n-jobs {args.n_jobs}")
+    folder = "a new report folder" if args.new_out else "the same report folder"
+    print(f"{NAME}: {study}, cold run (empty cache) then unchanged rerun (same cache, {folder}); "
+          f"{repeats} pair(s); --n-jobs {args.n_jobs}")
     print(_measure.machine_note())
     _measure.freeze_source()
     cold, warm = [], []
@@ -51,11 +56,13 @@ def main() -> None:
         print(f"pair {rep + 1}/{repeats}", flush=True)
         cache, out = _measure.temp_dir("rerun-cache"), _measure.temp_dir("rerun-out")
         try:
-            cmd = _measure.study_command(*([] if args.full else ["--quick"]), "--n-jobs", args.n_jobs,
-                                         "--cache-dir", cache, "--out", out)
-            cold.append(_measure.run(cmd, label="cold (empty cache)").check())
+            def cmd(folder):
+                return _measure.study_command(*([] if args.full else ["--quick"]), "--n-jobs", args.n_jobs,
+                                              "--cache-dir", cache, "--out", out / folder)
+            cold.append(_measure.run(cmd("report"), label="cold (empty cache)").check())
             stored = cached_units(cache)
-            warm.append(_measure.run(cmd, label="rerun (same cache)").check())
+            warm.append(_measure.run(cmd("another" if args.new_out else "report"),
+                                     label="rerun (same cache)").check())
             print(f"    cached units after the cold run: {stored}, after the rerun: {cached_units(cache)} "
                   f"(rerun fitted nothing: {cached_units(cache) == stored})")
         finally:
