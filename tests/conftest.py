@@ -22,9 +22,9 @@ QUICK_MODELS = ("logistic_regression", "keras_dense")
 
 
 SESSION_STUDIES = ("wine_study", "wine_result")
-MODULE_STUDIES = ("quick_report", "diagnosed", "reports", "stored", "grouped", "time_ordered", "hostile", "study", "executed",
-                  "shop", "first_report", "first_and_final", "references", "clean", "wine", "spied", "two_workers",
-                  "budgeted")
+MODULE_STUDIES = ("quick_report", "diagnosed", "reports", "stored", "grouped", "time_ordered", "hostile", "study",
+                  "executed", "shop", "first_report", "first_and_final", "references", "clean", "wine", "spied",
+                  "two_workers", "budgeted")
 """Fixtures that run a study (or start workers) once for several tests (of the session; of a test
 file): their tests run in one test process (``pytest-xdist``'s ``--dist loadgroup``,
 pyproject.toml), so the study runs once; every other test goes to whichever test process is free."""

@@ -106,7 +106,8 @@ def test_a_report_in_another_folder_copies_the_figures_kept_in_the_study_store(t
     _write(results, tmp_path / "second", cache)
     assert drawn == Counter()
     for name in names:
-        assert (tmp_path / "second" / "figures" / name).read_bytes() == (tmp_path / "first" / "figures" / name).read_bytes()
+        first, second = (tmp_path / folder / "figures" / name for folder in ("first", "second"))
+        assert second.read_bytes() == first.read_bytes()
     kept = sorted(cache.rglob("output.pkl"))
     assert len(kept) == len(names)
     kept[0].write_bytes(b"garbled")

@@ -61,8 +61,9 @@ def write_report(result, out, workers=None) -> Path:
     (``study.folders``): a reader or a killed run sees the complete previous report or
     the complete new one, never a mix. A figure whose content did not change
     is not drawn again: it is kept from the previous report, or copied from the study's cache
-    (``result.spec.cache_dir``), which keeps every figure drawn. When no unit succeeded, the report holds the protocol, the failed units
-    and the failures; the sections that need scores are left out.
+    (``result.spec.cache_dir``), which keeps every figure drawn. When no unit succeeded, the
+    report holds the protocol, the failed units and the failures; the sections that need scores
+    are left out.
 
     Parameters
     ----------
