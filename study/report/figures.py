@@ -48,12 +48,10 @@ WORKER_START_SECONDS = 2.2
 CHANCE_STYLE = dict(color="dimgray", linestyle=":", linewidth=1.6)
 """The chance baseline's line in every score figure."""
 
-_PENDING: contextvars.ContextVar = contextvars.ContextVar("pending_figures", default=None)
-"""The figures requested inside :func:`drawing_together` and not drawn yet (a list), in the context
-that entered it; None outside."""
-_STORE: contextvars.ContextVar = contextvars.ContextVar("figure_store", default=None)
-"""The store given to :func:`drawing_together` (a ``study.store.Store``), in the context that entered
-it; None outside or without one."""
+_DRAWING: contextvars.ContextVar = contextvars.ContextVar("drawing_together", default=(None, None))
+"""Inside :func:`drawing_together`, in the context that entered it: the figures requested and not
+drawn yet (a list) and the store given to it (a ``study.store.Store`` or None); ``(None, None)``
+outside."""
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -124,10 +122,9 @@ def figure(draw=None, *, dpi: int = 110):
         path = Path(path)
         key = content_hash((draw.__module__, draw.__qualname__, _drawing_code_version(),
                             [_input_key(value) for value in inputs]))
-        store = _STORE.get()
+        pending, store = _DRAWING.get()
         if _stored_key(path) != key and not _copied_from_store(store, key, path):
             call = (draw.__module__, draw.__qualname__, inputs, path, key, dpi, store)
-            pending = _PENDING.get()
             if pending is None or getattr(sys.modules[draw.__module__], draw.__qualname__, None) is not drawn:
                 _draw_here(draw, *call[2:])  # not to be drawn together, or not importable by name
             else:
@@ -137,18 +134,13 @@ def figure(draw=None, *, dpi: int = 110):
     return drawn
 
 
-def _store_key(key: str) -> str:
-    """The store key of the figure of content key ``key``."""
-    return f"figure {key}"
-
-
 def _copied_from_store(store, key: str, path: Path) -> bool:
     """Whether the figure of ``key`` was in ``store`` and is now written to ``path`` (atomically).
     An entry that is not a PNG counts as missing (an unreadable one is removed by ``Store.kept``,
     with a warning): the figure is then drawn and kept again."""
     if store is None:
         return False
-    png = store.kept(_store_key(key))
+    png = store.kept(key)
     if not isinstance(png, bytes) or not png.startswith(_PNG_SIGNATURE):
         return False
     atomic_write_bytes(path, png, ".png")
@@ -162,7 +154,7 @@ def _draw_here(draw, inputs: tuple, path: Path, key: str, dpi: int, store=None) 
     with plt.rc_context({"text.parse_math": False}):
         save_figure(draw(*inputs), path, key, dpi)
     if store is not None:
-        store.keep(_store_key(key), Path(path).read_bytes())
+        store.keep(key, Path(path).read_bytes())
 
 
 def _draw(module: str, name: str, inputs: tuple, path: Path, key: str, dpi: int, store=None) -> None:
@@ -185,12 +177,11 @@ def drawing_together(workers=None, store=None):
         The study's store (``Store(spec.cache_dir)``); None: figures are neither looked up nor kept.
     """
     calls: list = []
-    token, store_token = _PENDING.set(calls), _STORE.set(store)
+    token = _DRAWING.set((calls, store))
     try:
         yield
     finally:
-        _PENDING.reset(token)
-        _STORE.reset(store_token)
+        _DRAWING.reset(token)
     if workers is not None and len(calls) >= together_min(workers.processes):
         workers.map(_draw, calls)
     else:
